@@ -1,0 +1,230 @@
+"""The `s2s` command: argparse subcommands that call into the packages; no logic of its own."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from s2s import __version__
+from s2s.errors import S2SError
+
+EPILOG = """examples:
+  s2s train --config configs/quickstart.yaml
+  s2s train --config configs/quickstart.yaml --set train.epochs=3 model.cell=lstm
+  s2s translate --checkpoint runs/quickstart/best.pt --input runs/quickstart/data/test.en
+  echo "forty two" | s2s translate --checkpoint runs/quickstart/best.pt
+  s2s evaluate --checkpoint runs/quickstart/best.pt --src runs/quickstart/data/test.en \\
+      --ref runs/quickstart/data/test.de --report runs/quickstart/test.json
+  s2s zoo
+  s2s data download multi30k --mirror ../shared/data/multi30k
+"""
+
+
+def add_decode_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("decoding (defaults come from the checkpoint's decode: section)")
+    group.add_argument("--beam", type=int, help="beam size; 1 is greedy decoding")
+    group.add_argument("--nbest", type=int, help="hypotheses to return per sentence (<= beam)")
+    group.add_argument("--length-penalty", type=float, help="rank finished beams by log p / length**A (0: raw log p)")
+    group.add_argument("--max-len-ratio", type=float, help="stop after R * source tokens + 10 output tokens")
+    group.add_argument("--batch-size", type=int, help="sentences per decoding batch")
+    group.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="s2s", description="Recurrent sequence-to-sequence translation: train, "
+                                     "translate and evaluate RNN/LSTM/GRU encoder-decoders.",
+                                     epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"s2s {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks for errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train a model from a YAML config",
+                                description="Train a model; writes config.yaml, vocabularies, best.pt, last.pt and "
+                                            "metrics.jsonl to the run folder (train.run_dir).")
+    train.add_argument("--config", help="YAML config (see configs/); without it the defaults are used")
+    train.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
+                       help="override config fields, e.g. --set train.epochs=3 model.cell=gru")
+    train.add_argument("--run-dir", help="run folder (default: train.run_dir from the config)")
+
+    translate = commands.add_parser("translate", help="translate text with a checkpoint",
+                                    description="Translate one sentence per line; output has exactly one line per "
+                                                "input line (empty in, empty out). Reads stdin without --input.")
+    translate.add_argument("--checkpoint", required=True, help="a .pt file, or a run folder (uses best.pt)")
+    translate.add_argument("--input", help="input text file (plain or .gz); default: stdin")
+    translate.add_argument("--output", help="output file (written whole, then renamed); default: stdout")
+    translate.add_argument("--scores", action="store_true", help="prefix each line with its score and a tab")
+    add_decode_options(translate)
+
+    evaluate = commands.add_parser("evaluate", help="translate a test set and score it with sacreBLEU",
+                                   description="Translate --src, score against --ref: BLEU and chrF (cased, "
+                                               "detokenized, with sacreBLEU signatures).")
+    evaluate.add_argument("--checkpoint", required=True, help="a .pt file, or a run folder (uses best.pt)")
+    evaluate.add_argument("--src", required=True, help="source sentences, one per line")
+    evaluate.add_argument("--ref", required=True, help="reference translations, line-aligned with --src")
+    evaluate.add_argument("--report", help="write the scores as JSON here, and a Markdown report beside it (.md)")
+    evaluate.add_argument("--output", help="also write the translations to this file")
+    add_decode_options(evaluate)
+
+    commands.add_parser("zoo", help="list the registered models with their parameter counts",
+                        description="List every registered model: name, description, parameters at the default "
+                                    "sizes (emb 256, hidden 512, 8000-token vocabularies).")
+
+    data = commands.add_parser("data", help="dataset tools", description="Dataset tools.")
+    data_commands = data.add_subparsers(dest="data_command", metavar="ACTION")
+    download = data_commands.add_parser("download", help="download a dataset (verified by SHA-256)",
+                                        description="Download Multi30k task 1 (train, val, test_2016_flickr; "
+                                                    "en, de, fr, cs), verifying every file's SHA-256.")
+    download.add_argument("dataset", choices=["multi30k"], help="the dataset")
+    download.add_argument("--dest", default="data/multi30k", help="folder for the files (default: data/multi30k)")
+    download.add_argument("--mirror", help="copy from this local folder instead of the internet "
+                                           "(or set S2S_MULTI30K_MIRROR)")
+    return parser
+
+
+def cmd_train(args) -> int:
+    from s2s.config import load_config
+    from s2s.training.trainer import Trainer, run_dir_for
+
+    config = load_config(args.config, args.set)
+    run_dir = Path(args.run_dir) if args.run_dir else run_dir_for(config)
+    Trainer(config, run_dir).train()
+    return 0
+
+
+@contextlib.contextmanager
+def output_stream(path: str | None):
+    """stdout, or a temporary file renamed to `path` only when everything was written."""
+    if path is None:
+        yield sys.stdout
+        return
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise S2SError(f"output folder '{target.parent}' does not exist; create it or choose another --output.")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as error:
+        raise S2SError(f"cannot write to '{target.parent}': {error.strerror}.") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            yield handle
+        os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def decode_options(args) -> dict:
+    return {"beam": args.beam, "nbest": args.nbest, "length_penalty": args.length_penalty,
+            "max_len_ratio": args.max_len_ratio, "batch_size": args.batch_size}
+
+
+def read_input_lines(path: str | None):
+    from s2s.data.readers import read_lines
+
+    if path is not None:
+        return read_lines(path)
+    sys.stdin.reconfigure(errors="replace")  # undecodable bytes become U+FFFD instead of a crash
+    return sys.stdin
+
+
+def cmd_translate(args) -> int:
+    from s2s.decoding.translator import Translator
+
+    translator = Translator.from_checkpoint(args.checkpoint, device=args.device)
+    options = decode_options(args)
+    if args.input is None and sys.stdin.isatty():
+        print("s2s interactive translation: type a sentence and press Enter (Ctrl-D to quit).", file=sys.stderr)
+        for translation in translator.translate_stream(iter(lambda: _prompt(), None), chunk_size=1, **options):
+            print(translation.text, flush=True)
+        return 0
+    lines = read_input_lines(args.input)
+    chunk = 1024 if args.input is None else max(len(lines), 1)
+    with output_stream(args.output) as out:
+        for translation in translator.translate_stream(lines, chunk_size=chunk, **options):
+            out.write(f"{translation.score:.4f}\t{translation.text}\n" if args.scores else translation.text + "\n")
+    return 0
+
+
+def _prompt():
+    try:
+        return input("> ")
+    except EOFError:
+        return None
+
+
+def cmd_evaluate(args) -> int:
+    from s2s.data.readers import read_parallel
+    from s2s.decoding.translator import Translator
+    from s2s.evaluation.metrics import corpus_scores
+    from s2s.evaluation.report import format_table, write_report
+    from s2s.models import count_parameters
+
+    sources, references = read_parallel(args.src, args.ref)
+    translator = Translator.from_checkpoint(args.checkpoint, device=args.device)
+    options = decode_options(args)
+    hypotheses = translator.translate(sources, **options)
+    result = corpus_scores(hypotheses, references)
+    settings = {key: value if value is not None else getattr(translator.decode, key) for key, value in options.items()}
+    result.update(checkpoint=str(args.checkpoint), src=str(args.src), ref=str(args.ref), settings=settings,
+                  model=f"{type(translator.model).__name__} with {count_parameters(translator.model):,} parameters")
+    print(format_table(result))
+    print(f"sentences: {result['num_sentences']}")
+    if args.output:
+        with output_stream(args.output) as out:
+            out.writelines(h + "\n" for h in hypotheses)
+    if args.report:
+        md_path = write_report(result, args.report)
+        print(f"report: {args.report} and {md_path}")
+    return 0
+
+
+def cmd_zoo(args) -> int:
+    from s2s.config import ModelConfig
+    from s2s.models import count_parameters
+    from s2s.registry import MODELS
+
+    cfg = ModelConfig()
+    print(f"{'name':<12} {'parameters':>12}  description")
+    for name in MODELS.names():
+        params = count_parameters(MODELS.build(name, cfg, 8000, 8000))
+        print(f"{name:<12} {params:>12,}  {MODELS.describe(name)}")
+    return 0
+
+
+def cmd_data(args) -> int:
+    if args.data_command != "download":
+        raise S2SError("usage: s2s data download multi30k [--dest DIR] [--mirror DIR]")
+    from s2s.data.multi30k import download_multi30k
+
+    paths = download_multi30k(args.dest, mirror=args.mirror)
+    print(json.dumps({name: str(path) for name, path in paths.items()}, indent=2))
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "translate": cmd_translate, "evaluate": cmd_evaluate, "zoo": cmd_zoo, "data": cmd_data}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        import s2s.models  # noqa: F401  (registers the zoo before any command looks up a model)
+
+        return COMMANDS[args.command](args)
+    except S2SError as error:
+        if args.debug:
+            raise
+        print(f"s2s {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

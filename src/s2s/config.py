@@ -1,0 +1,284 @@
+"""Typed configuration: dataclasses for each config section, YAML loading, `--set` overrides and validation."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import yaml
+
+from s2s.errors import S2SError
+
+
+@dataclass
+class DataConfig:
+    """Where the parallel text comes from and how it is tokenized."""
+
+    dataset: str = "numbers"  # "numbers" (built-in task), "multi30k", or "files" (the *_src/*_tgt paths)
+    src: str = "en"  # language codes, used by multi30k
+    tgt: str = "de"
+    train_src: str = ""
+    train_tgt: str = ""
+    valid_src: str = ""
+    valid_tgt: str = ""
+    test_src: str = ""
+    test_tgt: str = ""
+    data_dir: str = "data/multi30k"  # where downloaded datasets live
+    mirror: str = ""  # a local folder to copy a dataset from instead of downloading
+    numbers_train: int = 20000  # built-in task sizes
+    numbers_valid: int = 500
+    numbers_test: int = 1000
+    numbers_max_digits: int = 12
+    numbers_seed: int = 1234
+    tokenizer: str = "sentencepiece"  # a registered tokenizer: sentencepiece, whitespace, treebank, wordpunct, toktok, char
+    sp_model_type: str = "bpe"  # bpe or unigram
+    vocab_size: int = 8000  # sentencepiece vocabulary size (per side, or shared when joint)
+    joint_vocab: bool = False  # one tokenizer and vocabulary for both sides
+    min_freq: int = 1  # word/char tokenizers: tokens seen fewer times become <unk>
+    max_len: int = 100  # pairs with more tokens than this on either side are dropped from training
+    lowercase: bool = False
+
+
+@dataclass
+class ModelConfig:
+    """The network: a registered model name, or cell + attention for the built-in zoo."""
+
+    name: str = ""  # a registered model; empty means "{cell}" or "{cell}_attn" from the two fields below
+    cell: str = "gru"  # rnn, lstm or gru
+    attention: str = "dot"  # dot or none
+    emb_size: int = 256
+    hidden_size: int = 512
+    layers: int = 1
+    bidirectional: bool = True  # each direction has hidden_size/2 units; the decoder starts from [fwd; bwd]
+    dropout: float = 0.2
+    tie_embeddings: bool = False  # share target embedding and output weights (needs emb_size == hidden_size)
+
+    @property
+    def resolved_name(self) -> str:
+        if self.name:
+            return self.name
+        return self.cell if self.attention == "none" else f"{self.cell}_attn"
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation, schedule, validation and checkpoints."""
+
+    epochs: int = 10
+    max_steps: int = 0  # stop after this many updates (0: no limit)
+    time_budget_minutes: float = 0.0  # stop after this much wall time (0: no limit)
+    batch_tokens: int = 4000  # target tokens per batch, padding included
+    lr: float = 1e-3
+    schedule: str = "plateau"  # constant, plateau (halve when the validation metric stalls), inverse_sqrt
+    warmup_steps: int = 0
+    plateau_patience: int = 1
+    plateau_factor: float = 0.5
+    min_lr: float = 1e-5
+    weight_decay: float = 0.0
+    clip_norm: float = 1.0  # gradient-norm clipping (0 disables)
+    label_smoothing: float = 0.0
+    early_stopping_metric: str = "bleu"  # bleu or loss
+    patience: int = 5  # validations without improvement before stopping (0 disables)
+    valid_every: int = 0  # validate every N steps (0: once per epoch)
+    valid_beam: int = 1  # beam size for validation BLEU
+    log_every: int = 50
+    seed: int = 1
+    device: str = "auto"  # auto, cpu, cuda, cuda:N
+    amp: str = "auto"  # auto (bf16/fp16 on CUDA, off on CPU), none, bf16, fp16
+    threads: int = 0  # torch CPU threads (0: torch default)
+    run_dir: str = "runs/{name}"  # {name} is replaced by the config file's stem
+
+
+@dataclass
+class DecodeConfig:
+    """Defaults for translation: greedy when beam is 1."""
+
+    beam: int = 1
+    nbest: int = 1
+    length_penalty: float = 1.0  # score / length**alpha
+    max_len_ratio: float = 2.0  # at most max_len_ratio * source tokens + 10 output tokens
+    batch_size: int = 64  # sentences per decoding batch
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    decode: DecodeConfig = field(default_factory=DecodeConfig)
+    imports: list = field(default_factory=list)  # modules to import before building (your own registered models)
+    name: str = ""  # run name; defaults to the config file's stem
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig, "decode": DecodeConfig}
+CHOICES = {
+    ("data", "dataset"): ("numbers", "multi30k", "files"),
+    ("data", "sp_model_type"): ("bpe", "unigram"),
+    ("model", "cell"): ("rnn", "lstm", "gru"),
+    ("model", "attention"): ("dot", "none"),
+    ("train", "schedule"): ("constant", "plateau", "inverse_sqrt"),
+    ("train", "early_stopping_metric"): ("bleu", "loss"),
+    ("train", "amp"): ("auto", "none", "bf16", "fp16"),
+}
+POSITIVE = {
+    ("data", "vocab_size"), ("data", "max_len"), ("data", "min_freq"), ("model", "emb_size"),
+    ("model", "hidden_size"), ("model", "layers"), ("train", "batch_tokens"), ("train", "lr"),
+    ("decode", "beam"), ("decode", "nbest"), ("decode", "batch_size"), ("decode", "max_len_ratio"),
+    ("data", "numbers_max_digits"),
+}
+NON_NEGATIVE = {
+    ("train", "epochs"), ("train", "max_steps"), ("train", "time_budget_minutes"), ("train", "clip_norm"),
+    ("train", "warmup_steps"), ("train", "patience"), ("train", "valid_every"), ("train", "weight_decay"),
+    ("train", "threads"), ("data", "numbers_train"), ("data", "numbers_valid"), ("data", "numbers_test"),
+    ("decode", "length_penalty"),
+}
+
+
+def _did_you_mean(key: str, options) -> str:
+    close = difflib.get_close_matches(key, list(options), n=1)
+    return f" Did you mean '{close[0]}'?" if close else f" Valid keys: {', '.join(sorted(options))}."
+
+
+def _coerce(value: Any, typ: type, where: str) -> Any:
+    """Return value converted to typ, or raise S2SError naming `where`."""
+    if typ is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
+            return value.lower() in ("true", "yes", "1")
+    elif typ is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+    elif typ is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif typ is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+    elif typ is list:
+        if isinstance(value, list):
+            return value
+        if isinstance(value, str):
+            return [v for v in value.split(",") if v]
+    raise S2SError(f"config key '{where}' must be of type {typ.__name__}, got {value!r} ({type(value).__name__}).")
+
+
+def _parse_scalar(text: str) -> Any:
+    """Parse a --set value the way YAML would ('3' -> 3, 'true' -> True, 'a,b' stays a string)."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def config_from_dict(raw: dict, source: str = "config") -> Config:
+    """Build and validate a Config from a nested dict; unknown keys are errors with a did-you-mean."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise S2SError(f"{source}: the top level must be a mapping of sections (data, model, train, decode).")
+    config = Config()
+    top_keys = set(SECTIONS) | {"imports", "name"}
+    for key, value in raw.items():
+        if key not in top_keys:
+            raise S2SError(f"{source}: unknown section '{key}'.{_did_you_mean(key, top_keys)}")
+        if key in SECTIONS:
+            if value is None:
+                continue
+            if not isinstance(value, dict):
+                raise S2SError(f"{source}: section '{key}' must be a mapping of key: value, got {value!r}.")
+            section = getattr(config, key)
+            hints = get_type_hints(type(section))
+            for sub_key, sub_value in value.items():
+                if sub_key not in hints:
+                    raise S2SError(f"{source}: unknown key '{key}.{sub_key}'.{_did_you_mean(sub_key, hints)}")
+                setattr(section, sub_key, _coerce(sub_value, hints[sub_key], f"{key}.{sub_key}"))
+        else:
+            setattr(config, key, _coerce(value, get_type_hints(Config)[key], key))
+    validate(config, source)
+    return config
+
+
+def validate(config: Config, source: str = "config") -> None:
+    """Check choices and ranges; raise S2SError naming the key and the allowed values."""
+    for (section, key), options in CHOICES.items():
+        value = getattr(getattr(config, section), key)
+        if value not in options:
+            raise S2SError(f"{source}: '{section}.{key}' is {value!r}; choose one of {', '.join(options)}.")
+    for section, key in POSITIVE:
+        value = getattr(getattr(config, section), key)
+        if not value > 0:
+            raise S2SError(f"{source}: '{section}.{key}' must be > 0, got {value}.")
+    for section, key in NON_NEGATIVE:
+        value = getattr(getattr(config, section), key)
+        if value < 0:
+            raise S2SError(f"{source}: '{section}.{key}' must be >= 0, got {value}.")
+    if not 0.0 <= config.model.dropout < 1.0:
+        raise S2SError(f"{source}: 'model.dropout' must be in [0, 1), got {config.model.dropout}.")
+    if not 0.0 <= config.train.label_smoothing < 1.0:
+        raise S2SError(f"{source}: 'train.label_smoothing' must be in [0, 1), got {config.train.label_smoothing}.")
+    if config.model.bidirectional and config.model.hidden_size % 2:
+        raise S2SError(
+            f"{source}: a bidirectional encoder splits 'model.hidden_size' between two directions, "
+            f"so it must be even (got {config.model.hidden_size})."
+        )
+    if config.model.tie_embeddings and config.model.emb_size != config.model.hidden_size:
+        raise S2SError(
+            f"{source}: 'model.tie_embeddings' shares the target embedding with the output layer, so "
+            f"'model.emb_size' ({config.model.emb_size}) must equal 'model.hidden_size' ({config.model.hidden_size})."
+        )
+    if config.decode.nbest > config.decode.beam:
+        raise S2SError(f"{source}: 'decode.nbest' ({config.decode.nbest}) cannot exceed 'decode.beam' ({config.decode.beam}).")
+    if config.data.dataset == "files" and not (config.data.train_src and config.data.train_tgt):
+        raise S2SError(f"{source}: data.dataset is 'files' but 'data.train_src'/'data.train_tgt' are not set.")
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """Apply `section.key=value` strings to a raw config dict (before validation)."""
+    for item in overrides:
+        if "=" not in item:
+            raise S2SError(f"--set expects section.key=value (e.g. train.epochs=3), got '{item}'.")
+        dotted, text = item.split("=", 1)
+        parts = dotted.strip().split(".")
+        node = raw
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise S2SError(f"--set {item}: '{part}' is not a section.")
+            node = child
+        node[parts[-1]] = _parse_scalar(text)
+    return raw
+
+
+def read_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise S2SError(f"config file '{path}' does not exist; pass a YAML file such as configs/quickstart.yaml.")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise S2SError(f"config file '{path}' is not valid UTF-8 YAML: {error}") from None
+    return raw or {}
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Read a YAML config (or start from defaults), apply --set overrides, validate."""
+    raw = read_yaml(path) if path else {}
+    raw = apply_overrides(raw, overrides or [])
+    source = str(path) if path else "config"
+    config = config_from_dict(raw, source)
+    if not config.name:
+        config.name = Path(path).stem if path else "run"
+    return config
+
+
+def save_config(config: Config, path: Path) -> None:
+    path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False), encoding="utf-8")

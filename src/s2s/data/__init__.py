@@ -1,0 +1,1 @@
+"""Data: parallel text readers and the Multi30k download."""

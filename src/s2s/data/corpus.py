@@ -1,0 +1,95 @@
+"""From a data config to encoded splits: read or generate text, train tokenizers, build vocabularies, encode once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from s2s.config import DataConfig
+from s2s.data import numbers
+from s2s.data.readers import read_parallel
+from s2s.data.tokenizers import Tokenizer, build_tokenizer
+from s2s.data.vocab import Vocab
+from s2s.errors import S2SError
+
+
+@dataclass
+class Split:
+    src_text: list[str]
+    tgt_text: list[str]
+    src_ids: list[list[int]] = field(default_factory=list)
+    tgt_ids: list[list[int]] = field(default_factory=list)
+
+
+@dataclass
+class Corpus:
+    splits: dict[str, Split]  # "train", "valid", and "test" when the data has one
+    src_tokenizer: Tokenizer
+    tgt_tokenizer: Tokenizer
+    src_vocab: Vocab
+    tgt_vocab: Vocab
+    dropped: int  # training pairs over max_len
+
+
+def read_splits(data: DataConfig) -> dict[str, tuple[list[str], list[str]]]:
+    """Raw text of each split, from the built-in generator, a named dataset, or file paths."""
+    if data.dataset == "numbers":
+        return numbers.generate(data.numbers_train, data.numbers_valid, data.numbers_test,
+                                data.numbers_max_digits, data.numbers_seed)
+    if data.dataset == "multi30k":
+        from s2s.data.multi30k import multi30k_paths
+
+        paths = multi30k_paths(data.src, data.tgt, Path(data.data_dir), data.mirror or None)
+    else:
+        paths = {name: (getattr(data, f"{name}_src"), getattr(data, f"{name}_tgt")) for name in ("train", "valid", "test")}
+        if not (paths["valid"][0] and paths["valid"][1]):
+            raise S2SError("data: 'valid_src' and 'valid_tgt' must be set; validation picks the best checkpoint.")
+        paths = {name: pair for name, pair in paths.items() if pair[0] and pair[1]}
+    return {name: read_parallel(src, tgt) for name, (src, tgt) in paths.items()}
+
+
+def _make_tokenizer(data: DataConfig) -> Tokenizer:
+    options = {"lowercase": data.lowercase}
+    if data.tokenizer == "sentencepiece":
+        options.update(vocab_size=data.vocab_size, model_type=data.sp_model_type)
+    return build_tokenizer(data.tokenizer, **options)
+
+
+def build_corpus(data: DataConfig, log=print) -> Corpus:
+    """Read, tokenize and encode every split; tokenizers and vocabularies are learned on train only."""
+    raw = read_splits(data)
+    train_src, train_tgt = raw["train"]
+    src_tokenizer = _make_tokenizer(data)
+    if data.joint_vocab:
+        src_tokenizer.train(train_src + train_tgt)
+        tgt_tokenizer = src_tokenizer
+    else:
+        tgt_tokenizer = _make_tokenizer(data)
+        src_tokenizer.train(train_src)
+        tgt_tokenizer.train(train_tgt)
+
+    tokenized = {name: ([src_tokenizer.tokenize(s) for s in src], [tgt_tokenizer.tokenize(t) for t in tgt])
+                 for name, (src, tgt) in raw.items()}
+    src_tok, tgt_tok = tokenized["train"]
+    if data.joint_vocab:
+        src_vocab = tgt_vocab = Vocab.build(src_tok + tgt_tok, data.min_freq)
+    else:
+        src_vocab, tgt_vocab = Vocab.build(src_tok, data.min_freq), Vocab.build(tgt_tok, data.min_freq)
+
+    splits, dropped = {}, 0
+    for name, (src, tgt) in raw.items():
+        split = Split([], [])
+        for text_s, text_t, s, t in zip(src, tgt, *tokenized[name]):
+            if name == "train" and (len(s) > data.max_len or len(t) > data.max_len or not s or not t):
+                dropped += 1
+                continue
+            split.src_text.append(text_s)
+            split.tgt_text.append(text_t)
+            split.src_ids.append(src_vocab.encode(s))
+            split.tgt_ids.append(tgt_vocab.encode(t))
+        splits[name] = split
+    if not splits["train"].src_ids:
+        raise S2SError(f"no training pairs left after dropping empty pairs and pairs longer than data.max_len={data.max_len}.")
+    log(f"data: {len(splits['train'].src_ids)} training pairs ({dropped} dropped: empty or longer than "
+        f"max_len={data.max_len} tokens); vocabularies: source {len(src_vocab)}, target {len(tgt_vocab)}")
+    return Corpus(splits, src_tokenizer, tgt_tokenizer, src_vocab, tgt_vocab, dropped)

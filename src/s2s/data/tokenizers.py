@@ -1,0 +1,172 @@
+"""Tokenizers (SentencePiece, NLTK word tokenizers that need no downloads, characters, whitespace), one registry."""
+
+from __future__ import annotations
+
+import io
+
+from s2s.errors import S2SError
+from s2s.registry import TOKENIZERS
+
+
+class Tokenizer:
+    """Text <-> list of string tokens. `state()` is a plain dict that rebuilds the tokenizer via `from_state`."""
+
+    name = ""
+
+    def __init__(self, lowercase: bool = False):
+        self.lowercase = lowercase
+
+    def train(self, lines: list[str]) -> None:
+        """Learn from training text (only subword tokenizers learn anything)."""
+
+    def tokenize(self, text: str) -> list[str]:
+        raise NotImplementedError
+
+    def detokenize(self, tokens: list[str]) -> str:
+        raise NotImplementedError
+
+    def _prepare(self, text: str) -> str:
+        return text.lower() if self.lowercase else text
+
+    def state(self) -> dict:
+        return {"name": self.name, "lowercase": self.lowercase}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "Tokenizer":
+        return TOKENIZERS.get(state["name"])(lowercase=state["lowercase"])
+
+
+def build_tokenizer(name: str, **options) -> Tokenizer:
+    return TOKENIZERS.build(name, **options)
+
+
+def tokenizer_from_state(state: dict) -> Tokenizer:
+    return TOKENIZERS.get(state["name"]).from_state(state)
+
+
+@TOKENIZERS.register("whitespace", "split on spaces; for pre-tokenized text and the built-in numbers task")
+class WhitespaceTokenizer(Tokenizer):
+    name = "whitespace"
+
+    def tokenize(self, text: str) -> list[str]:
+        return self._prepare(text).split()
+
+    def detokenize(self, tokens: list[str]) -> str:
+        return " ".join(tokens)
+
+
+@TOKENIZERS.register("char", "characters; spaces become '▁'")
+class CharTokenizer(Tokenizer):
+    name = "char"
+
+    def tokenize(self, text: str) -> list[str]:
+        return list(" ".join(self._prepare(text).split()).replace(" ", "▁"))
+
+    def detokenize(self, tokens: list[str]) -> str:
+        return "".join(tokens).replace("▁", " ").strip()
+
+
+class _NltkTokenizer(Tokenizer):
+    """An NLTK word tokenizer that needs no data download; detokenized with NLTK's Treebank detokenizer."""
+
+    def __init__(self, lowercase: bool = False):
+        super().__init__(lowercase)
+        from nltk.tokenize.treebank import TreebankWordDetokenizer
+
+        self._tokenizer = self._make()
+        self._detokenizer = TreebankWordDetokenizer()
+
+    def _make(self):
+        raise NotImplementedError
+
+    def tokenize(self, text: str) -> list[str]:
+        return self._tokenizer.tokenize(self._prepare(text))
+
+    def detokenize(self, tokens: list[str]) -> str:
+        return self._detokenizer.detokenize(tokens)
+
+
+@TOKENIZERS.register("treebank", "NLTK Penn Treebank word tokenizer")
+class TreebankTokenizer(_NltkTokenizer):
+    name = "treebank"
+
+    def _make(self):
+        from nltk.tokenize import TreebankWordTokenizer
+
+        return TreebankWordTokenizer()
+
+
+@TOKENIZERS.register("wordpunct", "NLTK WordPunct tokenizer (splits on every punctuation run)")
+class WordPunctTokenizer(_NltkTokenizer):
+    name = "wordpunct"
+
+    def _make(self):
+        from nltk.tokenize import WordPunctTokenizer as Nltk
+
+        return Nltk()
+
+
+@TOKENIZERS.register("toktok", "NLTK Toktok tokenizer")
+class ToktokTokenizer(_NltkTokenizer):
+    name = "toktok"
+
+    def _make(self):
+        from nltk.tokenize.toktok import ToktokTokenizer as Nltk
+
+        return Nltk()
+
+
+@TOKENIZERS.register("sentencepiece", "SentencePiece subwords (BPE or unigram), trained on the training text")
+class SentencePieceTokenizer(Tokenizer):
+    name = "sentencepiece"
+
+    def __init__(self, lowercase: bool = False, vocab_size: int = 8000, model_type: str = "bpe", model_proto: bytes = b""):
+        super().__init__(lowercase)
+        self.vocab_size = vocab_size
+        self.model_type = model_type
+        self._processor = None
+        if model_proto:
+            self._load(model_proto)
+
+    def _load(self, model_proto: bytes) -> None:
+        import sentencepiece
+
+        self.model_proto = model_proto
+        self._processor = sentencepiece.SentencePieceProcessor()
+        self._processor.LoadFromSerializedProto(model_proto)
+
+    def train(self, lines: list[str]) -> None:
+        import sentencepiece
+
+        sentences = [self._prepare(line) for line in lines if line.strip()]
+        if not sentences:
+            raise S2SError("cannot train SentencePiece: the training text has no non-empty lines.")
+        model = io.BytesIO()
+        sentencepiece.SentencePieceTrainer.train(
+            sentence_iterator=iter(sentences),
+            model_writer=model,
+            vocab_size=self.vocab_size,
+            model_type=self.model_type,
+            character_coverage=1.0,
+            hard_vocab_limit=False,  # small corpora get a smaller vocabulary instead of an error
+            input_sentence_size=2_000_000,
+            shuffle_input_sentence=True,
+            num_threads=2,
+            minloglevel=2,
+        )
+        self._load(model.getvalue())
+
+    def tokenize(self, text: str) -> list[str]:
+        if self._processor is None:
+            raise RuntimeError("SentencePiece tokenizer used before train() or loading a model")
+        return self._processor.encode(self._prepare(text), out_type=str)
+
+    def detokenize(self, tokens: list[str]) -> str:
+        return self._processor.decode_pieces(tokens)
+
+    def state(self) -> dict:
+        return {**super().state(), "vocab_size": self.vocab_size, "model_type": self.model_type, "model_proto": self.model_proto}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "SentencePieceTokenizer":
+        return cls(state["lowercase"], state["vocab_size"], state["model_type"], state["model_proto"])

@@ -1,0 +1,1 @@
+"""Decoding: greedy and beam search, and the Translator that wraps a checkpoint."""

@@ -1,0 +1,113 @@
+"""Batched beam search: all sentences' beams in one (batch * beam) tensor, n-best, length normalisation.
+
+A finished hypothesis y (ending in <eos>) is ranked by  score(y) = log p(y | x) / |y| ** length_penalty,
+where |y| counts the output tokens including <eos>; length_penalty = 0 ranks by raw log-probability.
+A sentence stops when it holds `beam` finished hypotheses or reaches its length limit
+(max_len_ratio * source length + 10); then it leaves the batch, so finished sentences stop costing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from s2s.data.vocab import BOS, EOS
+from s2s.decoding.common import forbid_specials, max_output_lengths, select_state
+
+
+@dataclass
+class Hypothesis:
+    tokens: list[int]  # output ids, without <eos>
+    log_prob: float  # log p(tokens + <eos> | source), or without <eos> when cut at the length limit
+    score: float  # log_prob / length ** length_penalty
+    attention: torch.Tensor | None = None  # (output length incl. <eos>, src_len)
+
+
+@torch.no_grad()
+def beam_search(model, src: torch.Tensor, src_lengths: torch.Tensor, beam: int = 5, nbest: int = 1,
+                length_penalty: float = 1.0, max_len_ratio: float = 2.0, return_attention: bool = False) -> list[list[Hypothesis]]:
+    """Return for each sentence its `nbest` best hypotheses, best first."""
+    batch, device = src.size(0), src.device
+    enc_states, state, src_mask = model.encode(src, src_lengths)
+    # every sentence's encoding repeated beam times: row b * beam + k is beam k of sentence b
+    expand = torch.arange(batch, device=device).repeat_interleave(beam)
+    enc_states, src_mask, state = enc_states[expand], src_mask[expand], select_state(state, expand)
+    limits = max_output_lengths(src_lengths, max_len_ratio).tolist()
+
+    sentences = list(range(batch))  # sentence id of each active group of `beam` rows
+    scores = torch.full((batch, beam), float("-inf"), device=device)
+    scores[:, 0] = 0.0  # only the first beam is live at the start, so it is not expanded beam times
+    prev = torch.full((batch * beam,), BOS, dtype=torch.long, device=device)
+    history = torch.empty(batch * beam, 0, dtype=torch.long, device=device)  # (rows, step)
+    attn_history = torch.empty(batch * beam, 0, src.size(1), device=device) if return_attention else None
+    finished: list[list[Hypothesis]] = [[] for _ in range(batch)]
+
+    step = 0
+    while sentences:
+        log_probs, state, weights = model.decode_step(prev, state, enc_states, src_mask)
+        log_probs = forbid_specials(log_probs)
+        vocab = log_probs.size(-1)
+        groups = len(sentences)
+        candidates = (scores[:, :, None] + log_probs.view(groups, beam, vocab)).view(groups, beam * vocab)
+        top_scores, top_ids = candidates.topk(2 * beam, dim=1)  # (groups, 2 * beam), best first
+        top_beams, top_tokens = top_ids // vocab, top_ids % vocab
+        step += 1
+        if attn_history is not None and weights is not None:
+            attn_history = torch.cat([attn_history, weights.float()[:, None]], dim=1)
+
+        is_eos = top_tokens == EOS
+        # live beams: the best `beam` candidates that do not end the sentence
+        rank = torch.arange(2 * beam, device=device).expand(groups, -1) + is_eos.long() * 2 * beam
+        live = rank.topk(beam, dim=1, largest=False).indices  # (groups, beam) positions into the 2*beam candidates
+        new_scores = top_scores.gather(1, live)
+        source_rows = (top_beams.gather(1, live) + torch.arange(groups, device=device)[:, None] * beam).view(-1)
+        new_tokens = top_tokens.gather(1, live).view(-1)
+
+        # finished candidates: <eos> among the first `beam` candidates of a group
+        eos_positions = (is_eos[:, :beam] & (top_scores[:, :beam] > float("-inf"))).nonzero().tolist()
+        top_scores_cpu, top_beams_cpu = top_scores.tolist(), top_beams.tolist()
+        for group, position in eos_positions:
+            sentence = sentences[group]
+            if len(finished[sentence]) < beam:
+                row = group * beam + top_beams_cpu[group][position]
+                finished[sentence].append(_hypothesis(history[row].tolist(), top_scores_cpu[group][position], step,
+                                                      length_penalty, attn_history, row, src_lengths[sentence]))
+        keep_groups = []
+        new_scores_cpu = new_scores.tolist()
+        for group, sentence in enumerate(sentences):
+            if len(finished[sentence]) >= beam:
+                continue
+            if step >= limits[sentence]:  # out of room: the live beams end here, without <eos>
+                for k in range(beam):
+                    if new_scores_cpu[group][k] > float("-inf"):
+                        row = int(source_rows[group * beam + k])
+                        tokens = history[row].tolist() + [int(new_tokens[group * beam + k])]
+                        finished[sentence].append(_hypothesis(tokens, new_scores_cpu[group][k], step, length_penalty,
+                                                              attn_history, row, src_lengths[sentence]))
+                continue
+            keep_groups.append(group)
+
+        state = select_state(state, source_rows)
+        history = torch.cat([history[source_rows], new_tokens[:, None]], dim=1)
+        if attn_history is not None:
+            attn_history = attn_history[source_rows]
+        prev, scores = new_tokens, new_scores
+        if len(keep_groups) < groups:  # drop finished sentences from every tensor
+            keep = torch.tensor(keep_groups, dtype=torch.long, device=device)
+            rows = (keep[:, None] * beam + torch.arange(beam, device=device)).view(-1)
+            state, history, prev = select_state(state, rows), history[rows], prev[rows]
+            enc_states, src_mask, scores = enc_states[rows], src_mask[rows], scores[keep]
+            if attn_history is not None:
+                attn_history = attn_history[rows]
+            sentences = [sentences[g] for g in keep_groups]
+
+    return [sorted(hyps, key=lambda h: -h.score)[:nbest] for hyps in finished]
+
+
+def _hypothesis(tokens: list[int], log_prob: float, length: int, length_penalty: float, attn_history, row: int,
+                src_length) -> Hypothesis:
+    attention = None
+    if attn_history is not None and attn_history.size(1):
+        attention = attn_history[row, :length, : int(src_length)].cpu()
+    return Hypothesis(tokens, log_prob, log_prob / (length ** length_penalty), attention)

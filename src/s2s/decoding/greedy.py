@@ -1,0 +1,43 @@
+"""Batched greedy decoding; finished sentences leave the batch so they stop costing."""
+
+from __future__ import annotations
+
+import torch
+
+from s2s.data.vocab import BOS, EOS, PAD
+from s2s.decoding.common import forbid_specials, max_output_lengths, select_state
+
+
+@torch.no_grad()
+def greedy_search(model, src: torch.Tensor, src_lengths: torch.Tensor, max_len_ratio: float = 2.0, return_attention: bool = False):
+    """Return, per sentence, (token ids without <eos>, summed log-prob including <eos>, attention (out_len, src_len) or None)."""
+    enc_states, state, src_mask = model.encode(src, src_lengths)
+    batch, device = src.size(0), src.device
+    limits = max_output_lengths(src_lengths, max_len_ratio).to(device)
+    out = torch.full((batch, int(limits.max())), PAD, dtype=torch.long, device=device)
+    scores = torch.zeros(batch, device=device)
+    attention = torch.zeros(batch, out.size(1), src.size(1), device=device) if return_attention else None
+    active = torch.arange(batch, device=device)  # sentence index of each row still decoding
+    prev = torch.full((batch,), BOS, dtype=torch.long, device=device)
+    step = 0
+    while active.numel():
+        log_probs, state, weights = model.decode_step(prev, state, enc_states, src_mask)
+        best_logp, prev = forbid_specials(log_probs).max(-1)  # (active,)
+        out[active, step] = prev
+        scores[active] += best_logp
+        if attention is not None and weights is not None:
+            attention[active, step] = weights.float()
+        step += 1
+        done = (prev == EOS) | (step >= limits[active])
+        if done.any():
+            keep = (~done).nonzero().squeeze(1)
+            active, prev = active[keep], prev[keep]
+            state = select_state(state, keep)
+            enc_states, src_mask = enc_states[keep], src_mask[keep]
+    results = []
+    for i, row in enumerate(out.tolist()):
+        length = row.index(EOS) + 1 if EOS in row else sum(1 for t in row if t != PAD)
+        tokens = [t for t in row[:length] if t != EOS]
+        attn = attention[i, :length, : int(src_lengths[i])].cpu() if attention is not None else None
+        results.append((tokens, float(scores[i]), attn))
+    return results

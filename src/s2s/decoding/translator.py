@@ -1,0 +1,113 @@
+"""Translator: a checkpoint's model, tokenizers and vocabularies behind `translate(lines)`; one output per input line."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Iterable, Iterator
+
+import torch
+
+from s2s.config import DecodeConfig, config_from_dict
+from s2s.data.batching import pad
+from s2s.data.tokenizers import tokenizer_from_state
+from s2s.data.vocab import Vocab
+from s2s.decoding.beam import beam_search
+from s2s.decoding.greedy import greedy_search
+from s2s.errors import S2SError
+from s2s.models import build_model
+from s2s.registry import import_user_modules
+from s2s.training.checkpoint import load_checkpoint
+from s2s.training.device import resolve_device
+
+
+@dataclass
+class Translation:
+    text: str
+    score: float = 0.0  # length-normalised log-probability (beam) or summed log-probability (greedy)
+    log_prob: float = 0.0
+    nbest: list[tuple[str, float]] = field(default_factory=list)  # (text, score), best first
+    src_tokens: list[str] = field(default_factory=list)
+    out_tokens: list[str] = field(default_factory=list)
+    attention: torch.Tensor | None = None  # (len(out_tokens) + 1, len(src_tokens)): rows are outputs incl. <eos>
+
+
+class Translator:
+    def __init__(self, model, src_tokenizer, tgt_tokenizer, src_vocab: Vocab, tgt_vocab: Vocab,
+                 decode: DecodeConfig | None = None, device: torch.device | str = "cpu", max_input_tokens: int = 400):
+        self.model = model.to(device).eval()
+        self.src_tokenizer, self.tgt_tokenizer = src_tokenizer, tgt_tokenizer
+        self.src_vocab, self.tgt_vocab = src_vocab, tgt_vocab
+        self.decode = decode or DecodeConfig()
+        self.device = torch.device(device)
+        self.max_input_tokens = max_input_tokens
+
+    @classmethod
+    def from_checkpoint(cls, path, device: str = "auto") -> "Translator":
+        payload = load_checkpoint(path)
+        config = config_from_dict(payload["config"], source=f"config inside checkpoint {path}")
+        import_user_modules(config.imports)
+        src_vocab, tgt_vocab = Vocab(payload["src_vocab"]), Vocab(payload["tgt_vocab"])
+        model = build_model(config.model, len(src_vocab), len(tgt_vocab))
+        try:
+            model.load_state_dict(payload["model"])
+        except RuntimeError as error:
+            raise S2SError(f"checkpoint '{path}': its weights do not fit the model its config describes "
+                           f"({str(error).splitlines()[0]}).") from None
+        return cls(model, tokenizer_from_state(payload["src_tokenizer"]), tokenizer_from_state(payload["tgt_tokenizer"]),
+                   src_vocab, tgt_vocab, config.decode, resolve_device(device))
+
+    def translate(self, lines: list[str], **options) -> list[str]:
+        """Translations of `lines`, one string per line; options as for translate_detailed."""
+        return [t.text for t in self.translate_detailed(lines, **options)]
+
+    def translate_detailed(self, lines: list[str], beam: int | None = None, nbest: int | None = None,
+                           length_penalty: float | None = None, max_len_ratio: float | None = None,
+                           batch_size: int | None = None, return_attention: bool = False) -> list[Translation]:
+        """Translate a list of sentences; None options fall back to the checkpoint's decode: section."""
+        beam = beam or self.decode.beam
+        nbest = nbest or self.decode.nbest
+        length_penalty = self.decode.length_penalty if length_penalty is None else length_penalty
+        max_len_ratio = max_len_ratio or self.decode.max_len_ratio
+        batch_size = batch_size or self.decode.batch_size
+        if beam < 1 or nbest < 1 or nbest > beam or batch_size < 1:
+            raise S2SError(f"decoding options need beam >= 1, 1 <= nbest <= beam and batch size >= 1 "
+                           f"(got beam={beam}, nbest={nbest}, batch size={batch_size}).")
+        results = [Translation("") for _ in lines]
+        src_tokens = []
+        for number, line in enumerate(lines, start=1):
+            tokens = self.src_tokenizer.tokenize(line)
+            if len(tokens) > self.max_input_tokens:
+                print(f"warning: input line {number} has {len(tokens)} tokens; translating only the first "
+                      f"{self.max_input_tokens}.", file=sys.stderr)
+                tokens = tokens[: self.max_input_tokens]
+            src_tokens.append(tokens)
+        order = sorted((i for i, tokens in enumerate(src_tokens) if tokens), key=lambda i: len(src_tokens[i]))
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            ids = [self.src_vocab.encode(src_tokens[i]) for i in chunk]
+            src = pad(ids).to(self.device)
+            src_lengths = torch.tensor([len(x) for x in ids])
+            if beam == 1:
+                outputs = [[(tokens, score, score, attn)] for tokens, score, attn in
+                           greedy_search(self.model, src, src_lengths, max_len_ratio, return_attention)]
+            else:
+                outputs = [[(h.tokens, h.score, h.log_prob, h.attention) for h in hyps] for hyps in
+                           beam_search(self.model, src, src_lengths, beam, nbest, length_penalty, max_len_ratio, return_attention)]
+            for i, hyps in zip(chunk, outputs):
+                texts = [self._detokenize(tokens) for tokens, *_ in hyps]
+                best_tokens, score, log_prob, attention = hyps[0]
+                results[i] = Translation(texts[0], score, log_prob, [(t, h[1]) for t, h in zip(texts, hyps)],
+                                         src_tokens[i], self.tgt_vocab.decode(best_tokens), attention)
+        return results
+
+    def translate_stream(self, lines: Iterable[str], chunk_size: int = 1024, **options) -> Iterator[Translation]:
+        """Translate an iterable of lines chunk by chunk, yielding in input order (for inputs larger than memory)."""
+        iterator = iter(lines)
+        while chunk := list(islice(iterator, chunk_size)):
+            yield from self.translate_detailed([line.rstrip("\r\n") for line in chunk], **options)
+
+    def _detokenize(self, ids: list[int]) -> str:
+        text = self.tgt_tokenizer.detokenize(self.tgt_vocab.decode(ids))
+        return " ".join(text.split())  # never a newline inside an output line

@@ -1,0 +1,18 @@
+"""The model zoo: importing this package registers the six built-in models."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from s2s.config import ModelConfig
+from s2s.models import seq2seq  # noqa: F401  (registers the zoo)
+from s2s.registry import MODELS
+
+
+def build_model(cfg: ModelConfig, src_vocab_size: int, tgt_vocab_size: int) -> nn.Module:
+    """Build the registered model named by the config (cfg.name, or cell + attention)."""
+    return MODELS.build(cfg.resolved_name, cfg, src_vocab_size, tgt_vocab_size)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,73 @@
+"""The encoder-decoder and the six registered zoo models (rnn, lstm, gru; with and without dot attention)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from s2s.config import ModelConfig
+from s2s.data.vocab import PAD
+from s2s.models.decoder import Decoder
+from s2s.models.encoder import Encoder
+from s2s.registry import MODELS
+
+
+class Seq2Seq(nn.Module):
+    """Encoder final state -> decoder initial state (the context vector); attention optional."""
+
+    def __init__(self, encoder: nn.Module, decoder: nn.Module):
+        super().__init__()
+        self.encoder, self.decoder = encoder, decoder
+
+    @classmethod
+    def from_config(cls, cfg: ModelConfig, src_vocab_size: int, tgt_vocab_size: int, cell: str, attention: bool) -> "Seq2Seq":
+        encoder = Encoder(cell, src_vocab_size, cfg.emb_size, cfg.hidden_size, cfg.layers, cfg.bidirectional, cfg.dropout)
+        decoder = Decoder(cell, tgt_vocab_size, cfg.emb_size, cfg.hidden_size, cfg.layers, cfg.dropout,
+                          attention, cfg.tie_embeddings)
+        return cls(encoder, decoder)
+
+    def encode(self, src: torch.Tensor, src_lengths: torch.Tensor):
+        """Return enc_states (batch, src_len, hidden), the decoder's initial state, src_mask (batch, src_len)."""
+        enc_states, state = self.encoder(src, src_lengths)
+        return enc_states, state, src != PAD
+
+    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
+        """Teacher forcing: logits (batch, tgt_len, tgt_vocab) for every target position."""
+        enc_states, state, src_mask = self.encode(src, src_lengths)
+        logits, _, _ = self.decoder(tgt_in, state, enc_states, src_mask)
+        return logits
+
+    def decode_step(self, prev_tokens: torch.Tensor, state, enc_states: torch.Tensor, src_mask: torch.Tensor):
+        """One decoding step: prev_tokens (batch,) -> log-probs (batch, vocab), new state, weights (batch, src_len) or None."""
+        logits, state, weights = self.decoder(prev_tokens[:, None], state, enc_states, src_mask)
+        return logits[:, 0].float().log_softmax(-1), state, None if weights is None else weights[:, 0]
+
+
+@MODELS.register("rnn", "vanilla tanh RNN encoder-decoder, no attention")
+def rnn(cfg: ModelConfig, src_vocab_size: int, tgt_vocab_size: int) -> Seq2Seq:
+    return Seq2Seq.from_config(cfg, src_vocab_size, tgt_vocab_size, cell="rnn", attention=False)
+
+
+@MODELS.register("rnn_attn", "vanilla tanh RNN encoder-decoder with dot-product attention")
+def rnn_attn(cfg: ModelConfig, src_vocab_size: int, tgt_vocab_size: int) -> Seq2Seq:
+    return Seq2Seq.from_config(cfg, src_vocab_size, tgt_vocab_size, cell="rnn", attention=True)
+
+
+@MODELS.register("lstm", "LSTM encoder-decoder, no attention")
+def lstm(cfg: ModelConfig, src_vocab_size: int, tgt_vocab_size: int) -> Seq2Seq:
+    return Seq2Seq.from_config(cfg, src_vocab_size, tgt_vocab_size, cell="lstm", attention=False)
+
+
+@MODELS.register("lstm_attn", "LSTM encoder-decoder with dot-product attention")
+def lstm_attn(cfg: ModelConfig, src_vocab_size: int, tgt_vocab_size: int) -> Seq2Seq:
+    return Seq2Seq.from_config(cfg, src_vocab_size, tgt_vocab_size, cell="lstm", attention=True)
+
+
+@MODELS.register("gru", "GRU encoder-decoder, no attention")
+def gru(cfg: ModelConfig, src_vocab_size: int, tgt_vocab_size: int) -> Seq2Seq:
+    return Seq2Seq.from_config(cfg, src_vocab_size, tgt_vocab_size, cell="gru", attention=False)
+
+
+@MODELS.register("gru_attn", "GRU encoder-decoder with dot-product attention")
+def gru_attn(cfg: ModelConfig, src_vocab_size: int, tgt_vocab_size: int) -> Seq2Seq:
+    return Seq2Seq.from_config(cfg, src_vocab_size, tgt_vocab_size, cell="gru", attention=True)

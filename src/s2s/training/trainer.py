@@ -1,0 +1,223 @@
+"""The trainer: teacher-forced training on token batches, validation (loss, perplexity, BLEU), checkpoints, early stopping."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from s2s.config import Config, save_config
+from s2s.data.batching import Batch, make_batch, token_batches
+from s2s.data.corpus import Corpus, build_corpus
+from s2s.data.vocab import PAD
+from s2s.decoding.translator import Translator
+from s2s.errors import S2SError
+from s2s.evaluation.metrics import corpus_scores
+from s2s.models import build_model, count_parameters
+from s2s.registry import import_user_modules
+from s2s.training.checkpoint import save_checkpoint
+from s2s.training.device import amp_dtype, autocast, resolve_device
+from s2s.training.schedule import build_scheduler
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def sequence_loss(logits: torch.Tensor, tgt_out: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
+    """Summed cross-entropy over non-padding target tokens."""
+    return F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), tgt_out.reshape(-1), ignore_index=PAD,
+                           label_smoothing=label_smoothing, reduction="sum")
+
+
+class Trainer:
+    def __init__(self, config: Config, run_dir: Path, log=None):
+        self.config, self.run_dir = config, Path(run_dir)
+        self.log = log or (lambda message: tqdm.write(message))
+        train = config.train
+        seed_everything(train.seed)
+        if train.threads:
+            torch.set_num_threads(train.threads)
+        import_user_modules(config.imports)
+        self.device = resolve_device(train.device)
+        self.amp = amp_dtype(train.amp, self.device)
+        self.corpus: Corpus = build_corpus(config.data, log=self.log)
+        self.model = build_model(config.model, len(self.corpus.src_vocab), len(self.corpus.tgt_vocab)).to(self.device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=train.lr, weight_decay=train.weight_decay)
+        self.scheduler = build_scheduler(train, self.optimizer)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp == torch.float16)
+        self.step = self.epoch = 0
+        self.best = None
+        self.bad_validations = 0
+        self.train_seconds = 0.0
+        self.log(f"model {config.model.resolved_name}: {count_parameters(self.model):,} parameters; device {self.device}"
+                 f"{'' if self.amp is None else f', autocast {self.amp}'}")
+        self._write_run_folder()
+
+    # ---- run folder ---------------------------------------------------------------------------
+    def _write_run_folder(self) -> None:
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise S2SError(f"cannot create run folder '{self.run_dir}': {error.strerror}. Set train.run_dir to a writable path.") from None
+        save_config(self.config, self.run_dir / "config.yaml")
+        corpus = self.corpus
+        for side, tokenizer, vocab in (("src", corpus.src_tokenizer, corpus.src_vocab), ("tgt", corpus.tgt_tokenizer, corpus.tgt_vocab)):
+            (self.run_dir / f"{side}.vocab").write_text("\n".join(vocab.tokens) + "\n", encoding="utf-8")
+            state = tokenizer.state()
+            if "model_proto" in state:
+                (self.run_dir / f"{side}.spm.model").write_bytes(state["model_proto"])
+        if self.config.data.dataset == "numbers":  # the generated text, so users can translate and score it
+            data_dir = self.run_dir / "data"
+            data_dir.mkdir(exist_ok=True)
+            for name, split in corpus.splits.items():
+                for lang, lines in ((self.config.data.src, split.src_text), (self.config.data.tgt, split.tgt_text)):
+                    (data_dir / f"{name}.{lang}").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        self.metrics_path = self.run_dir / "metrics.jsonl"
+
+    def _record(self, entry: dict) -> None:
+        with open(self.metrics_path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry) + "\n")
+
+    def checkpoint_payload(self, with_optimizer: bool) -> dict:
+        corpus = self.corpus
+        payload = {
+            "config": self.config.to_dict(),
+            "model": self.model.state_dict(),
+            "src_vocab": corpus.src_vocab.tokens, "tgt_vocab": corpus.tgt_vocab.tokens,
+            "src_tokenizer": corpus.src_tokenizer.state(), "tgt_tokenizer": corpus.tgt_tokenizer.state(),
+            "step": self.step, "epoch": self.epoch, "best": self.best,
+        }
+        if with_optimizer:
+            payload["optimizer"] = self.optimizer.state_dict()
+            payload["scheduler"] = self.scheduler.state_dict()
+        return payload
+
+    # ---- training -----------------------------------------------------------------------------
+    def train_step(self, batch: Batch) -> tuple[float, int]:
+        """One update; returns (summed loss, non-padding target tokens)."""
+        self.model.train()
+        batch = batch.to(self.device)
+        tokens = batch.num_tokens
+        with autocast(self.device, self.amp):
+            logits = self.model(batch.src, batch.src_lengths, batch.tgt_in)
+        loss = sequence_loss(logits, batch.tgt_out, self.config.train.label_smoothing)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss / tokens).backward()
+        if self.config.train.clip_norm:
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.clip_norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.step += 1
+        if self.config.train.schedule == "inverse_sqrt":
+            self.scheduler.step()
+        return float(loss.detach()), tokens
+
+    def _out_of_budget(self) -> bool:
+        train = self.config.train
+        if train.max_steps and self.step >= train.max_steps:
+            return True
+        return bool(train.time_budget_minutes) and self.train_seconds >= 60 * train.time_budget_minutes
+
+    def train(self) -> dict:
+        """Train until epochs, max_steps, the time budget or early stopping end it; return the best validation result."""
+        train = self.config.train
+        split = self.corpus.splits["train"]
+        pin = self.device.type == "cuda"
+        stop = False
+        while not stop and self.epoch < train.epochs:
+            self.epoch += 1
+            batches = token_batches(split.src_ids, split.tgt_ids, train.batch_tokens, seed=train.seed * 1000 + self.epoch)
+            progress = tqdm(batches, desc=f"epoch {self.epoch}", unit="batch", dynamic_ncols=True, leave=False)
+            window_loss = window_tokens = 0.0
+            window_start = time.perf_counter()
+            for indices in progress:
+                started = time.perf_counter()
+                batch = make_batch([split.src_ids[i] for i in indices], [split.tgt_ids[i] for i in indices], indices, pin)
+                loss, tokens = self.train_step(batch)
+                self.train_seconds += time.perf_counter() - started
+                if not math.isfinite(loss):
+                    raise S2SError(f"training loss became {loss} at step {self.step}. Lower train.lr, keep "
+                                   "train.clip_norm > 0, or turn off train.amp; the last checkpoint is intact.")
+                window_loss += loss
+                window_tokens += tokens
+                if self.step % train.log_every == 0:
+                    elapsed = time.perf_counter() - window_start
+                    entry = {"step": self.step, "epoch": self.epoch, "train_loss": round(window_loss / window_tokens, 4),
+                             "tokens_per_s": round(window_tokens / elapsed, 1), "lr": self.optimizer.param_groups[0]["lr"]}
+                    self._record(entry)
+                    progress.set_postfix(loss=f"{entry['train_loss']:.3f}", tok_s=f"{entry['tokens_per_s']:.0f}")
+                    window_loss = window_tokens = 0.0
+                    window_start = time.perf_counter()
+                if train.valid_every and self.step % train.valid_every == 0:
+                    stop = self.validate_and_checkpoint()
+                if stop or self._out_of_budget():
+                    stop = True
+                    break
+            progress.close()
+            if not train.valid_every or self.step % train.valid_every:
+                stop = self.validate_and_checkpoint() or stop
+        self.log(f"done: {self.step} steps, {self.epoch} epochs, {self.train_seconds / 60:.1f} training minutes; "
+                 f"best validation {train.early_stopping_metric} {self.best}; checkpoints in {self.run_dir}")
+        return {"best": self.best, "steps": self.step, "epochs": self.epoch}
+
+    # ---- validation ---------------------------------------------------------------------------
+    @torch.no_grad()
+    def validation_loss(self) -> tuple[float, int]:
+        self.model.eval()
+        split = self.corpus.splits["valid"]
+        total, tokens = 0.0, 0
+        for indices in token_batches(split.src_ids, split.tgt_ids, self.config.train.batch_tokens):
+            batch = make_batch([split.src_ids[i] for i in indices], [split.tgt_ids[i] for i in indices], indices).to(self.device)
+            with autocast(self.device, self.amp):
+                logits = self.model(batch.src, batch.src_lengths, batch.tgt_in)
+            total += float(sequence_loss(logits, batch.tgt_out))
+            tokens += batch.num_tokens
+        return total / tokens, tokens
+
+    def translator(self) -> Translator:
+        corpus = self.corpus
+        return Translator(self.model, corpus.src_tokenizer, corpus.tgt_tokenizer, corpus.src_vocab, corpus.tgt_vocab,
+                          self.config.decode, self.device)
+
+    def validate(self) -> dict:
+        loss, _ = self.validation_loss()
+        split = self.corpus.splits["valid"]
+        hypotheses = self.translator().translate(split.src_text, beam=self.config.train.valid_beam, nbest=1)
+        scores = corpus_scores(hypotheses, split.tgt_text)
+        return {"valid_loss": round(loss, 4), "valid_ppl": round(math.exp(min(loss, 50)), 3),
+                "valid_bleu": scores["bleu"], "valid_chrf": scores["chrf"]}
+
+    def validate_and_checkpoint(self) -> bool:
+        """Validate, log, save last (and best); return True when early stopping says stop."""
+        train = self.config.train
+        result = self.validate()
+        metric = result["valid_bleu"] if train.early_stopping_metric == "bleu" else -result["valid_loss"]
+        improved = self.best is None or metric > self.best
+        if improved:
+            self.best, self.bad_validations = metric, 0
+        else:
+            self.bad_validations += 1
+        if train.schedule == "plateau":
+            self.scheduler.step(metric)
+        entry = {"step": self.step, "epoch": self.epoch, **result, "lr": self.optimizer.param_groups[0]["lr"],
+                 "train_minutes": round(self.train_seconds / 60, 3), "best": improved}
+        self._record(entry)
+        self.log(f"epoch {self.epoch} step {self.step}: valid loss {result['valid_loss']:.3f} ppl {result['valid_ppl']:.2f} "
+                 f"BLEU {result['valid_bleu']:.2f} chrF {result['valid_chrf']:.2f}{' (best)' if improved else ''}")
+        save_checkpoint(self.checkpoint_payload(with_optimizer=True), self.run_dir / "last.pt")
+        if improved:
+            save_checkpoint(self.checkpoint_payload(with_optimizer=False), self.run_dir / "best.pt")
+        return bool(train.patience) and self.bad_validations >= train.patience
+
+
+def run_dir_for(config: Config) -> Path:
+    return Path(config.train.run_dir.replace("{name}", config.name))
