@@ -38,6 +38,7 @@ class DataConfig:
     vocab_size: int = 8000  # sentencepiece vocabulary size (per side, or shared when joint)
     joint_vocab: bool = False  # one tokenizer and vocabulary for both sides
     min_freq: int = 1  # word/char tokenizers: tokens seen fewer times become <unk>
+    train_limit: int = 0  # use only the first N training pairs (0: all); for quick experiments and tests
     max_len: int = 100  # pairs with more tokens than this on either side are dropped from training
     lowercase: bool = False
 
@@ -135,7 +136,7 @@ POSITIVE = {
 NON_NEGATIVE = {
     ("train", "epochs"), ("train", "max_steps"), ("train", "time_budget_minutes"), ("train", "clip_norm"),
     ("train", "warmup_steps"), ("train", "patience"), ("train", "valid_every"), ("train", "weight_decay"),
-    ("train", "threads"), ("data", "numbers_train"), ("data", "numbers_valid"), ("data", "numbers_test"),
+    ("train", "threads"), ("data", "train_limit"), ("data", "numbers_train"), ("data", "numbers_valid"), ("data", "numbers_test"),
     ("decode", "length_penalty"),
 }
 
@@ -157,9 +158,16 @@ def _coerce(value: Any, typ: type, where: str) -> Any:
             return value
         if isinstance(value, float) and value.is_integer():
             return int(value)
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
     elif typ is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads 5e-4 as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
     elif typ is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)
@@ -168,7 +176,7 @@ def _coerce(value: Any, typ: type, where: str) -> Any:
             return value
         if isinstance(value, str):
             return [v for v in value.split(",") if v]
-    raise S2SError(f"config key '{where}' must be of type {typ.__name__}, got {value!r} ({type(value).__name__}).")
+    raise S2SError(f"{where} must be of type {typ.__name__}, got {value!r} ({type(value).__name__}).")
 
 
 def _parse_scalar(text: str) -> Any:
@@ -200,9 +208,9 @@ def config_from_dict(raw: dict, source: str = "config") -> Config:
             for sub_key, sub_value in value.items():
                 if sub_key not in hints:
                     raise S2SError(f"{source}: unknown key '{key}.{sub_key}'.{_did_you_mean(sub_key, hints)}")
-                setattr(section, sub_key, _coerce(sub_value, hints[sub_key], f"{key}.{sub_key}"))
+                setattr(section, sub_key, _coerce(sub_value, hints[sub_key], f"{source}: '{key}.{sub_key}'"))
         else:
-            setattr(config, key, _coerce(value, get_type_hints(Config)[key], key))
+            setattr(config, key, _coerce(value, get_type_hints(Config)[key], f"{source}: '{key}'"))
     validate(config, source)
     return config
 

@@ -58,6 +58,8 @@ def _make_tokenizer(data: DataConfig) -> Tokenizer:
 def build_corpus(data: DataConfig, log=print) -> Corpus:
     """Read, tokenize and encode every split; tokenizers and vocabularies are learned on train only."""
     raw = read_splits(data)
+    if data.train_limit:
+        raw["train"] = tuple(side[: data.train_limit] for side in raw["train"])
     train_src, train_tgt = raw["train"]
     src_tokenizer = _make_tokenizer(data)
     if data.joint_vocab:

@@ -53,12 +53,15 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
                 break
     if not path.is_file():
         raise S2SError(f"checkpoint '{path}' does not exist; pass a file such as runs/quickstart/best.pt or a run folder.")
+    if not zipfile.is_zipfile(path):
+        raise S2SError(f"checkpoint '{path}' is corrupt or truncated, or not a checkpoint at all (s2s checkpoints are "
+                       "torch zip files such as runs/NAME/best.pt).")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
         raise S2SError(f"checkpoint '{path}' was refused: it holds objects that could run code when loaded "
                        f"({str(error).splitlines()[0]}). Only load checkpoints written by s2s.") from None
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as error:
+    except Exception as error:  # a damaged file fails in many ways (zip, unpickler, storage errors)
         raise S2SError(f"checkpoint '{path}' is corrupt or truncated and cannot be read ({str(error).splitlines()[0]}). "
                        "Use another checkpoint (best.pt / last.pt) from the run folder.") from None
     if not isinstance(payload, dict) or "format_version" not in payload:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import sys
 import time
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def sequence_loss(logits: torch.Tensor, tgt_out: torch.Tensor, label_smoothing: 
 class Trainer:
     def __init__(self, config: Config, run_dir: Path, log=None):
         self.config, self.run_dir = config, Path(run_dir)
-        self.log = log or (lambda message: tqdm.write(message))
+        self.log = log or (lambda message: tqdm.write(message, file=sys.stderr))
         train = config.train
         seed_everything(train.seed)
         if train.threads:

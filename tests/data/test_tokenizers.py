@@ -1,0 +1,27 @@
+import pytest
+
+from s2s.data.tokenizers import build_tokenizer, tokenizer_from_state
+from s2s.registry import TOKENIZERS
+
+LINES = ["Ein Hund läuft über die Wiese.", "Zwei Männer spielen Fußball im Park.", "Eine Frau liest ein Buch."] * 30
+
+
+@pytest.mark.parametrize("model_type", ["bpe", "unigram"])
+def test_sentencepiece_trains_round_trips_and_restores_from_state(model_type):
+    tokenizer = build_tokenizer("sentencepiece", vocab_size=60, model_type=model_type)
+    tokenizer.train(LINES)
+    pieces = tokenizer.tokenize("Ein Mann liest.")
+    assert len(pieces) > 3 and tokenizer.detokenize(pieces) == "Ein Mann liest."
+    restored = tokenizer_from_state(tokenizer.state())
+    assert restored.tokenize("Ein Mann liest.") == pieces
+
+
+def test_word_and_char_tokenizers_need_no_downloads():
+    assert set(TOKENIZERS.names()) >= {"sentencepiece", "whitespace", "treebank", "wordpunct", "toktok", "char"}
+    assert build_tokenizer("treebank").tokenize("A dog's ball.") == ["A", "dog", "'s", "ball", "."]
+    assert build_tokenizer("treebank").detokenize(["A", "dog", "'s", "ball", "."]) == "A dog's ball."
+    assert build_tokenizer("wordpunct").tokenize("x-ray!") == ["x", "-", "ray", "!"]
+    assert build_tokenizer("toktok").tokenize("Hallo, Welt.") == ["Hallo", ",", "Welt", "."]
+    char = build_tokenizer("char", lowercase=True)
+    assert char.tokenize("Ab c") == ["a", "b", "▁", "c"]
+    assert char.detokenize(char.tokenize("ab  c")) == "ab c"

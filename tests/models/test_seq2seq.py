@@ -1,0 +1,88 @@
+import pytest
+import torch
+
+from s2s.config import ModelConfig
+from s2s.data.batching import pad
+from s2s.data.vocab import BOS, EOS, PAD
+from s2s.models import build_model, count_parameters
+from s2s.models.encoder import merge_directions
+from s2s.registry import MODELS
+
+ZOO = ["rnn", "rnn_attn", "lstm", "lstm_attn", "gru", "gru_attn"]
+
+
+def tiny(name, **options):
+    torch.manual_seed(0)
+    cfg = ModelConfig(name=name, emb_size=16, hidden_size=32, dropout=0.0, **options)
+    return build_model(cfg, 23, 19).eval()
+
+
+def test_zoo_holds_exactly_the_six_models():
+    assert MODELS.names()[:6] == ZOO
+
+
+@pytest.mark.parametrize("name", ZOO)
+def test_forward_shape(name):
+    model = tiny(name)
+    src = pad([[5, 6, 7], [8, 9]])
+    logits = model(src, torch.tensor([3, 2]), torch.tensor([[BOS, 4, 5, 6], [BOS, 7, PAD, PAD]]))
+    assert logits.shape == (2, 4, 19)
+
+
+@pytest.mark.parametrize("name", ZOO)
+def test_padding_does_not_change_results(name):
+    """A sentence alone and the same sentence padded inside a batch give the same logits."""
+    model = tiny(name)
+    alone = model(torch.tensor([[5, 6, 7]]), torch.tensor([3]), torch.tensor([[BOS, 4, 5]]))
+    src = pad([[9, 10, 11, 12, 13, 14], [5, 6, 7]])
+    batched = model(src, torch.tensor([6, 3]), torch.tensor([[BOS, 8, 8], [BOS, 4, 5]]))
+    assert torch.allclose(alone[0], batched[1], atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ZOO)
+def test_whole_target_decoder_equals_step_by_step(name):
+    """The fused decoder (one RNN call) computes what a tutorial-style step loop computes."""
+    model = tiny(name)
+    src, lengths = pad([[5, 6, 7, 8], [9, 10]]), torch.tensor([4, 2])
+    tgt_in = torch.tensor([[BOS, 4, 5, 6, 7], [BOS, 8, 9, 10, 11]])
+    fused = model(src, lengths, tgt_in)
+    enc_states, state, mask = model.encode(src, lengths)
+    steps = []
+    for t in range(tgt_in.size(1)):
+        logits, state, _ = model.decoder(tgt_in[:, t : t + 1], state, enc_states, mask)
+        steps.append(logits)
+    assert torch.allclose(fused, torch.cat(steps, dim=1), atol=1e-5)
+
+
+def test_bidirectional_state_is_forward_then_backward_per_layer():
+    layers, batch, half = 2, 3, 4
+    state = torch.arange(layers * 2 * batch * half, dtype=torch.float).view(layers * 2, batch, half)
+    merged = merge_directions(state, layers)
+    assert merged.shape == (layers, batch, 2 * half)
+    assert torch.equal(merged[1, 2], torch.cat([state[2, 2], state[3, 2]]))
+
+
+def test_tied_embeddings_share_one_tensor():
+    model = tiny("gru_attn", tie_embeddings=False)
+    tied = build_model(ModelConfig(name="gru_attn", emb_size=32, hidden_size=32, tie_embeddings=True), 23, 19)
+    assert tied.decoder.out.weight is tied.decoder.embed.weight
+    assert count_parameters(tied) < count_parameters(build_model(ModelConfig(name="gru_attn", emb_size=32, hidden_size=32), 23, 19))
+    assert model.decoder.out.weight is not model.decoder.embed.weight
+
+
+@pytest.mark.parametrize("name", ZOO)
+def test_each_model_overfits_a_tiny_batch(name):
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(name=name, emb_size=32, hidden_size=64, dropout=0.0), 20, 20)
+    src = pad([[4, 5, 6, 7], [8, 9, 10], [11, 12, 13, 14, 15], [16, 17]])
+    lengths = torch.tensor([4, 3, 5, 2])
+    tgt = [[7, 6, 5, 4], [10, 9, 8], [15, 14, 13, 12, 11], [17, 16]]  # reverse the source
+    tgt_in, tgt_out = pad([[BOS] + t for t in tgt]), pad([t + [EOS] for t in tgt])
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    for _ in range(150):
+        logits = model(src, lengths, tgt_in)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, 20), tgt_out.reshape(-1), ignore_index=PAD)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < 0.05

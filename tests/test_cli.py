@@ -1,0 +1,122 @@
+"""The command line as a user runs it: real subprocesses, real files."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from helpers import REPO, tiny_config_dict
+
+import yaml
+
+
+def s2s(*args, stdin=None, cwd=None, env=None):
+    return subprocess.run([sys.executable, "-m", "s2s", *args], input=stdin, capture_output=True, text=True,
+                          cwd=cwd or REPO, env={**os.environ, **(env or {})}, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli")
+    config = folder / "tiny.yaml"
+    config.write_text(yaml.safe_dump(tiny_config_dict(folder / "run")))
+    result = s2s("train", "--config", str(config), "--set", "train.epochs=2", "model.cell=lstm")
+    assert result.returncode == 0, result.stderr
+    return folder / "run"
+
+
+def test_train_writes_a_complete_run_folder(run):
+    assert yaml.safe_load((run / "config.yaml").read_text())["model"]["cell"] == "lstm"  # --set landed
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    valid = [r for r in records if "valid_bleu" in r]
+    assert [r["epoch"] for r in valid] == [1, 2]
+    assert {"valid_loss", "valid_ppl", "valid_bleu", "valid_chrf"} <= set(valid[0])
+    assert any("tokens_per_s" in r for r in records)
+
+
+def test_translate_keeps_one_line_per_input_line(run):
+    text = "forty two\n\nseven hundred one\n   \nzebra unknown words\n"
+    result = s2s("translate", "--checkpoint", str(run / "best.pt"), stdin=text)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.split("\n")
+    assert len(lines) == 6 and lines[-1] == ""  # five lines, each ended by a newline
+    assert lines[1] == "" and lines[3] == ""
+    beam = s2s("translate", "--checkpoint", str(run), "--beam", "3", "--scores", stdin=text)
+    assert beam.returncode == 0, beam.stderr
+    assert len(beam.stdout.splitlines()) == 5 and beam.stdout.splitlines()[0].count("\t") == 1
+
+
+def test_translate_files_and_missing_output_folder(run, tmp_path):
+    out = tmp_path / "out.de"
+    result = s2s("translate", "--checkpoint", str(run / "best.pt"), "--input", str(run / "data/test.en"), "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    assert len(out.read_text().splitlines()) == len((run / "data/test.en").read_text().splitlines())
+    bad = s2s("translate", "--checkpoint", str(run / "best.pt"), "--input", str(run / "data/test.en"),
+              "--output", str(tmp_path / "missing" / "out.de"))
+    assert bad.returncode == 2 and "output folder" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_evaluate_prints_table_and_writes_json_and_markdown(run, tmp_path):
+    report = tmp_path / "test.json"
+    result = s2s("evaluate", "--checkpoint", str(run / "best.pt"), "--src", str(run / "data/test.en"),
+                 "--ref", str(run / "data/test.de"), "--report", str(report))
+    assert result.returncode == 0, result.stderr
+    assert "| BLEU |" in result.stdout and "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:" in result.stdout
+    data = json.loads(report.read_text())
+    assert {"bleu", "chrf", "signature", "num_sentences"} <= set(data) and data["num_sentences"] == 20
+    assert 0 <= data["bleu"] <= 100
+    assert "| chrF |" in report.with_suffix(".md").read_text()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--config", "nope.yaml"], "config file 'nope.yaml' does not exist"),
+    (["train", "--config", "configs/quickstart.yaml", "--set", "model.hiden_size=3"], "Did you mean 'hidden_size'?"),
+    (["translate", "--checkpoint", "configs/quickstart.yaml"], "corrupt or truncated"),
+    (["translate", "--checkpoint", "missing.pt"], "checkpoint 'missing.pt' does not exist"),
+    (["evaluate", "--checkpoint", "x.pt", "--src", "a", "--ref", "b"], "data file 'a' does not exist"),
+])
+def test_errors_are_one_line_without_traceback(args, message):
+    result = s2s(*args)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_debug_shows_the_traceback():
+    result = s2s("--debug", "train", "--config", "nope.yaml")
+    assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_zoo_and_help():
+    zoo = s2s("zoo")
+    assert zoo.returncode == 0
+    rows = zoo.stdout.splitlines()[1:]
+    assert [row.split()[0] for row in rows] == ["rnn", "rnn_attn", "lstm", "lstm_attn", "gru", "gru_attn"]
+    assert all(int(row.split()[1].replace(",", "")) > 1_000_000 for row in rows)
+    for command in ("train", "translate", "evaluate", "zoo", "data"):
+        assert s2s(command, "--help").returncode == 0
+    assert "--length-penalty" in s2s("translate", "--help").stdout
+
+
+def test_user_registered_model_named_in_config(tmp_path):
+    (tmp_path / "my_models.py").write_text(textwrap.dedent('''
+        from s2s.models.seq2seq import Seq2Seq
+        from s2s.registry import MODELS
+
+        @MODELS.register("my_lstm", "an LSTM model registered outside s2s")
+        def my_lstm(cfg, src_vocab_size, tgt_vocab_size):
+            return Seq2Seq.from_config(cfg, src_vocab_size, tgt_vocab_size, cell="lstm", attention=True)
+    '''))
+    raw = tiny_config_dict(tmp_path / "run")
+    raw["model"]["name"] = "my_lstm"
+    raw["imports"] = ["my_models"]
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(raw))
+    result = s2s("train", "--config", "c.yaml", "--set", "train.max_steps=3", cwd=tmp_path,
+                 env={"PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert "model my_lstm:" in result.stderr
+    translated = s2s("translate", "--checkpoint", "run/best.pt", stdin="one\n", cwd=tmp_path, env={"PYTHONPATH": str(tmp_path)})
+    assert translated.returncode == 0 and len(translated.stdout.splitlines()) == 1
