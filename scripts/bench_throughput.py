@@ -1,0 +1,544 @@
+#!/usr/bin/env python
+"""Training throughput of the zoo models on a fixed stream of real Multi30k token batches.
+
+For each model this measures, over the same pre-built batches:
+
+* tokens/s: non-padding target tokens per second of training (forward, loss, backward, clipping, Adam);
+* padding share: padded positions / all positions of the target (and source) tensors of the timed batches;
+* peak memory: the peak resident set size (ru_maxrss) of a fresh process that trains only that model;
+* MFU: the model's matmul FLOPs per second over this machine's fp32 matmul peak, which the script measures
+  itself (a 4096 x 4096 @ 4096 x 4096 fp32 matmul, best of 3, before and after the runs; the higher of the two
+  is used), so the figure means the same on any machine.
+
+It also trains the --step-loop-model with a tutorial-style decoder that is called once per target position
+in a Python loop, on the same batches from the same initial weights, and reports the speed-up of the
+whole-target decoder over it. With --bf16 it also trains that model under torch.autocast("cpu", bfloat16)
+for a few batches (bf16 matmuls are far slower than fp32 on CPUs without AVX512-BF16/AMX).
+
+The training step is the trainer's (s2s.training.trainer.Trainer.train_step): model.train(), forward
+(teacher forcing), sequence_loss (summed cross-entropy, label smoothing 0), zero_grad, (loss / tokens).backward(),
+clip_grad_norm_(1.0), Adam step (lr 1e-3). Batches are padded into tensors before timing, so batching is not
+timed. The stream is token_batches(train, --batch-tokens, seed=1000 * --seed + 1): the first epoch of a trainer
+run with train.seed = --seed. The first --warmup batches are trained but not timed. Each model (and the step
+loop, and bf16) runs in its own fresh subprocess, so peak memory and timings of one do not affect another.
+
+FLOP count (matmuls only, 2 FLOPs per multiply-add; biases, nonlinearities, softmax, embedding lookups and
+the loss are not counted). An RNN layer with G gates (rnn 1, gru 3, lstm 4), input size I and hidden size H
+does 2*G*H*(I + H) forward FLOPs per token. With E = embedding size, H = hidden size, V = target vocabulary,
+L = layers:
+
+* encoder, per non-padding source token (packed sequences, so pads are never computed): for each layer and
+  direction 2*G*Hd*(I + Hd), with Hd = H/2 and 2 directions when bidirectional (Hd = H, 1 direction otherwise),
+  I = E for the first layer and I = H above it;
+* decoder, per target token: 2*G*H*(I + H) per layer (I = E, then H); with attention 2*S*H (scores) +
+  2*S*H (context) + 2*(2H)*H (the combine layer W_c [c; s]); and 2*H*V for the output projection;
+* training FLOPs = 3 x forward FLOPs (the backward pass needs about twice the forward's matmuls).
+
+MFU counts the decoder only over the non-padding target tokens (tgt_out != pad) and, for each of them, S as
+its own sentence's source length. That is the work a padding-free implementation would need: conservative,
+since the whole-target decoder also computes the padded positions (and attends over padded source positions).
+The FLOPs the kernels really execute (decoder over batch x padded target length, S = padded source length)
+are in the JSON as "hfu" (hardware FLOP utilisation). --verify-flops checks the formula against
+torch.utils.flop_counter.FlopCounterMode on one batch.
+
+Run the full measurement (about 10 minutes on 2 cores), and paste the Markdown it prints into BENCHMARKS.md:
+
+    python scripts/bench_throughput.py --json runs/bench_throughput.json
+
+Progress goes to stderr, the report to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import REPO, describe_machine, machine_info, measure_matmul_peak  # noqa: E402
+
+from s2s.config import Config, config_from_dict  # noqa: E402
+from s2s.data.batching import Batch, make_batch, token_batches  # noqa: E402
+from s2s.data.vocab import PAD  # noqa: E402
+from s2s.models import build_model, count_parameters  # noqa: E402
+from s2s.training.device import autocast  # noqa: E402
+from s2s.training.trainer import sequence_loss  # noqa: E402
+
+ZOO = {  # model name -> (cell, attention)
+    "rnn": ("rnn", False), "rnn_attn": ("rnn", True),
+    "lstm": ("lstm", False), "lstm_attn": ("lstm", True),
+    "gru": ("gru", False), "gru_attn": ("gru", True),
+}
+GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+VARIANT_NOTES = {
+    "fused": "whole-target decoder",
+    "steploop": "step loop: decoder called per target position (tutorial style)",
+    "bf16": "whole-target decoder, bf16 autocast",
+}
+TARGETS = {"speedup": 1.3, "mfu": 0.55, "padding": 0.10}
+
+
+def log(message: str) -> None:
+    print(f"[bench_throughput] {message}", file=sys.stderr, flush=True)
+
+
+# ---- FLOP count ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Arch:
+    cell: str
+    attention: bool
+    emb: int
+    hidden: int
+    layers: int
+    bidirectional: bool
+    tgt_vocab: int
+
+
+def rnn_layer_flops(gates: int, input_size: int, hidden_size: int) -> int:
+    """Forward matmul FLOPs per token of one RNN layer in one direction: 2*G*H*(I + H)."""
+    return 2 * gates * hidden_size * (input_size + hidden_size)
+
+
+def encoder_flops_per_token(arch: Arch) -> int:
+    gates, directions = GATES[arch.cell], 2 if arch.bidirectional else 1
+    h_dir = arch.hidden // directions
+    return sum(directions * rnn_layer_flops(gates, arch.emb if layer == 0 else arch.hidden, h_dir)
+               for layer in range(arch.layers))
+
+
+def decoder_rnn_flops_per_token(arch: Arch) -> int:
+    gates = GATES[arch.cell]
+    return sum(rnn_layer_flops(gates, arch.emb if layer == 0 else arch.hidden, arch.hidden) for layer in range(arch.layers))
+
+
+def forward_flops(arch: Arch, batch: Batch, padded: bool = False) -> dict[str, int]:
+    """Forward matmul FLOPs of one batch, by part.
+
+    padded=False: the useful work (decoder over non-padding target tokens, attention over each sentence's own
+    source length). padded=True: what the whole-target decoder computes (every target position of the padded
+    tensor, attention over the padded source length). The encoder runs on packed sequences either way.
+    """
+    src_len = batch.src_lengths.to(torch.long)
+    tgt_len = (batch.tgt_out != PAD).sum(1).to(torch.long)
+    batch_size, src_pad, tgt_pad = batch.src.size(0), batch.src.size(1), batch.tgt_out.size(1)
+    if padded:
+        positions, attended = batch_size * tgt_pad, batch_size * tgt_pad * src_pad  # attended: sum of S over positions
+    else:
+        positions, attended = int(tgt_len.sum()), int((tgt_len * src_len).sum())
+    h = arch.hidden
+    parts = {
+        "encoder_rnn": int(src_len.sum()) * encoder_flops_per_token(arch),
+        "decoder_rnn": positions * decoder_rnn_flops_per_token(arch),
+        "attention_scores": 2 * h * attended if arch.attention else 0,
+        "attention_context": 2 * h * attended if arch.attention else 0,
+        "attention_combine": positions * 2 * (2 * h) * h if arch.attention else 0,
+        "output": positions * 2 * h * arch.tgt_vocab,
+    }
+    return parts
+
+
+def train_flops(arch: Arch, batches: list[Batch], padded: bool = False) -> int:
+    """Training FLOPs = 3 x forward FLOPs, summed over the batches."""
+    return 3 * sum(sum(forward_flops(arch, batch, padded).values()) for batch in batches)
+
+
+# ---- data ---------------------------------------------------------------------------------------------------
+
+
+def make_config(args: argparse.Namespace, model: str = "gru_attn") -> Config:
+    return config_from_dict({
+        "data": {"dataset": "multi30k", "src": args.src, "tgt": args.tgt, "data_dir": str(args.data_dir),
+                 "mirror": str(args.mirror) if args.mirror else "", "tokenizer": "sentencepiece",
+                 "vocab_size": args.vocab_size, "max_len": 100},
+        "model": {"name": model, "emb_size": args.emb, "hidden_size": args.hidden, "layers": args.layers,
+                  "bidirectional": True, "dropout": args.dropout},
+        "train": {"batch_tokens": args.batch_tokens, "seed": args.seed, "lr": 1e-3, "clip_norm": 1.0,
+                  "label_smoothing": 0.0, "amp": "none"},
+    }, source="bench_throughput")
+
+
+def build_batches(config: Config, count: int) -> tuple[list[Batch], dict]:
+    from s2s.data.corpus import build_corpus
+
+    corpus = build_corpus(config.data, log=log)
+    train = corpus.splits["train"]
+    stream_seed = config.train.seed * 1000 + 1  # the trainer's first epoch
+    order = token_batches(train.src_ids, train.tgt_ids, config.train.batch_tokens, seed=stream_seed)
+    if len(order) < count:
+        raise SystemExit(f"the stream has only {len(order)} batches; ask for fewer --warmup + --batches")
+    batches = [make_batch([train.src_ids[i] for i in idx], [train.tgt_ids[i] for i in idx], idx) for idx in order[:count]]
+    info = {"train_pairs": len(train.src_ids), "dropped": corpus.dropped, "src_vocab": len(corpus.src_vocab),
+            "tgt_vocab": len(corpus.tgt_vocab), "stream_batches": len(order), "stream_seed": stream_seed}
+    return batches, info
+
+
+def stream_stats(batches: list[Batch]) -> dict:
+    tgt_real = sum(batch.num_tokens for batch in batches)
+    tgt_all = sum(batch.tgt_out.numel() for batch in batches)
+    src_real = sum(int(batch.src_lengths.sum()) for batch in batches)
+    src_all = sum(batch.src.numel() for batch in batches)
+    return {"batches": len(batches), "sentences": sum(batch.src.size(0) for batch in batches),
+            "tgt_tokens": tgt_real, "tgt_positions": tgt_all, "src_tokens": src_real, "src_positions": src_all,
+            "tgt_padding": 1 - tgt_real / tgt_all, "src_padding": 1 - src_real / src_all}
+
+
+def save_batches(batches: list[Batch], path: Path) -> None:
+    torch.save([{"src": b.src, "src_lengths": b.src_lengths, "tgt_in": b.tgt_in, "tgt_out": b.tgt_out} for b in batches], path)
+
+
+def load_batches(path: Path) -> list[Batch]:
+    return [Batch(d["src"], d["src_lengths"], d["tgt_in"], d["tgt_out"], []) for d in torch.load(path, weights_only=True)]
+
+
+# ---- training step ------------------------------------------------------------------------------------------
+
+
+def fused_forward(model, src, src_lengths, tgt_in):
+    """The model's own teacher-forced forward: one decoder call over the whole target."""
+    return model(src, src_lengths, tgt_in)
+
+
+def step_loop_forward(model, src, src_lengths, tgt_in):
+    """Tutorial-style teacher forcing: the decoder is called once per target position in a Python loop.
+
+    Same weights and the same arithmetic as the whole-target forward (the RNN state is carried from step to
+    step); only the decoder runs as tgt_len calls on (batch, 1) slices instead of one call.
+    """
+    enc_states, state, src_mask = model.encode(src, src_lengths)
+    steps = []
+    for t in range(tgt_in.size(1)):
+        logits_t, state, _ = model.decoder(tgt_in[:, t:t + 1], state, enc_states, src_mask)
+        steps.append(logits_t)
+    return torch.cat(steps, dim=1)
+
+
+def train_step(model, optimizer, batch: Batch, forward, amp: torch.dtype | None, clip_norm: float) -> float:
+    """The trainer's update (Trainer.train_step on CPU, where the grad scaler is disabled)."""
+    model.train()
+    tokens = batch.num_tokens
+    with autocast(torch.device("cpu"), amp):
+        logits = forward(model, batch.src, batch.src_lengths, batch.tgt_in)
+    loss = sequence_loss(logits, batch.tgt_out, 0.0)
+    optimizer.zero_grad(set_to_none=True)
+    (loss / tokens).backward()
+    if clip_norm:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
+    optimizer.step()
+    return float(loss.detach()) / tokens
+
+
+def _rss_mib() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def run_child(job_path: Path) -> None:
+    """Train one model variant in this (fresh) process and write the measurements to job['result']."""
+    job = json.loads(job_path.read_text())
+    if job["threads"]:
+        torch.set_num_threads(job["threads"])
+    config = config_from_dict(job["config"], source="bench_throughput job")
+    batches = load_batches(Path(job["batch_file"]))
+    warmup, timed = job["warmup"], job["timed"]
+    batches = batches[job["skip"]:job["skip"] + warmup + timed]
+    variant = job["variant"]
+    forward = step_loop_forward if variant == "steploop" else fused_forward
+    amp = torch.bfloat16 if variant == "bf16" else None
+
+    baseline = _rss_mib()
+    torch.manual_seed(config.train.seed)  # the trainer's seed_everything: same initial weights in every variant
+    model = build_model(config.model, job["src_vocab"], job["tgt_vocab"])
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr, weight_decay=config.train.weight_decay)
+    name = f"{job['model']} ({variant})"
+
+    losses, seconds, tokens = [], [], []
+    for i, batch in enumerate(batches):
+        start = time.perf_counter()
+        losses.append(train_step(model, optimizer, batch, forward, amp, config.train.clip_norm))
+        elapsed = time.perf_counter() - start
+        if i >= warmup:
+            seconds.append(elapsed)
+            tokens.append(batch.num_tokens)
+        if elapsed > 5 or (i + 1) % 10 == 0:
+            log(f"{name}: batch {i + 1}/{len(batches)}{' (warm-up)' if i < warmup else ''} {elapsed:.2f} s")
+        if not math.isfinite(losses[-1]):
+            raise SystemExit(f"{name}: loss became {losses[-1]} at batch {i + 1}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    result = {"model": job["model"], "variant": variant, "params": count_parameters(model),
+              "warmup": warmup, "timed": timed, "seconds": sum(seconds), "tokens": sum(tokens),
+              "batch_seconds": [round(s, 4) for s in seconds], "loss_per_token": [round(x, 4) for x in losses],
+              "peak_rss_mib": round(peak, 1), "start_rss_mib": round(baseline, 1), "threads": torch.get_num_threads()}
+    Path(job["result"]).write_text(json.dumps(result))
+
+
+# ---- parent -------------------------------------------------------------------------------------------------
+
+
+def launch(job: dict, work: Path) -> dict:
+    tag = f"{job['model']}-{job['variant']}"
+    job = {**job, "result": str(work / f"{tag}.result.json")}
+    job_path = work / f"{tag}.job.json"
+    job_path.write_text(json.dumps(job))
+    log(f"{job['model']} ({job['variant']}): {job['warmup']} warm-up + {job['timed']} timed batches in a fresh process")
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--single", str(job_path)])
+    if done.returncode != 0 or not Path(job["result"]).is_file():
+        log(f"{tag}: the subprocess failed (exit {done.returncode}); see its messages above")
+        return {"model": job["model"], "variant": job["variant"], "error": f"subprocess exit {done.returncode}"}
+    result = json.loads(Path(job["result"]).read_text())
+    log(f"{job['model']} ({job['variant']}): {result['tokens'] / result['seconds']:.0f} tokens/s "
+        f"({time.perf_counter() - started:.0f} s wall)")
+    return result
+
+
+def verify_flops(args, config: Config, batch: Batch, archs: dict[str, Arch], vocab: dict) -> list[dict]:
+    """Compare forward_flops(padded=True) with FlopCounterMode on one forward pass of each model."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    rows = []
+    for name, arch in archs.items():
+        torch.manual_seed(config.train.seed)
+        cfg = make_config(args, name).model
+        cfg.dropout = 0.0
+        model = build_model(cfg, vocab["src_vocab"], vocab["tgt_vocab"]).eval()
+        counter = FlopCounterMode(display=False)
+        with torch.no_grad(), counter:
+            logits = model(batch.src, batch.src_lengths, batch.tgt_in)
+        counted = counter.get_total_flops()
+        parts = forward_flops(arch, batch, padded=True)
+        # nn.LSTM on unpacked input runs as one mkldnn_rnn op on CPU, which FlopCounterMode does not count.
+        excluded = ["decoder_rnn"] if arch.cell == "lstm" else []
+        expected = sum(v for k, v in parts.items() if k not in excluded)
+        with torch.no_grad():
+            looped = step_loop_forward(model, batch.src, batch.src_lengths, batch.tgt_in)
+        rows.append({"model": name, "flop_counter": counted, "formula": expected, "excluded": excluded,
+                     "ratio": counted / expected, "step_loop_max_abs_diff": float((looped - logits).abs().max())})
+        log(f"verify {name}: FlopCounterMode {counted / 1e9:.3f} GFLOP, formula {expected / 1e9:.3f} GFLOP"
+            f"{' (without ' + ', '.join(excluded) + ')' if excluded else ''}")
+    return rows
+
+
+def fmt_int(n: int) -> str:
+    return f"{n:,}"
+
+
+def report(info: dict, args, peak: dict, data: dict, stream: dict, results: list[dict], verify: list[dict]) -> str:
+    lines = ["## Training throughput", "", describe_machine(info)]
+    lines.append(f"- fp32 matmul peak (MFU denominator): {peak['n']}x{peak['n']} @ {peak['n']}x{peak['n']}, best of "
+                 f"{peak['repeats']}: **{peak['fp32_gflops']:.1f} GFLOP/s** (the higher of {peak['fp32_gflops_start']:.1f} "
+                 f"before and {peak['fp32_gflops_end']:.1f} after the runs)")
+    if "bf16_gflops" in peak:
+        n = peak["small_n"]
+        lines.append(f"- bf16 matmul at {n}x{n}: {peak['bf16_gflops']:.2f} GFLOP/s, against fp32 "
+                     f"{peak['fp32_small_gflops']:.1f} GFLOP/s at the same size "
+                     f"({peak['fp32_small_gflops'] / peak['bf16_gflops']:.0f}x slower) and the fp32 peak above "
+                     f"({peak['fp32_gflops'] / peak['bf16_gflops']:.0f}x): why bf16 autocast is off by default on CPU")
+    lines.append(f"- data: Multi30k {args.src}->{args.tgt} train ({fmt_int(data['train_pairs'])} pairs, max_len 100), "
+                 f"SentencePiece BPE {args.vocab_size} per side, vocabularies: source {data['src_vocab']}, "
+                 f"target {data['tgt_vocab']}")
+    lines.append(f"- batches: token_batches(batch_tokens={args.batch_tokens}, seed={data['stream_seed']}), the first "
+                 f"{args.warmup} untimed, then {stream['batches']} timed: {fmt_int(stream['sentences'])} sentences, "
+                 f"{fmt_int(stream['tgt_tokens'])} target tokens; padding {100 * stream['tgt_padding']:.1f}% of target "
+                 f"and {100 * stream['src_padding']:.1f}% of source positions")
+    lines.append(f"- models: embedding {args.emb}, hidden {args.hidden}, {args.layers} layer(s), bidirectional "
+                 f"encoder, dropout {args.dropout}; step as in the trainer: loss/tokens backward, clip 1.0, Adam "
+                 f"lr 1e-3; each row in a fresh process")
+    lines.append("- tokens/s counts non-padding target tokens; MFU = model matmul FLOPs/s (3x forward, decoder over "
+                 "non-padding target tokens only) / the fp32 peak; peak MiB = the process's peak RSS")
+    lines += ["", "| model | params | tokens/s | padding % (tgt) | MFU % | peak MiB | note |",
+              "|---|---:|---:|---:|---:|---:|---|"]
+    for r in results:
+        label = r["model"] if r["variant"] == "fused" else f"{r['model']} ({'step loop' if r['variant'] == 'steploop' else 'bf16'})"
+        if "error" in r:
+            lines.append(f"| {label} | | | | | | failed: {r['error']} |")
+            continue
+        note = VARIANT_NOTES[r["variant"]]
+        if r["timed"] != stream["batches"]:
+            note += f"; first {r['timed']} timed batches only"
+        lines.append(f"| {label} | {fmt_int(r['params'])} | {r['tokens_per_s']:,.0f} | {100 * r['tgt_padding']:.1f} | "
+                     f"{100 * r['mfu']:.1f} | {r['peak_rss_mib']:,.0f} | {note} |")
+    lines.append("")
+    fused = {r["model"]: r for r in results if r["variant"] == "fused" and "error" not in r}
+    loop = next((r for r in results if r["variant"] == "steploop" and "error" not in r), None)
+    start = [r["start_rss_mib"] for r in results if "error" not in r]
+    if start:
+        held = f"{min(start):,.0f}" if round(min(start)) == round(max(start)) else f"{min(start):,.0f}-{max(start):,.0f}"
+        lines.append(f"- peak MiB includes the {held} MiB each process holds before it builds the model "
+                     "(Python, torch, the batches)")
+    checks = []
+    if loop is not None and loop["model"] in fused:
+        speedup = fused[loop["model"]]["tokens_per_s"] / loop["tokens_per_s"]
+        checks.append(f"- whole-target decoder / step loop ({loop['model']}): **{speedup:.2f}x** tokens/s "
+                      f"(target >= {TARGETS['speedup']}x: {'met' if speedup >= TARGETS['speedup'] else 'NOT met'})")
+    if args.step_loop_model in fused:
+        mfu = fused[args.step_loop_model]["mfu"]
+        checks.append(f"- {args.step_loop_model} MFU: **{100 * mfu:.1f}%** (target >= {100 * TARGETS['mfu']:.0f}%: "
+                      f"{'met' if mfu >= TARGETS['mfu'] else 'NOT met'})")
+    pad = stream["tgt_padding"]
+    checks.append(f"- target padding: **{100 * pad:.1f}%** of the batch stream (target < {100 * TARGETS['padding']:.0f}%: "
+                  f"{'met' if pad < TARGETS['padding'] else 'NOT met'})")
+    bf16 = next((r for r in results if r["variant"] == "bf16" and "error" not in r), None)
+    if bf16 is not None and bf16["model"] in fused:
+        ratio = fused[bf16["model"]]["tokens_per_s"] / bf16["tokens_per_s"]
+        native = bool({"avx512_bf16", "amx_bf16"} & set(info["cpu_isa"]))
+        checks.append(f"- bf16 autocast on CPU ({bf16['model']}, measured): {bf16['tokens_per_s']:,.1f} tokens/s, "
+                      f"{ratio:.2f}x slower than fp32 on this CPU "
+                      f"({'has' if native else 'no'} AVX512-BF16/AMX bf16 instructions)")
+    lines += checks
+    if verify:
+        lines += ["", "FLOP formula check: one forward pass of the first timed batch under "
+                  "torch.utils.flop_counter.FlopCounterMode, against the formula over the positions the kernels "
+                  "compute (padded target, padded source length):", "",
+                  "| model | FlopCounterMode GFLOP | formula GFLOP | ratio | step loop = whole target (max abs diff) |",
+                  "|---|---:|---:|---:|---:|"]
+        for v in verify:
+            excl = f" (without {', '.join(v['excluded'])}: mkldnn_rnn is not counted)" if v["excluded"] else ""
+            lines.append(f"| {v['model']} | {v['flop_counter'] / 1e9:.3f} | {v['formula'] / 1e9:.3f}{excl} | "
+                         f"{v['ratio']:.4f} | {v['step_loop_max_abs_diff']:.1e} |")
+    return "\n".join(lines)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Training throughput (tokens/s, padding, peak memory, MFU) of the zoo models on a fixed stream of "
+                    "Multi30k token batches, plus the tutorial-style step-loop decoder and optionally bf16 autocast. "
+                    "Prints a Markdown report for BENCHMARKS.md on stdout; progress on stderr.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--models", nargs="+", choices=list(ZOO), default=list(ZOO), metavar="MODEL",
+                        help=f"zoo models to measure ({' '.join(ZOO)})")
+    parser.add_argument("--batches", type=int, default=30, help="timed batches per model")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed batches trained first")
+    parser.add_argument("--batch-tokens", type=int, default=4000, help="target tokens per batch, padding included")
+    parser.add_argument("--emb", type=int, default=256, help="embedding size")
+    parser.add_argument("--hidden", type=int, default=512, help="hidden size (split over the two encoder directions)")
+    parser.add_argument("--layers", type=int, default=1, help="RNN layers")
+    parser.add_argument("--dropout", type=float, default=0.2, help="dropout, as in the model config default")
+    parser.add_argument("--vocab-size", type=int, default=8000, help="SentencePiece vocabulary size per side")
+    parser.add_argument("--pair", default="de-en", help="Multi30k language pair SRC-TGT")
+    parser.add_argument("--data-dir", type=Path, default=REPO / "data" / "multi30k", help="where the Multi30k files live")
+    parser.add_argument("--mirror", type=Path, default=(REPO / ".." / "shared" / "data" / "multi30k").resolve(),
+                        help="local folder to copy the Multi30k files from (empty string: download from GitHub)")
+    parser.add_argument("--step-loop-model", default="gru_attn", choices=list(ZOO), metavar="MODEL",
+                        help="model also trained with the per-position decoder loop (and with --bf16)")
+    parser.add_argument("--no-step-loop", action="store_true", help="skip the step-loop run")
+    parser.add_argument("--bf16", action="store_true",
+                        help="also train the step-loop model under torch.autocast('cpu', torch.bfloat16); slow on CPUs "
+                             "without AVX512-BF16/AMX, so it times only --bf16-batches batches, without warm-up")
+    parser.add_argument("--bf16-batches", type=int, default=3, help="timed batches of the bf16 run")
+    parser.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: torch default)")
+    parser.add_argument("--peak-size", type=int, default=4096, help="n of the n x n fp32 matmul that measures the peak")
+    parser.add_argument("--verify-flops", action="store_true",
+                        help="check the FLOP formula against torch.utils.flop_counter.FlopCounterMode on one batch")
+    parser.add_argument("--json", type=Path, help="also write every measurement to this JSON file")
+    parser.add_argument("--seed", type=int, default=1, help="model init seed; the batch stream uses 1000 * seed + 1")
+    parser.add_argument("--single", type=Path, help=argparse.SUPPRESS)  # internal: run one job in this process
+    args = parser.parse_args(argv)
+    if args.single is None:
+        src, _, tgt = args.pair.partition("-")
+        if not src or not tgt:
+            parser.error(f"--pair must look like de-en, got {args.pair!r}")
+        args.src, args.tgt = src, tgt
+        if args.batches < 1 or args.warmup < 0 or args.bf16_batches < 1:
+            parser.error("--batches and --bf16-batches must be >= 1 and --warmup >= 0")
+        if str(args.mirror) in ("", "."):
+            args.mirror = None
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.single is not None:
+        run_child(args.single)
+        return 0
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    info = machine_info()
+    wall = time.perf_counter()
+
+    config = make_config(args)
+    batches, data = build_batches(config, args.warmup + args.batches)
+    timed = batches[args.warmup:]
+    stream = stream_stats(timed)
+    log(f"{len(batches)} batches; timed: {stream['tgt_tokens']} target tokens, "
+        f"padding {100 * stream['tgt_padding']:.1f}% (target), {100 * stream['src_padding']:.1f}% (source)")
+
+    log(f"measuring the fp32 matmul peak ({args.peak_size}^3)")
+    peak = {"n": args.peak_size, "repeats": 3, "fp32_gflops_start": measure_matmul_peak(args.peak_size, torch.float32, 3)}
+    if args.bf16:
+        peak.update(small_n=512, bf16_gflops=measure_matmul_peak(512, torch.bfloat16, 3),
+                    fp32_small_gflops=measure_matmul_peak(512, torch.float32, 10))
+    log(f"fp32 peak {peak['fp32_gflops_start']:.1f} GFLOP/s")
+
+    archs = {name: Arch(ZOO[name][0], ZOO[name][1], args.emb, args.hidden, args.layers, True, data["tgt_vocab"])
+             for name in dict.fromkeys([*args.models, args.step_loop_model])}
+    verify = verify_flops(args, config, timed[0], {n: archs[n] for n in args.models}, data) if args.verify_flops else []
+
+    jobs = [(name, "fused") for name in args.models]
+    if not args.no_step_loop:
+        jobs.append((args.step_loop_model, "steploop"))
+    if args.bf16:
+        jobs.append((args.step_loop_model, "bf16"))
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench_throughput-") as tmp:
+        work = Path(tmp)
+        save_batches(batches, work / "batches.pt")
+        for name, variant in jobs:
+            bf16 = variant == "bf16"
+            count = min(args.bf16_batches, args.batches) if bf16 else args.batches
+            job = {"model": name, "variant": variant, "config": make_config(args, name).to_dict(),
+                   "batch_file": str(work / "batches.pt"), "src_vocab": data["src_vocab"], "tgt_vocab": data["tgt_vocab"],
+                   "skip": args.warmup if bf16 else 0, "warmup": 0 if bf16 else args.warmup, "timed": count,
+                   "threads": args.threads}
+            result = launch(job, work)
+            if "error" not in result:
+                used = timed[:result["timed"]]
+                used_stats = stream_stats(used)
+                flops = train_flops(archs[name], used)
+                flops_computed = train_flops(archs[name], used, padded=True)
+                result.update(
+                    tokens_per_s=result["tokens"] / result["seconds"], tgt_padding=used_stats["tgt_padding"],
+                    src_padding=used_stats["src_padding"], train_flops=flops, train_flops_computed=flops_computed)
+            results.append(result)
+
+    # The denominator is the higher of the peaks measured before and after the runs: if other work on the
+    # machine slowed one of the two measurements, the MFU is understated rather than inflated.
+    peak["fp32_gflops_end"] = measure_matmul_peak(args.peak_size, torch.float32, 3)
+    peak["fp32_gflops"] = max(peak["fp32_gflops_start"], peak["fp32_gflops_end"])
+    log(f"fp32 peak after the runs {peak['fp32_gflops_end']:.1f} GFLOP/s")
+    for result in results:
+        if "error" not in result:
+            result.update(mfu=result["train_flops"] / result["seconds"] / (peak["fp32_gflops"] * 1e9),
+                          hfu=result["train_flops_computed"] / result["seconds"] / (peak["fp32_gflops"] * 1e9))
+
+    text = report(info, args, peak, data, stream, results, verify)
+    print(text)
+    log(f"done in {time.perf_counter() - wall:.0f} s")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "single"}
+        args.json.write_text(json.dumps({"machine": info, "settings": settings, "peak": peak, "data": data,
+                                         "stream": stream, "results": results, "verify_flops": verify,
+                                         "markdown": text}, indent=2) + "\n")
+        log(f"wrote {args.json}")
+    return 1 if any("error" in r for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
