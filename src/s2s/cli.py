@@ -127,7 +127,7 @@ def read_input_lines(path: str | None):
 
     if path is not None:
         return read_lines(path)
-    sys.stdin.reconfigure(errors="replace")  # undecodable bytes become U+FFFD instead of a crash
+    sys.stdin.reconfigure(errors="replace", newline="\n")  # bad bytes become U+FFFD; only \n ends a line
     return sys.stdin
 
 

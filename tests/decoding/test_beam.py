@@ -20,7 +20,7 @@ ZOO = ["rnn", "rnn_attn", "lstm", "lstm_attn", "gru", "gru_attn"]
 SRC_VOCAB = TGT_VOCAB = 20
 # Random tiny models mostly repeat one token forever or stop at once; with weights x3 and these <eos> output-bias
 # shifts (seed 0) each one produces a mix of empty outputs, outputs ending with <eos> and outputs cut at the limit.
-EOS_BIAS = {"rnn": 0.0, "rnn_attn": 1.0, "lstm": 0.0, "lstm_attn": 1.0, "gru": 1.0, "gru_attn": -1.0}
+EOS_BIAS = {"rnn": 1.0, "rnn_attn": 1.5, "lstm": -0.5, "lstm_attn": 1.5, "gru": 1.5, "gru_attn": 0.5}
 
 
 def tiny_model(name: str) -> torch.nn.Module:
@@ -34,7 +34,7 @@ def tiny_model(name: str) -> torch.nn.Module:
     return model
 
 
-def random_sentences(count: int, seed: int, max_len: int = 8) -> list[list[int]]:
+def random_sentences(count: int, seed: int, max_len: int = 6) -> list[list[int]]:
     generator = torch.Generator().manual_seed(seed)
     lengths = torch.randint(1, max_len + 1, (count,), generator=generator).tolist()
     return [torch.randint(4, SRC_VOCAB, (n,), generator=generator).tolist() for n in lengths]

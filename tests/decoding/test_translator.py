@@ -1,0 +1,71 @@
+"""Translator: line alignment, odd input, streaming, the Python API."""
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from s2s import Translator
+from s2s.config import DecodeConfig, ModelConfig
+from s2s.data.tokenizers import build_tokenizer
+from s2s.data.vocab import Vocab
+from s2s.errors import S2SError
+from s2s.models import build_model
+
+
+@pytest.fixture(scope="module")
+def translator():
+    torch.manual_seed(0)
+    tokenizer = build_tokenizer("char")
+    vocab = Vocab.build([list("abcdefghijklmnopqrstuvwxyzäöü▁.,")])
+    model = build_model(ModelConfig(name="gru_attn", emb_size=16, hidden_size=32, dropout=0.0), len(vocab), len(vocab))
+    return Translator(model, tokenizer, tokenizer, vocab, vocab, DecodeConfig(max_len_ratio=1.0), max_input_tokens=50)
+
+
+def test_one_output_per_input_and_empty_stays_empty(translator):
+    lines = ["abc", "", "   ", "zzz zz", "\t", "a" * 5]
+    out = translator.translate(lines, beam=3)
+    assert len(out) == len(lines)
+    assert out[1] == "" and out[2] == "" and out[4] == ""
+    assert all("\n" not in line for line in out)
+
+
+def test_long_lines_are_capped_with_a_warning(translator, capsys):
+    out = translator.translate(["ab" * 200, "abc"])
+    assert len(out) == 2
+    assert "line 1 has 400 tokens; translating only the first 50" in capsys.readouterr().err
+
+
+def test_batch_size_and_order_do_not_change_translations(translator):
+    lines = ["abc def", "ghi", "jklmn opq", "r", "stu vwx yz", "äöü"] * 3
+    reference = translator.translate(lines, beam=4, batch_size=64)
+    assert translator.translate(lines, beam=4, batch_size=1) == reference
+    assert translator.translate(lines, beam=4, batch_size=7) == reference
+    assert translator.translate(lines[::-1], beam=4, batch_size=5) == reference[::-1]
+
+
+def test_stream_matches_list(translator):
+    lines = ["abc\n", "\n", "de\n", "fgh\n"] * 5
+    streamed = [t.text for t in translator.translate_stream(iter(lines), chunk_size=3)]
+    assert streamed == translator.translate([line.rstrip("\n") for line in lines])
+
+
+def test_nbest_and_attention_details(translator):
+    [result] = translator.translate_detailed(["abc"], beam=4, nbest=3, return_attention=True)
+    assert len(result.nbest) == 3 and result.nbest[0] == (result.text, result.score)
+    assert [s for _, s in result.nbest] == sorted((s for _, s in result.nbest), reverse=True)
+    assert result.attention.shape[1] == 3  # three source characters
+
+
+def test_bad_decoding_options_are_clear_errors(translator):
+    with pytest.raises(S2SError, match="nbest <= beam"):
+        translator.translate(["abc"], beam=2, nbest=3)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.text(max_size=30), max_size=6))
+def test_random_unicode_never_crashes_and_keeps_alignment(translator, lines):
+    lines = [line.replace("\n", " ").replace("\r", " ") for line in lines]
+    out = translator.translate(lines)
+    assert len(out) == len(lines)
+    assert all("\n" not in line and "\r" not in line for line in out)
