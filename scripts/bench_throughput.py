@@ -41,9 +41,14 @@ The FLOPs the kernels really execute (decoder over batch x padded target length,
 are in the JSON as "hfu" (hardware FLOP utilisation). --verify-flops checks the formula against
 torch.utils.flop_counter.FlopCounterMode on one batch.
 
-Run the full measurement (about 10 minutes on 2 cores), and paste the Markdown it prints into BENCHMARKS.md:
+Run the full measurement (about 8 minutes on 2 idle cores; --bf16 adds about 5, --verify-flops about half a
+minute), and paste the Markdown it prints into BENCHMARKS.md:
 
-    python scripts/bench_throughput.py --json runs/bench_throughput.json
+    python scripts/bench_throughput.py --verify-flops --json runs/bench_throughput.json
+
+Run it on an otherwise idle machine: with 2 torch threads on 2 cores, any other busy process makes the threads
+wait for each other at every op, and a training step can take several times longer (the report warns when the
+load average at the start was high; --threads 1 is less sensitive to this but uses one core).
 
 Progress goes to stderr, the report to stdout.
 """
@@ -58,6 +63,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,9 +88,10 @@ GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 VARIANT_NOTES = {
     "fused": "whole-target decoder",
     "steploop": "step loop: decoder called per target position (tutorial style)",
-    "bf16": "whole-target decoder, bf16 autocast",
+    "bf16": "whole-target decoder, bf16 autocast (MFU against the fp32 peak)",
 }
 TARGETS = {"speedup": 1.3, "mfu": 0.55, "padding": 0.10}
+BUSY_LOAD = 0.5  # a 1-minute load average at least this high at the start means the machine was not idle
 
 
 def log(message: str) -> None:
@@ -308,7 +315,12 @@ def launch(job: dict, work: Path) -> dict:
 
 
 def verify_flops(args, config: Config, batch: Batch, archs: dict[str, Arch], vocab: dict) -> list[dict]:
-    """Compare forward_flops(padded=True) with FlopCounterMode on one forward pass of each model."""
+    """Compare forward_flops(padded=True) with FlopCounterMode on one forward pass of each model.
+
+    FlopCounterMode counts the aten matmuls (mm, addmm, bmm) that torch's native RNN decomposes into, but not
+    the fused oneDNN RNN op that nn.LSTM uses on CPU, so the check runs with oneDNN off. It also measures the
+    fwd+bwd / fwd FLOP ratio (the formula assumes 3) and that the step loop gives the same logits.
+    """
     from torch.utils.flop_counter import FlopCounterMode
 
     rows = []
@@ -317,20 +329,25 @@ def verify_flops(args, config: Config, batch: Batch, archs: dict[str, Arch], voc
         cfg = make_config(args, name).model
         cfg.dropout = 0.0
         model = build_model(cfg, vocab["src_vocab"], vocab["tgt_vocab"]).eval()
-        counter = FlopCounterMode(display=False)
-        with torch.no_grad(), counter:
-            logits = model(batch.src, batch.src_lengths, batch.tgt_in)
-        counted = counter.get_total_flops()
-        parts = forward_flops(arch, batch, padded=True)
-        # nn.LSTM on unpacked input runs as one mkldnn_rnn op on CPU, which FlopCounterMode does not count.
-        excluded = ["decoder_rnn"] if arch.cell == "lstm" else []
-        expected = sum(v for k, v in parts.items() if k not in excluded)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with torch.backends.mkldnn.flags(enabled=False):
+                counter = FlopCounterMode(display=False)
+                with torch.no_grad(), counter:
+                    logits = model(batch.src, batch.src_lengths, batch.tgt_in)
+                forward = counter.get_total_flops()
+                counter = FlopCounterMode(display=False)
+                with counter:
+                    sequence_loss(model(batch.src, batch.src_lengths, batch.tgt_in), batch.tgt_out).backward()
+                both = counter.get_total_flops()
+        expected = sum(forward_flops(arch, batch, padded=True).values())
         with torch.no_grad():
             looped = step_loop_forward(model, batch.src, batch.src_lengths, batch.tgt_in)
-        rows.append({"model": name, "flop_counter": counted, "formula": expected, "excluded": excluded,
-                     "ratio": counted / expected, "step_loop_max_abs_diff": float((looped - logits).abs().max())})
-        log(f"verify {name}: FlopCounterMode {counted / 1e9:.3f} GFLOP, formula {expected / 1e9:.3f} GFLOP"
-            f"{' (without ' + ', '.join(excluded) + ')' if excluded else ''}")
+        rows.append({"model": name, "flop_counter": forward, "formula": expected, "ratio": forward / expected,
+                     "train_over_forward": both / forward,
+                     "step_loop_max_abs_diff": float((looped - logits).abs().max())})
+        log(f"verify {name}: FlopCounterMode {forward / 1e9:.4f} GFLOP, formula {expected / 1e9:.4f} GFLOP, "
+            f"fwd+bwd/fwd {both / forward:.3f}")
     return rows
 
 
@@ -340,6 +357,10 @@ def fmt_int(n: int) -> str:
 
 def report(info: dict, args, peak: dict, data: dict, stream: dict, results: list[dict], verify: list[dict]) -> str:
     lines = ["## Training throughput", "", describe_machine(info)]
+    load = (info.get("load_average") or [0.0])[0]
+    if load >= BUSY_LOAD:
+        lines.append(f"- **warning: the 1-minute load average was {load} at the start: other processes were using the "
+                     "cores, so these timings understate the machine**")
     lines.append(f"- fp32 matmul peak (MFU denominator): {peak['n']}x{peak['n']} @ {peak['n']}x{peak['n']}, best of "
                  f"{peak['repeats']}: **{peak['fp32_gflops']:.1f} GFLOP/s** (the higher of {peak['fp32_gflops_start']:.1f} "
                  f"before and {peak['fp32_gflops_end']:.1f} after the runs)")
@@ -397,20 +418,21 @@ def report(info: dict, args, peak: dict, data: dict, stream: dict, results: list
     if bf16 is not None and bf16["model"] in fused:
         ratio = fused[bf16["model"]]["tokens_per_s"] / bf16["tokens_per_s"]
         native = bool({"avx512_bf16", "amx_bf16"} & set(info["cpu_isa"]))
-        checks.append(f"- bf16 autocast on CPU ({bf16['model']}, measured): {bf16['tokens_per_s']:,.1f} tokens/s, "
-                      f"{ratio:.2f}x slower than fp32 on this CPU "
-                      f"({'has' if native else 'no'} AVX512-BF16/AMX bf16 instructions)")
+        speed = f"{ratio:.1f}x slower than" if ratio >= 1 else f"{1 / ratio:.2f}x as fast as"
+        checks.append(f"- bf16 autocast on CPU ({bf16['model']}, measured on {bf16['timed']} batches): "
+                      f"{bf16['tokens_per_s']:,.1f} tokens/s, {speed} fp32 on this CPU, which "
+                      f"{'has' if native else 'lacks'} AVX512-BF16/AMX bf16 instructions")
     lines += checks
     if verify:
-        lines += ["", "FLOP formula check: one forward pass of the first timed batch under "
-                  "torch.utils.flop_counter.FlopCounterMode, against the formula over the positions the kernels "
-                  "compute (padded target, padded source length):", "",
-                  "| model | FlopCounterMode GFLOP | formula GFLOP | ratio | step loop = whole target (max abs diff) |",
-                  "|---|---:|---:|---:|---:|"]
+        lines += ["", "FLOP formula check on the first timed batch (eval mode, oneDNN off so that nn.LSTM runs as "
+                  "countable matmuls): torch.utils.flop_counter.FlopCounterMode against the formula over the positions "
+                  "the kernels compute (padded target, padded source length):", "",
+                  "| model | FlopCounterMode fwd GFLOP | formula fwd GFLOP | ratio | FlopCounterMode fwd+bwd / fwd | "
+                  "step loop vs whole target: max abs logit diff |",
+                  "|---|---:|---:|---:|---:|---:|"]
         for v in verify:
-            excl = f" (without {', '.join(v['excluded'])}: mkldnn_rnn is not counted)" if v["excluded"] else ""
-            lines.append(f"| {v['model']} | {v['flop_counter'] / 1e9:.3f} | {v['formula'] / 1e9:.3f}{excl} | "
-                         f"{v['ratio']:.4f} | {v['step_loop_max_abs_diff']:.1e} |")
+            lines.append(f"| {v['model']} | {v['flop_counter'] / 1e9:.4f} | {v['formula'] / 1e9:.4f} | {v['ratio']:.4f} | "
+                         f"{v['train_over_forward']:.3f} | {v['step_loop_max_abs_diff']:.1e} |")
     return "\n".join(lines)
 
 
@@ -439,8 +461,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="model also trained with the per-position decoder loop (and with --bf16)")
     parser.add_argument("--no-step-loop", action="store_true", help="skip the step-loop run")
     parser.add_argument("--bf16", action="store_true",
-                        help="also train the step-loop model under torch.autocast('cpu', torch.bfloat16); slow on CPUs "
-                             "without AVX512-BF16/AMX, so it times only --bf16-batches batches, without warm-up")
+                        help="also train the step-loop model under torch.autocast('cpu', torch.bfloat16). On CPUs "
+                             "without AVX512-BF16/AMX bf16 matmuls are ~100x slower than fp32 (minutes per 4000-token "
+                             "batch), so it times only --bf16-batches batches, without warm-up")
     parser.add_argument("--bf16-batches", type=int, default=3, help="timed batches of the bf16 run")
     parser.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: torch default)")
     parser.add_argument("--peak-size", type=int, default=4096, help="n of the n x n fp32 matmul that measures the peak")

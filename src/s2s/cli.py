@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
                        help="override config fields, e.g. --set train.epochs=3 model.cell=gru")
     train.add_argument("--run-dir", help="run folder (default: train.run_dir from the config)")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last.pt, exactly where it "
+                       "stopped; its config is used (change fields with --set, e.g. train.epochs=30)")
 
     translate = commands.add_parser("translate", help="translate text with a checkpoint",
                                     description="Translate one sentence per line; output has exactly one line per "
@@ -88,12 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_train(args) -> int:
     from s2s.config import load_config
-    from s2s.training.trainer import Trainer, run_dir_for
+    from s2s.training.trainer import Trainer, resume_config, run_dir_for
 
-    config = load_config(args.config, args.set)
-    run_dir = Path(args.run_dir) if args.run_dir else run_dir_for(config)
-    Trainer(config, run_dir).train()
-    return 0
+    if args.resume:
+        config, payload = resume_config(Path(args.resume), args.set, args.config)
+        summary = Trainer(config, Path(args.resume), resume=payload).train()
+    else:
+        config = load_config(args.config, args.set)
+        run_dir = Path(args.run_dir) if args.run_dir else run_dir_for(config)
+        summary = Trainer(config, run_dir).train()
+    return 128 + summary["interrupted"] if summary["interrupted"] else 0
 
 
 @contextlib.contextmanager

@@ -80,6 +80,7 @@ class TrainConfig:
     min_lr: float = 1e-5
     weight_decay: float = 0.0
     clip_norm: float = 1.0  # gradient-norm clipping (0 disables)
+    max_nonfinite_steps: int = 5  # stop after this many updates in a row with a non-finite loss or gradient
     label_smoothing: float = 0.0
     early_stopping_metric: str = "bleu"  # bleu or loss
     patience: int = 5  # validations without improvement before stopping (0 disables)
@@ -130,7 +131,7 @@ CHOICES = {
 POSITIVE = {
     ("data", "vocab_size"), ("data", "max_len"), ("data", "min_freq"), ("model", "emb_size"),
     ("model", "hidden_size"), ("model", "layers"), ("train", "batch_tokens"), ("train", "lr"),
-    ("decode", "beam"), ("decode", "nbest"), ("decode", "batch_size"), ("decode", "max_len_ratio"),
+    ("decode", "beam"), ("decode", "nbest"), ("train", "max_nonfinite_steps"), ("decode", "batch_size"), ("decode", "max_len_ratio"),
     ("data", "numbers_max_digits"),
 }
 NON_NEGATIVE = {

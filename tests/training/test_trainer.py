@@ -5,8 +5,8 @@ import torch
 from s2s.training.trainer import Trainer
 
 
-def quiet(config, run_dir):
-    return Trainer(config, run_dir, log=lambda message: None)
+def quiet(config, run_dir, **options):
+    return Trainer(config, run_dir, log=lambda message: None, **options)
 
 
 def test_same_seed_repeats_exactly_on_cpu(tmp_path, make_config):
@@ -47,3 +47,59 @@ def test_plateau_schedule_halves_the_learning_rate(tmp_path, make_config):
     trainer.train()
     lrs = [r["lr"] for r in map(json.loads, (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()) if "valid_loss" in r]
     assert lrs == [1e-4, 5e-5, 2.5e-5]  # the first validation sets the best; each later one halves
+
+
+def test_resume_continues_bit_for_bit(tmp_path, make_config):
+    """N steps straight == N/2 steps, stop (as on Ctrl-C), resume from last.pt, N/2 more."""
+    from s2s.training.checkpoint import load_checkpoint
+
+    sections = {"train": {"max_steps": 8, "log_every": 2, "epochs": 5}, "model": {"dropout": 0.3}}
+    straight = quiet(make_config(tmp_path / "a", **sections), tmp_path / "a")
+    straight.train()
+
+    first = quiet(make_config(tmp_path / "b", **sections), tmp_path / "b")
+    original_step = first.train_step
+
+    def step_then_interrupt(batch):
+        result = original_step(batch)
+        if first.step == 4:
+            first.stop_signal = 2  # what the SIGINT handler sets
+        return result
+
+    first.train_step = step_then_interrupt
+    assert first.train()["interrupted"] == 2
+    payload = load_checkpoint(tmp_path / "b" / "last.pt")
+    assert payload["step"] == 4
+    resumed = quiet(make_config(tmp_path / "b", **sections), tmp_path / "b", resume=payload)
+    resumed.train()
+
+    a, b = straight.model.state_dict(), resumed.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    losses = [[r["train_loss"] for r in map(json.loads, (tmp_path / n / "metrics.jsonl").read_text().splitlines())
+               if "train_loss" in r] for n in ("a", "b")]
+    assert losses[0] == losses[1] and len(losses[0]) == 4
+
+
+def test_nonfinite_steps_are_skipped_then_stop_with_advice(tmp_path, make_config):
+    import pytest
+
+    from s2s.errors import S2SError
+
+    trainer = quiet(make_config(tmp_path / "r", train={"max_nonfinite_steps": 3, "epochs": 3}), tmp_path / "r")
+    original_forward = trainer.model.forward
+    calls = {"n": 0}
+
+    def poisoned(*args):
+        logits = original_forward(*args)
+        if not trainer.model.training:  # validation
+            return logits
+        calls["n"] += 1
+        return logits * float("nan") if calls["n"] in (2, 5, 6, 7) else logits
+
+    trainer.model.forward = poisoned
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    with pytest.raises(S2SError, match="3 training steps in a row had a non-finite loss.*Lower train.lr"):
+        trainer.train()
+    assert trainer.nonfinite_total == 4 and trainer.step == 7
+    assert any(not torch.equal(before[k], v) for k, v in trainer.model.state_dict().items())
+    assert all(torch.isfinite(v).all() for v in trainer.model.state_dict().values())

@@ -55,28 +55,37 @@ def _make_tokenizer(data: DataConfig) -> Tokenizer:
     return build_tokenizer(data.tokenizer, **options)
 
 
-def build_corpus(data: DataConfig, log=print) -> Corpus:
-    """Read, tokenize and encode every split; tokenizers and vocabularies are learned on train only."""
-    raw = read_splits(data)
-    if data.train_limit:
-        raw["train"] = tuple(side[: data.train_limit] for side in raw["train"])
-    train_src, train_tgt = raw["train"]
+def _train_tokenizers(data: DataConfig, train_src: list[str], train_tgt: list[str]) -> tuple[Tokenizer, Tokenizer]:
     src_tokenizer = _make_tokenizer(data)
     if data.joint_vocab:
         src_tokenizer.train(train_src + train_tgt)
-        tgt_tokenizer = src_tokenizer
-    else:
-        tgt_tokenizer = _make_tokenizer(data)
-        src_tokenizer.train(train_src)
-        tgt_tokenizer.train(train_tgt)
+        return src_tokenizer, src_tokenizer
+    tgt_tokenizer = _make_tokenizer(data)
+    src_tokenizer.train(train_src)
+    tgt_tokenizer.train(train_tgt)
+    return src_tokenizer, tgt_tokenizer
 
+
+def build_corpus(data: DataConfig, log=print, vocabularies: tuple | None = None) -> Corpus:
+    """Read, tokenize and encode every split; tokenizers and vocabularies are learned on train only.
+
+    vocabularies: (src_tokenizer, tgt_tokenizer, src_vocab, tgt_vocab) from a checkpoint, to reuse instead of learning.
+    """
+    raw = read_splits(data)
+    if data.train_limit:
+        raw["train"] = tuple(side[: data.train_limit] for side in raw["train"])
+    if vocabularies is None:
+        src_tokenizer, tgt_tokenizer = _train_tokenizers(data, *raw["train"])
+    else:
+        src_tokenizer, tgt_tokenizer, src_vocab, tgt_vocab = vocabularies
     tokenized = {name: ([src_tokenizer.tokenize(s) for s in src], [tgt_tokenizer.tokenize(t) for t in tgt])
                  for name, (src, tgt) in raw.items()}
-    src_tok, tgt_tok = tokenized["train"]
-    if data.joint_vocab:
-        src_vocab = tgt_vocab = Vocab.build(src_tok + tgt_tok, data.min_freq)
-    else:
-        src_vocab, tgt_vocab = Vocab.build(src_tok, data.min_freq), Vocab.build(tgt_tok, data.min_freq)
+    if vocabularies is None:
+        src_tok, tgt_tok = tokenized["train"]
+        if data.joint_vocab:
+            src_vocab = tgt_vocab = Vocab.build(src_tok + tgt_tok, data.min_freq)
+        else:
+            src_vocab, tgt_vocab = Vocab.build(src_tok, data.min_freq), Vocab.build(tgt_tok, data.min_freq)
 
     splits, dropped = {}, 0
     for name, (src, tgt) in raw.items():

@@ -25,8 +25,11 @@ def greedy_search(model, src: torch.Tensor, src_lengths: torch.Tensor, max_len_r
         best_logp, prev = forbid_specials(log_probs).max(-1)  # (active,)
         out[active, step] = prev
         scores[active] += best_logp
-        if attention is not None and weights is not None:
-            attention[active, step] = weights.float()
+        if attention is not None:
+            if weights is None:  # a model without attention: return None, as beam search does, not zeros
+                attention = None
+            else:
+                attention[active, step] = weights.float()
         step += 1
         done = (prev == EOS) | (step >= limits[active])
         if done.any():

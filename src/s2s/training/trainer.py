@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import random
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -13,16 +16,17 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from s2s.config import Config, save_config
+from s2s.config import Config, apply_overrides, config_from_dict, load_config, save_config
 from s2s.data.batching import Batch, make_batch, token_batches
 from s2s.data.corpus import Corpus, build_corpus
-from s2s.data.vocab import PAD
+from s2s.data.tokenizers import tokenizer_from_state
+from s2s.data.vocab import PAD, Vocab
 from s2s.decoding.translator import Translator
 from s2s.errors import S2SError
 from s2s.evaluation.metrics import corpus_scores
 from s2s.models import build_model, count_parameters
 from s2s.registry import import_user_modules
-from s2s.training.checkpoint import save_checkpoint
+from s2s.training.checkpoint import load_checkpoint, save_checkpoint
 from s2s.training.device import amp_dtype, autocast, resolve_device
 from s2s.training.schedule import build_scheduler
 
@@ -39,7 +43,9 @@ def sequence_loss(logits: torch.Tensor, tgt_out: torch.Tensor, label_smoothing: 
 
 
 class Trainer:
-    def __init__(self, config: Config, run_dir: Path, log=None):
+    def __init__(self, config: Config, run_dir: Path, log=None, resume: dict | None = None):
+        """resume: a last.pt payload; training continues exactly where it stopped (weights, optimizer,
+        schedule, RNG states, position in the epoch's batches)."""
         self.config, self.run_dir = config, Path(run_dir)
         self.log = log or (lambda message: tqdm.write(message, file=sys.stderr))
         train = config.train
@@ -49,18 +55,27 @@ class Trainer:
         import_user_modules(config.imports)
         self.device = resolve_device(train.device)
         self.amp = amp_dtype(train.amp, self.device)
-        self.corpus: Corpus = build_corpus(config.data, log=self.log)
+        vocabularies = None
+        if resume is not None:  # reuse the run's tokenizers and vocabularies rather than learning them again
+            vocabularies = (tokenizer_from_state(resume["src_tokenizer"]), tokenizer_from_state(resume["tgt_tokenizer"]),
+                            Vocab(resume["src_vocab"]), Vocab(resume["tgt_vocab"]))
+        self.corpus: Corpus = build_corpus(config.data, log=self.log, vocabularies=vocabularies)
         self.model = build_model(config.model, len(self.corpus.src_vocab), len(self.corpus.tgt_vocab)).to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=train.lr, weight_decay=train.weight_decay)
         self.scheduler = build_scheduler(train, self.optimizer)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp == torch.float16)
         self.step = self.epoch = 0
+        self.batch_in_epoch = 0  # batches of the current epoch already trained on
         self.best = None
         self.bad_validations = 0
+        self.nonfinite_in_a_row = self.nonfinite_total = 0
         self.train_seconds = 0.0
+        self.stop_signal = 0  # set by SIGINT/SIGTERM: save and stop after the current step
         self.log(f"model {config.model.resolved_name}: {count_parameters(self.model):,} parameters; device {self.device}"
                  f"{'' if self.amp is None else f', autocast {self.amp}'}")
         self._write_run_folder()
+        if resume is not None:
+            self._restore(resume)
 
     # ---- run folder ---------------------------------------------------------------------------
     def _write_run_folder(self) -> None:
@@ -97,13 +112,37 @@ class Trainer:
             "step": self.step, "epoch": self.epoch, "best": self.best,
         }
         if with_optimizer:
-            payload["optimizer"] = self.optimizer.state_dict()
-            payload["scheduler"] = self.scheduler.state_dict()
+            payload["trainer"] = {
+                "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                "scaler": self.scaler.state_dict(), "batch_in_epoch": self.batch_in_epoch,
+                "bad_validations": self.bad_validations, "train_seconds": self.train_seconds,
+                "nonfinite_total": self.nonfinite_total, "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+                "python_rng": random.getstate(),
+            }
         return payload
+
+    def _restore(self, payload: dict) -> None:
+        if "trainer" not in payload:
+            raise S2SError("this checkpoint has no optimizer state (best.pt is for translation); resume from last.pt.")
+        state = payload["trainer"]
+        self.model.load_state_dict(payload["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.step, self.epoch, self.best = payload["step"], payload["epoch"], payload["best"]
+        self.batch_in_epoch, self.bad_validations = state["batch_in_epoch"], state["bad_validations"]
+        self.train_seconds, self.nonfinite_total = state["train_seconds"], state["nonfinite_total"]
+        torch.set_rng_state(state["torch_rng"])
+        if state["cuda_rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        version, internal, gauss = state["python_rng"]
+        random.setstate((version, tuple(internal), gauss))
+        self.log(f"resuming at step {self.step}, epoch {self.epoch}, batch {self.batch_in_epoch} of the epoch")
 
     # ---- training -----------------------------------------------------------------------------
     def train_step(self, batch: Batch) -> tuple[float, int]:
-        """One update; returns (summed loss, non-padding target tokens)."""
+        """One update; returns (summed loss, non-padding target tokens). A non-finite loss or gradient skips the update."""
         self.model.train()
         batch = batch.to(self.device)
         tokens = batch.num_tokens
@@ -111,16 +150,34 @@ class Trainer:
             logits = self.model(batch.src, batch.src_lengths, batch.tgt_in)
         loss = sequence_loss(logits, batch.tgt_out, self.config.train.label_smoothing)
         self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss / tokens).backward()
-        if self.config.train.clip_norm:
-            self.scaler.unscale_(self.optimizer)
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.clip_norm)
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
         self.step += 1
+        finite = bool(torch.isfinite(loss))
+        if finite:
+            self.scaler.scale(loss / tokens).backward()
+            self.scaler.unscale_(self.optimizer)
+            grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.clip_norm or float("inf"))
+            finite = bool(torch.isfinite(grad_norm)) or self.scaler.is_enabled()  # fp16: the scaler skips and rescales
+        if finite:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            self.nonfinite_in_a_row = 0
+        else:
+            self._skip_nonfinite_step(float(loss.detach()))
         if self.config.train.schedule == "inverse_sqrt":
             self.scheduler.step()
-        return float(loss.detach()), tokens
+        return (float(loss.detach()), tokens) if finite else (0.0, 0)
+
+    def _skip_nonfinite_step(self, loss: float) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        self.nonfinite_in_a_row += 1
+        self.nonfinite_total += 1
+        limit = self.config.train.max_nonfinite_steps
+        self.log(f"step {self.step}: non-finite loss or gradient (loss {loss}); update skipped "
+                 f"({self.nonfinite_in_a_row} in a row, limit {limit})")
+        if self.nonfinite_in_a_row >= limit:
+            raise S2SError(f"{limit} training steps in a row had a non-finite loss or gradient (step {self.step}). "
+                           f"Lower train.lr (now {self.optimizer.param_groups[0]['lr']:g}), keep train.clip_norm > 0, "
+                           f"or set train.amp: none. The last good checkpoint in {self.run_dir} is intact.")
 
     def _out_of_budget(self) -> bool:
         train = self.config.train
@@ -129,28 +186,34 @@ class Trainer:
         return bool(train.time_budget_minutes) and self.train_seconds >= 60 * train.time_budget_minutes
 
     def train(self) -> dict:
-        """Train until epochs, max_steps, the time budget or early stopping end it; return the best validation result."""
+        """Train until epochs, max_steps, the time budget, early stopping or a signal end it; return a summary."""
+        with self._stop_on_signals():
+            summary = self._train_loop()
+        return summary
+
+    def _train_loop(self) -> dict:
         train = self.config.train
         split = self.corpus.splits["train"]
         pin = self.device.type == "cuda"
-        stop = False
-        while not stop and self.epoch < train.epochs:
-            self.epoch += 1
+        stop = self._out_of_budget()
+        while not stop and (self.epoch < train.epochs or self.batch_in_epoch):
+            if self.batch_in_epoch == 0:
+                self.epoch += 1
             batches = token_batches(split.src_ids, split.tgt_ids, train.batch_tokens, seed=train.seed * 1000 + self.epoch)
-            progress = tqdm(batches, desc=f"epoch {self.epoch}", unit="batch", dynamic_ncols=True, leave=False)
+            progress = tqdm(batches, desc=f"epoch {self.epoch}", unit="batch", dynamic_ncols=True, leave=False,
+                            initial=self.batch_in_epoch)
             window_loss = window_tokens = 0.0
             window_start = time.perf_counter()
-            for indices in progress:
+            for indices in batches[self.batch_in_epoch :]:
                 started = time.perf_counter()
                 batch = make_batch([split.src_ids[i] for i in indices], [split.tgt_ids[i] for i in indices], indices, pin)
                 loss, tokens = self.train_step(batch)
+                self.batch_in_epoch += 1
                 self.train_seconds += time.perf_counter() - started
-                if not math.isfinite(loss):
-                    raise S2SError(f"training loss became {loss} at step {self.step}. Lower train.lr, keep "
-                                   "train.clip_norm > 0, or turn off train.amp; the last checkpoint is intact.")
+                progress.update()
                 window_loss += loss
                 window_tokens += tokens
-                if self.step % train.log_every == 0:
+                if self.step % train.log_every == 0 and window_tokens:
                     elapsed = time.perf_counter() - window_start
                     entry = {"step": self.step, "epoch": self.epoch, "train_loss": round(window_loss / window_tokens, 4),
                              "tokens_per_s": round(window_tokens / elapsed, 1), "lr": self.optimizer.param_groups[0]["lr"]}
@@ -158,6 +221,11 @@ class Trainer:
                     progress.set_postfix(loss=f"{entry['train_loss']:.3f}", tok_s=f"{entry['tokens_per_s']:.0f}")
                     window_loss = window_tokens = 0.0
                     window_start = time.perf_counter()
+                if self.stop_signal:
+                    progress.close()
+                    return self._save_and_stop_on_signal()
+                if self.batch_in_epoch == len(batches):
+                    self.batch_in_epoch = 0  # epoch complete: a checkpoint from here starts the next epoch
                 if train.valid_every and self.step % train.valid_every == 0:
                     stop = self.validate_and_checkpoint()
                 if stop or self._out_of_budget():
@@ -168,7 +236,33 @@ class Trainer:
                 stop = self.validate_and_checkpoint() or stop
         self.log(f"done: {self.step} steps, {self.epoch} epochs, {self.train_seconds / 60:.1f} training minutes; "
                  f"best validation {train.early_stopping_metric} {self.best}; checkpoints in {self.run_dir}")
-        return {"best": self.best, "steps": self.step, "epochs": self.epoch}
+        return {"best": self.best, "steps": self.step, "epochs": self.epoch, "interrupted": 0}
+
+    @contextlib.contextmanager
+    def _stop_on_signals(self):
+        """SIGINT/SIGTERM: finish the current step, save last.pt, stop. A second SIGINT stops at once."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def request_stop(signum, frame):
+            if self.stop_signal and signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            self.stop_signal = signum
+            self.log(f"{signal.Signals(signum).name}: saving a checkpoint after this step (Ctrl-C again to quit at once)")
+
+        previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _save_and_stop_on_signal(self) -> dict:
+        save_checkpoint(self.checkpoint_payload(with_optimizer=True), self.run_dir / "last.pt")
+        self.log(f"stopped at step {self.step} (epoch {self.epoch}, batch {self.batch_in_epoch}); saved "
+                 f"{self.run_dir / 'last.pt'}. Continue with: s2s train --resume {self.run_dir}")
+        return {"best": self.best, "steps": self.step, "epochs": self.epoch, "interrupted": self.stop_signal}
 
     # ---- validation ---------------------------------------------------------------------------
     @torch.no_grad()
@@ -218,6 +312,33 @@ class Trainer:
         if improved:
             save_checkpoint(self.checkpoint_payload(with_optimizer=False), self.run_dir / "best.pt")
         return bool(train.patience) and self.bad_validations >= train.patience
+
+
+def resume_config(run_dir: Path, overrides: list[str], config_path: str | None = None) -> tuple[Config, dict]:
+    """The run's own config (plus --set overrides) and its last.pt payload. A different --config is refused with a diff."""
+    payload = load_checkpoint(Path(run_dir) / "last.pt")
+    saved = config_from_dict(payload["config"], f"config inside {run_dir}/last.pt")
+    config = config_from_dict(apply_overrides(saved.to_dict(), overrides), "--set")
+    config.name = saved.name
+    if config_path:
+        asked = load_config(config_path, overrides)
+        asked.name = saved.name
+        diff = _config_diff(config.to_dict(), asked.to_dict())
+        if diff:
+            raise S2SError(f"--config {config_path} differs from the config of the run in {run_dir}:\n  " + "\n  ".join(diff) +
+                           "\nResume without --config to keep the run's config, or name the fields to change with --set.")
+    return config, payload
+
+
+def _config_diff(old: dict, new: dict, prefix: str = "") -> list[str]:
+    lines = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            lines += _config_diff(a, b, f"{prefix}{key}.")
+        elif a != b:
+            lines.append(f"{prefix}{key}: run has {a!r}, --config has {b!r}")
+    return lines
 
 
 def run_dir_for(config: Config) -> Path:

@@ -1,0 +1,202 @@
+"""Greedy search: agreement with a one-sentence-at-a-time reference loop, exact outputs of hand-made models,
+finished sentences leaving the batch, the length limit, and attention matrices."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from s2s.config import ModelConfig
+from s2s.data.batching import pad
+from s2s.data.vocab import BOS, EOS, PAD, UNK
+from s2s.decoding.common import max_output_lengths
+from s2s.decoding.greedy import greedy_search
+from s2s.models import build_model
+
+ZOO = ["rnn", "rnn_attn", "lstm", "lstm_attn", "gru", "gru_attn"]
+SRC_VOCAB = TGT_VOCAB = 20
+# Random tiny models mostly repeat one token forever or stop at once; with weights x3 and these <eos> output-bias
+# shifts (seed 0) each one produces a mix of empty outputs, outputs ending with <eos> and outputs cut at the limit.
+EOS_BIAS = {"rnn": 1.0, "rnn_attn": 1.5, "lstm": -0.5, "lstm_attn": 1.5, "gru": 1.5, "gru_attn": 0.5}
+A, B = 4, 5
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors: intra-op threads only add overhead (a lot of it on a busy machine)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def tiny_model(name: str) -> torch.nn.Module:
+    torch.manual_seed(0)
+    cfg = ModelConfig(name=name, emb_size=16, hidden_size=32, dropout=0.0, bidirectional=True)
+    model = build_model(cfg, SRC_VOCAB, TGT_VOCAB).eval()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.mul_(3.0)
+        model.decoder.out.bias[EOS] += EOS_BIAS[name]
+    return model
+
+
+def random_sentences(count: int, seed: int, max_len: int = 6) -> list[list[int]]:
+    generator = torch.Generator().manual_seed(seed)
+    lengths = torch.randint(1, max_len + 1, (count,), generator=generator).tolist()
+    return [torch.randint(4, SRC_VOCAB, (n,), generator=generator).tolist() for n in lengths]
+
+
+def as_batch(sentences: list[list[int]]):
+    return pad(sentences), torch.tensor([len(s) for s in sentences])
+
+
+def limit_of(sentence: list[int], max_len_ratio: float = 2.0) -> int:
+    return int(max_output_lengths(torch.tensor([len(sentence)]), max_len_ratio))
+
+
+@torch.no_grad()
+def reference_greedy(model, sentence: list[int], max_len_ratio: float = 2.0):
+    """The textbook loop, one sentence at a time: argmax over all tokens but <pad> and <bos> until <eos> or the limit."""
+    src, lengths = as_batch([sentence])
+    enc_states, state, src_mask = model.encode(src, lengths)
+    prev, tokens, total, rows = BOS, [], 0.0, []
+    for _ in range(limit_of(sentence, max_len_ratio)):
+        log_probs, state, weights = model.decode_step(torch.tensor([prev]), state, enc_states, src_mask)
+        log_probs = log_probs[0].clone()
+        log_probs[[PAD, BOS]] = float("-inf")
+        prev = int(log_probs.argmax())
+        total += float(log_probs[prev])
+        rows.append(None if weights is None else weights[0])
+        if prev == EOS:
+            break
+        tokens.append(prev)
+    return tokens, total, rows
+
+
+@torch.no_grad()
+def teacher_forced(model, sentence: list[int], tokens: list[int], with_eos: bool):
+    """(log p(tokens [+ <eos>] | sentence), attention weights (targets, src_len) or None) by teacher forcing."""
+    targets = tokens + [EOS] if with_eos else tokens
+    src, lengths = as_batch([sentence])
+    tgt_in = torch.tensor([[BOS] + targets[:-1]])
+    log_probs = model(src, lengths, tgt_in).log_softmax(-1)[0]
+    enc_states, state, src_mask = model.encode(src, lengths)
+    _, _, weights = model.decoder(tgt_in, state, enc_states, src_mask)
+    return float(log_probs.gather(1, torch.tensor(targets)[:, None]).sum()), None if weights is None else weights[0]
+
+
+class CountdownModel:
+    """A hand-made 'model': a sentence of n source tokens gets A x (n * factor) then <eos> as its likeliest output.
+
+    The state (1, batch, 1) holds how many A's are still due; `sizes` records the rows of every decode_step call.
+    """
+
+    EMIT = {A: 0.7, B: 0.1, UNK: 0.1, EOS: 0.1}
+    STOP = {EOS: 0.8, A: 0.1, UNK: 0.1}
+
+    def __init__(self, factor: int = 1, vocab: int = 6):
+        self.factor, self.vocab, self.sizes = factor, vocab, []
+
+    def encode(self, src, src_lengths):
+        batch = src.size(0)
+        state = (src_lengths.float() * self.factor)[None, :, None]
+        return torch.zeros(batch, src.size(1), 1), state, src != PAD
+
+    def decode_step(self, prev_tokens, state, enc_states, src_mask):
+        self.sizes.append(prev_tokens.size(0))
+        assert state.size(1) == enc_states.size(0) == src_mask.size(0) == prev_tokens.size(0)
+        rows = []
+        for remaining in state[0, :, 0].tolist():
+            probs = self.EMIT if remaining > 0 else self.STOP
+            rows.append([math.log(probs[t]) if t in probs else float("-inf") for t in range(self.vocab)])
+        return torch.tensor(rows), state - 1, None
+
+
+class StepRecorder:
+    """Wraps a model and records the number of rows of every decode_step call."""
+
+    def __init__(self, model):
+        self.model, self.sizes = model, []
+
+    def encode(self, src, src_lengths):
+        return self.model.encode(src, src_lengths)
+
+    def decode_step(self, prev_tokens, state, enc_states, src_mask):
+        self.sizes.append(prev_tokens.size(0))
+        return self.model.decode_step(prev_tokens, state, enc_states, src_mask)
+
+
+@pytest.mark.parametrize("name", ZOO)
+def test_batched_greedy_equals_one_sentence_at_a_time(name):
+    model = tiny_model(name)
+    sentences = random_sentences(10, seed=20)
+    results = greedy_search(model, *as_batch(sentences))
+    assert len(results) == len(sentences)
+    for sentence, (tokens, score, attention) in zip(sentences, results):
+        ref_tokens, ref_score, _ = reference_greedy(model, sentence)
+        assert tokens == ref_tokens
+        assert score == pytest.approx(ref_score, abs=1e-5)
+        assert attention is None  # not asked for
+        with_eos = len(tokens) < limit_of(sentence)
+        assert score == pytest.approx(teacher_forced(model, sentence, tokens, with_eos)[0], abs=1e-4)
+    assert any(0 < len(t) < limit_of(s) for s, (t, _, _) in zip(sentences, results))  # some end with <eos>...
+    assert any(len(t) == limit_of(s) for s, (t, _, _) in zip(sentences, results))  # ...some are cut
+
+
+def test_finished_sentences_leave_the_batch():
+    model = CountdownModel()
+    src, lengths = as_batch([[7, 8, 9], [7], [7, 8, 9, 10], [7, 8]])
+    results = greedy_search(model, src, lengths)
+    assert [tokens for tokens, _, _ in results] == [[A] * 3, [A], [A] * 4, [A] * 2]
+    for n, (_, score, _) in zip([3, 1, 4, 2], results):
+        assert score == pytest.approx(n * math.log(0.7) + math.log(0.8), abs=1e-5)
+    # step 1 and 2: all four; after step 2 the 1-token sentence is done, after step 3 the 2-token one, ...
+    assert model.sizes == [4, 4, 3, 2, 1]
+
+
+def test_zoo_model_batch_shrinks_as_sentences_finish():
+    recorder = StepRecorder(tiny_model("gru_attn"))
+    sentences = random_sentences(12, seed=29)
+    results = greedy_search(recorder, *as_batch(sentences))
+    sizes = recorder.sizes
+    assert sizes[0] == 12 and all(a >= b for a, b in zip(sizes, sizes[1:]))
+    assert min(sizes) < 12
+    assert len(sizes) == max(len(t) + (len(t) < limit_of(s)) for s, (t, _, _) in zip(sentences, results))
+    # every sentence is decoded exactly for its own steps: rows summed over calls = output lengths incl. <eos>
+    assert sum(sizes) == sum(len(t) + (len(t) < limit_of(s)) for s, (t, _, _) in zip(sentences, results))
+
+
+@pytest.mark.parametrize("ratio", [0.5, 1.0, 2.0])
+def test_greedy_stops_at_the_length_limit(ratio):
+    model = CountdownModel(factor=100)  # would emit A for ever
+    sentences = [[7, 8, 9], [7], [7, 8, 9, 10, 11]]
+    results = greedy_search(model, *as_batch(sentences), max_len_ratio=ratio)
+    for sentence, (tokens, score, _) in zip(sentences, results):
+        limit = int(len(sentence) * ratio) + 10
+        assert tokens == [A] * limit
+        assert score == pytest.approx(limit * math.log(0.7), abs=1e-5)
+
+
+@pytest.mark.parametrize("name", ["rnn_attn", "lstm_attn", "gru_attn"])
+def test_greedy_attention_has_one_row_per_output_and_matches_teacher_forcing(name):
+    model = tiny_model(name)
+    sentences = random_sentences(10, seed=31)
+    results = greedy_search(model, *as_batch(sentences), return_attention=True)
+    ended = 0
+    for sentence, (tokens, _, attention) in zip(sentences, results):
+        with_eos = len(tokens) < limit_of(sentence)
+        ended += with_eos
+        assert attention.shape == (len(tokens) + with_eos, len(sentence))
+        assert torch.allclose(attention.sum(-1), torch.ones(attention.size(0)), atol=1e-5)
+        assert torch.allclose(attention, teacher_forced(model, sentence, tokens, with_eos)[1], atol=1e-4)
+    assert ended >= 3
+
+
+@pytest.mark.parametrize("name", ["rnn", "lstm", "gru"])
+def test_greedy_attention_is_none_without_attention(name):
+    model = tiny_model(name)
+    for tokens, _, attention in greedy_search(model, *as_batch(random_sentences(4, seed=37)), return_attention=True):
+        assert attention is None
