@@ -120,3 +120,27 @@ def test_user_registered_model_named_in_config(tmp_path):
     assert "model my_lstm:" in result.stderr
     translated = s2s("translate", "--checkpoint", "run/best.pt", stdin="one\n", cwd=tmp_path, env={"PYTHONPATH": str(tmp_path)})
     assert translated.returncode == 0 and len(translated.stdout.splitlines()) == 1
+
+
+def test_nbest_and_attention_outputs(run, tmp_path):
+    attention = tmp_path / "attn.jsonl"
+    result = s2s("translate", "--checkpoint", str(run), "--beam", "4", "--nbest", "3", "--attention", str(attention),
+                 stdin="forty two\n\nseven\n")
+    assert result.returncode == 0, result.stderr
+    lines = [line.split(" ||| ") for line in result.stdout.splitlines()]
+    assert [fields[0] for fields in lines] == ["0", "0", "0", "1", "2", "2", "2"]
+    scores = [float(fields[2]) for fields in lines[:3]]
+    assert scores == sorted(scores, reverse=True)
+    records = [json.loads(line) for line in attention.read_text().splitlines()]
+    assert [r["line"] for r in records] == [0, 1, 2] and records[1]["weights"] is None
+    assert len(records[0]["weights"]) == len(records[0]["out"]) and len(records[0]["weights"][0]) == len(records[0]["src"])
+
+
+def test_resume_and_a_changed_config_is_refused(run, tmp_path):
+    config = tmp_path / "changed.yaml"
+    raw = yaml.safe_load((run / "config.yaml").read_text())
+    raw["model"]["hidden_size"] = 64
+    config.write_text(yaml.safe_dump(raw))
+    refused = s2s("train", "--resume", str(run), "--config", str(config))
+    assert refused.returncode == 2
+    assert "model.hidden_size: run has 32, --config has 64" in refused.stderr and "Traceback" not in refused.stderr

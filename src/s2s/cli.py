@@ -28,7 +28,8 @@ EPILOG = """examples:
 def add_decode_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("decoding (defaults come from the checkpoint's decode: section)")
     group.add_argument("--beam", type=int, help="beam size; 1 is greedy decoding")
-    group.add_argument("--nbest", type=int, help="hypotheses to return per sentence (<= beam)")
+    group.add_argument("--nbest", type=int, help="hypotheses per sentence (<= beam); above 1, translate writes "
+                       "'LINE ||| TEXT ||| SCORE' lines (Moses n-best format, LINE counts from 0)")
     group.add_argument("--length-penalty", type=float, help="rank finished beams by log p / length**A (0: raw log p)")
     group.add_argument("--max-len-ratio", type=float, help="stop after R * source tokens + 10 output tokens")
     group.add_argument("--batch-size", type=int, help="sentences per decoding batch")
@@ -60,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument("--input", help="input text file (plain or .gz); default: stdin")
     translate.add_argument("--output", help="output file (written whole, then renamed); default: stdout")
     translate.add_argument("--scores", action="store_true", help="prefix each line with its score and a tab")
+    translate.add_argument("--attention", metavar="FILE.jsonl", help="write each line's attention matrix as JSON lines: "
+                           '{"line", "src": source tokens, "out": output tokens + </s>, "weights": [out][src] or null}')
     add_decode_options(translate)
 
     evaluate = commands.add_parser("evaluate", help="translate a test set and score it with sacreBLEU",
@@ -103,10 +106,10 @@ def cmd_train(args) -> int:
 
 
 @contextlib.contextmanager
-def output_stream(path: str | None):
-    """stdout, or a temporary file renamed to `path` only when everything was written."""
+def output_stream(path: str | None, required: bool = True):
+    """stdout (or None when not required), or a temporary file renamed to `path` only when everything was written."""
     if path is None:
-        yield sys.stdout
+        yield sys.stdout if required else None
         return
     target = Path(path)
     if not target.parent.is_dir():
@@ -149,10 +152,23 @@ def cmd_translate(args) -> int:
         return 0
     lines = read_input_lines(args.input)
     chunk = 1024 if args.input is None else max(len(lines), 1)
-    with output_stream(args.output) as out:
-        for translation in translator.translate_stream(lines, chunk_size=chunk, **options):
-            out.write(f"{translation.score:.4f}\t{translation.text}\n" if args.scores else translation.text + "\n")
+    with output_stream(args.output) as out, output_stream(args.attention, required=False) as attention_out:
+        stream = translator.translate_stream(lines, chunk_size=chunk, return_attention=attention_out is not None, **options)
+        for number, translation in enumerate(stream):
+            out.write(format_translation(number, translation, args.scores, (args.nbest or 1) > 1))
+            if attention_out is not None:
+                weights = None if translation.attention is None else [[round(w, 4) for w in row] for row in translation.attention.tolist()]
+                attention_out.write(json.dumps({"line": number, "src": translation.src_tokens, "out": translation.out_tokens + ["</s>"],
+                                                "weights": weights}, ensure_ascii=False) + "\n")
     return 0
+
+
+def format_translation(number: int, translation, scores: bool, nbest: bool) -> str:
+    """One line per input; with n-best, the Moses format 'LINE ||| TEXT ||| SCORE' once per hypothesis."""
+    if nbest:
+        hypotheses = translation.nbest or [("", 0.0)]  # an empty input line still gets one entry
+        return "".join(f"{number} ||| {text} ||| {score:.4f}\n" for text, score in hypotheses)
+    return f"{translation.score:.4f}\t{translation.text}\n" if scores else translation.text + "\n"
 
 
 def _prompt():
