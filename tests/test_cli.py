@@ -144,3 +144,27 @@ def test_resume_and_a_changed_config_is_refused(run, tmp_path):
     refused = s2s("train", "--resume", str(run), "--config", str(config))
     assert refused.returncode == 2
     assert "model.hidden_size: run has 32, --config has 64" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_sigint_saves_a_checkpoint_and_resume_finishes_the_run(tmp_path):
+    import signal
+    import time
+
+    raw = tiny_config_dict(tmp_path / "run", train={"epochs": 1000, "log_every": 1})
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(raw))
+    process = subprocess.Popen([sys.executable, "-m", "s2s", "train", "--config", str(tmp_path / "c.yaml")],
+                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    metrics = tmp_path / "run" / "metrics.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (metrics.exists() and len(metrics.read_text().splitlines()) >= 3):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "Continue with: s2s train --resume" in stderr and "Traceback" not in stderr
+    step = yaml.safe_load(json.dumps(json.loads(metrics.read_text().splitlines()[-1])))["step"]
+    resumed = s2s("train", "--resume", str(tmp_path / "run"), "--set", f"train.max_steps={step + 3}")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming at step {step}" in resumed.stderr
+    last = json.loads(metrics.read_text().splitlines()[-1])
+    assert last["step"] == step + 3 and "valid_bleu" in last
