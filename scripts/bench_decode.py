@@ -1,0 +1,113 @@
+"""Decoding speed on Multi30k test2016: sentences/s, MFU and peak memory for greedy and beam search at several batch sizes.
+
+    python scripts/bench_decode.py --checkpoint runs/best_de_en/best.pt [--batch-sizes 1 16 64 128] [--json OUT]
+
+MFU = the model's matmul FLOPs actually computed while decoding (counted at every decode_step call from the rows
+still in the batch: decoder RNN, attention, output layer; plus the encoder over real source tokens) per second,
+over the machine's fp32 matmul peak measured here. Prints a Markdown block for BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import REPO, describe_machine, machine_info, measure_matmul_peak  # noqa: E402
+
+from s2s.data.readers import read_lines  # noqa: E402
+from s2s.decoding.translator import Translator  # noqa: E402
+from s2s.evaluation.metrics import corpus_scores  # noqa: E402
+
+GATES = {"RNN_TANH": 1, "LSTM": 4, "GRU": 3}
+
+
+class FlopCounter:
+    """Wraps model.decode_step and model.encode to add up the matmul FLOPs of the work done."""
+
+    def __init__(self, model):
+        self.model, self.flops = model, 0
+        enc, dec = model.encoder.rnn, model.decoder.rnn
+        directions = 2 if enc.bidirectional else 1
+        self.enc_per_token = directions * 2 * GATES[enc.mode] * enc.hidden_size * (enc.input_size + enc.hidden_size)
+        hidden, vocab = dec.hidden_size, model.decoder.out.out_features
+        self.dec_per_row = 2 * GATES[dec.mode] * hidden * (dec.input_size + hidden) + 2 * hidden * vocab
+        self.attn_per_row_per_src = 4 * hidden if model.decoder.attention is not None else 0
+        self.combine_per_row = 4 * hidden * hidden if model.decoder.attention is not None else 0
+        self._encode, self._step = model.encode, model.decode_step
+        model.encode, model.decode_step = self.encode, self.decode_step
+
+    def encode(self, src, src_lengths):
+        self.flops += self.enc_per_token * int(src_lengths.sum())
+        return self._encode(src, src_lengths)
+
+    def decode_step(self, prev, state, enc_states, src_mask):
+        rows = prev.size(0)
+        self.flops += rows * (self.dec_per_row + self.combine_per_row + self.attn_per_row_per_src * enc_states.size(1))
+        return self._step(prev, state, enc_states, src_mask)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", required=True, help="a trained Multi30k checkpoint (e.g. runs/best_de_en/best.pt)")
+    parser.add_argument("--src", help="source sentences (default: the checkpoint's test2016 source file in data/multi30k)")
+    parser.add_argument("--ref", help="references, to report BLEU alongside speed (default: the matching test2016 file)")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 16, 64, 128], help="sentences per batch")
+    parser.add_argument("--beams", type=int, nargs="+", default=[1, 5], help="beam sizes (1 = greedy)")
+    parser.add_argument("--batch1-limit", type=int, default=200, help="at batch size 1, decode only the first N sentences")
+    parser.add_argument("--json", help="write the results here")
+    args = parser.parse_args()
+
+    info = machine_info()
+    translator = Translator.from_checkpoint(args.checkpoint, device="cpu")
+    config = torch.load(args.checkpoint, weights_only=True)["config"]["data"]
+    data_dir = REPO / config["data_dir"]
+    sources = read_lines(args.src or data_dir / f"test_2016_flickr.{config['src']}.gz")
+    references = read_lines(args.ref or data_dir / f"test_2016_flickr.{config['tgt']}.gz")
+    peak = measure_matmul_peak()
+    counter = FlopCounter(translator.model)
+    translator.translate(sources[:64], beam=5)  # warm-up
+    rows = []
+    for beam in args.beams:
+        for batch_size in args.batch_sizes:
+            lines = sources[: args.batch1_limit] if batch_size == 1 else sources
+            counter.flops = 0
+            started = time.perf_counter()
+            hypotheses = translator.translate(lines, beam=beam, nbest=1, batch_size=batch_size)
+            seconds = time.perf_counter() - started
+            row = {"beam": beam, "batch_size": batch_size, "sentences": len(lines), "seconds": round(seconds, 2),
+                   "sentences_per_s": round(len(lines) / seconds, 1), "gflop": round(counter.flops / 1e9, 1),
+                   "mfu": round(100 * counter.flops / seconds / 1e9 / peak, 1),
+                   "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+            if len(lines) == len(references):
+                row["bleu"] = corpus_scores(hypotheses, references)["bleu"]
+            rows.append(row)
+            print(f"[bench_decode] {row}", file=sys.stderr)
+
+    print(describe_machine(info))
+    print(f"- fp32 matmul peak (MFU denominator): {peak:.1f} GFLOP/s; checkpoint `{args.checkpoint}`; "
+          f"batch size 1 rows decode the first {args.batch1_limit} sentences only\n")
+    print("| decoding | batch | sentences/s | MFU % | BLEU | peak RSS MiB (cumulative) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for row in rows:
+        name = "greedy" if row["beam"] == 1 else f"beam {row['beam']}"
+        print(f"| {name} | {row['batch_size']} | {row['sentences_per_s']} | {row['mfu']} | {row.get('bleu', '–')} | "
+              f"{row['peak_rss_mib']} |")
+    for beam in args.beams:
+        speeds = {r["batch_size"]: r["sentences_per_s"] for r in rows if r["beam"] == beam}
+        if 1 in speeds and len(speeds) > 1:
+            best = max(b for b in speeds if b != 1)
+            print(f"\n- {'greedy' if beam == 1 else f'beam {beam}'}: batch {best} is "
+                  f"{speeds[best] / speeds[1]:.1f}x the speed of one sentence at a time")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"machine": info, "peak_gflops": peak, "rows": rows}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
