@@ -168,3 +168,12 @@ def test_sigint_saves_a_checkpoint_and_resume_finishes_the_run(tmp_path):
     assert f"resuming at step {step}" in resumed.stderr
     last = json.loads(metrics.read_text().splitlines()[-1])
     assert last["step"] == step + 3 and "valid_bleu" in last
+
+
+def test_translate_a_latin1_file_warns_and_keeps_every_line(run, tmp_path):
+    source = tmp_path / "latin1.txt"
+    source.write_bytes("forty two\nm\xfcnf caf\xe9\nseven\n".encode("latin-1"))
+    result = s2s("translate", "--checkpoint", str(run), "--input", str(source))
+    assert result.returncode == 0, result.stderr
+    assert "line 2: not valid UTF-8" in result.stderr
+    assert len(result.stdout.splitlines()) == 3

@@ -135,7 +135,7 @@ def read_input_lines(path: str | None):
     from s2s.data.readers import read_lines
 
     if path is not None:
-        return read_lines(path)
+        return read_lines(path, replace_errors=True)
     sys.stdin.reconfigure(errors="replace", newline="\n")  # bad bytes become U+FFFD; only \n ends a line
     return sys.stdin
 

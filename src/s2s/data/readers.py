@@ -3,24 +3,37 @@
 from __future__ import annotations
 
 import gzip
+import sys
 from pathlib import Path
 
 from s2s.errors import S2SError
 
 
-def read_lines(path: str | Path) -> list[str]:
-    """Return the lines of a UTF-8 text file (.gz allowed), without trailing newlines."""
+def read_lines(path: str | Path, replace_errors: bool = False) -> list[str]:
+    """Return the lines of a UTF-8 text file (.gz allowed), without trailing newlines.
+
+    Undecodable bytes are an error naming the line, or with replace_errors become U+FFFD (with one warning),
+    which is what translation wants: every input line still gets its output line.
+    """
     path = Path(path)
     if not path.is_file():
         raise S2SError(f"data file '{path}' does not exist; check the path in the config's data section.")
     opener = gzip.open if path.suffix == ".gz" else open
-    lines = []
+    lines, warned = [], False
     try:
         with opener(path, "rb") as handle:
             for number, raw in enumerate(handle, start=1):
                 try:
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError as error:
+                    if replace_errors:
+                        if not warned:
+                            print(f"warning: '{path}', line {number}: not valid UTF-8; undecodable bytes are replaced "
+                                  "by U+FFFD (convert the file to UTF-8 to avoid this).", file=sys.stderr)
+                            warned = True
+                        text = raw.decode("utf-8", errors="replace")
+                        lines.append(text.rstrip("\r\n"))
+                        continue
                     raise S2SError(
                         f"data file '{path}', line {number}: not valid UTF-8 ({error.reason} at byte {error.start}). "
                         "Convert the file to UTF-8, e.g. `iconv -f latin1 -t utf-8`."
