@@ -177,3 +177,28 @@ def test_translate_a_latin1_file_warns_and_keeps_every_line(run, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "line 2: not valid UTF-8" in result.stderr
     assert len(result.stdout.splitlines()) == 3
+
+
+def test_empty_training_data_and_full_disk_are_clear_errors(tmp_path):
+    (tmp_path / "empty.en").write_text("")
+    (tmp_path / "empty.de").write_text("")
+    raw = tiny_config_dict(tmp_path / "run")
+    raw["data"] = {"dataset": "files", "train_src": str(tmp_path / "empty.en"), "train_tgt": str(tmp_path / "empty.de"),
+                   "valid_src": str(tmp_path / "empty.en"), "valid_tgt": str(tmp_path / "empty.de")}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(raw))
+    result = s2s("train", "--config", str(tmp_path / "c.yaml"))
+    assert result.returncode == 2 and "are empty" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_write_failure_of_an_output_file_is_a_clear_error(tmp_path, monkeypatch):
+    import s2s.cli as cli
+    from s2s.errors import S2SError
+
+    target = tmp_path / "out.txt"
+    target.write_text("previous\n")
+    with pytest.raises(S2SError, match="writing '.*out.txt' failed: No space left on device"):
+        with cli.output_stream(str(target)) as handle:
+            handle.write("new\n")
+            raise OSError(28, "No space left on device")
+    assert target.read_text() == "previous\n"  # nothing the user had is lost
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]

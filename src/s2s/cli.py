@@ -122,6 +122,8 @@ def output_stream(path: str | None, required: bool = True):
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             yield handle
         os.replace(tmp, target)
+    except OSError as error:
+        raise S2SError(f"writing '{target}' failed: {error.strerror or error}; nothing was written there.") from None
     finally:
         Path(tmp).unlink(missing_ok=True)
 

@@ -77,8 +77,37 @@ def test_failed_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", broken_fsync)
-    with pytest.raises(OSError):
+    with pytest.raises(S2SError, match="No space left on device. The previous checkpoint there is intact"):
         save_checkpoint({"value": 2}, tmp_path / "c.pt")
     monkeypatch.undo()
     assert load_checkpoint(tmp_path / "c.pt")["value"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]
+
+
+KILLER = """
+import sys, torch
+from s2s.training.checkpoint import save_checkpoint
+big = torch.randn(4_000_000)
+for i in range(10_000):
+    save_checkpoint({"i": i, "weights": big}, sys.argv[1])
+    print(i, flush=True)
+"""
+
+
+def test_killing_the_process_mid_save_leaves_a_loadable_checkpoint(tmp_path):
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "c.pt"
+    rng = random.Random(0)
+    for _ in range(3):
+        process = subprocess.Popen([sys.executable, "-c", KILLER, str(path)], stdout=subprocess.PIPE, text=True)
+        process.stdout.readline()  # at least one checkpoint is complete
+        time.sleep(rng.uniform(0.0, 0.3))  # then die at a random moment, most likely inside a save
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        payload = load_checkpoint(path)
+        assert payload["weights"].numel() == 4_000_000 and payload["i"] >= 0

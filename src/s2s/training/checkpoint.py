@@ -23,13 +23,20 @@ def save_checkpoint(payload: dict, path: str | Path) -> None:
     payload = {"format_version": FORMAT_VERSION, "s2s_version": __version__, **payload}
     buffer = io.BytesIO()
     torch.save(payload, buffer)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise S2SError(f"cannot write checkpoint '{path}': {error.strerror or error}. Is the run folder writable?") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(buffer.getbuffer())
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as error:
+        Path(tmp).unlink(missing_ok=True)
+        raise S2SError(f"cannot write checkpoint '{path}': {error.strerror or error}. The previous checkpoint there "
+                       "is intact; free disk space or choose another train.run_dir.") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
