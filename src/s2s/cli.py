@@ -79,6 +79,25 @@ def build_parser() -> argparse.ArgumentParser:
                         description="List every registered model: name, description, parameters at the default "
                                     "sizes (emb 256, hidden 512, 8000-token vocabularies).")
 
+    analyze = commands.add_parser("analyze", help="analyses of models (the gradient story of RNN, LSTM and GRU)",
+                                  description="Analyses of models.")
+    analyses = analyze.add_subparsers(dest="analysis", metavar="ANALYSIS")
+    gradients = analyses.add_parser(
+        "gradients", help="how ∂L/∂h_t shrinks with distance, per cell type",
+        description="Measure the mean norm of ∂L/∂h_t (the loss gradient at each encoder state) against the distance "
+                    "from the last encoder step, on real batches; one line per cell. Writes gradients.json, "
+                    "gradients.csv, gradients.png and clipping.png (what gradient-norm clipping does to an exploding "
+                    "vanilla RNN). See docs/gradients.md for how to read them.")
+    source = gradients.add_mutually_exclusive_group(required=True)
+    source.add_argument("--config", help="build fresh models of this config's sizes and data (one per --cells entry), "
+                                         "without attention and with a unidirectional encoder")
+    source.add_argument("--checkpoint", help="analyse this trained model (no attention, unidirectional encoder)")
+    gradients.add_argument("--cells", nargs="+", default=["rnn", "lstm", "gru"], choices=["rnn", "lstm", "gru"],
+                           help="cell types to compare (with --config)")
+    gradients.add_argument("--length", type=int, default=16, help="source tokens per sentence (longer ones are cut)")
+    gradients.add_argument("--sentences", type=int, default=256, help="validation pairs to average over")
+    gradients.add_argument("--output", required=True, help="folder for the figures and numbers")
+
     data = commands.add_parser("data", help="dataset tools", description="Dataset tools.")
     data_commands = data.add_subparsers(dest="data_command", metavar="ACTION")
     download = data_commands.add_parser("download", help="download a dataset (verified by SHA-256)",
@@ -229,7 +248,44 @@ def cmd_data(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "translate": cmd_translate, "evaluate": cmd_evaluate, "zoo": cmd_zoo, "data": cmd_data}
+def cmd_analyze(args) -> int:
+    if args.analysis != "gradients":
+        raise S2SError("usage: s2s analyze gradients (--config CFG | --checkpoint CKPT) --output DIR")
+    from s2s.analysis.gradients import analyze_gradients
+    from s2s.config import load_config
+    from s2s.data.corpus import build_corpus
+    from s2s.models import build_model
+
+    if args.config:
+        config = load_config(args.config, ["model.attention=none", "model.bidirectional=false", "model.name="])
+        corpus = build_corpus(config.data, log=lambda message: None)
+        models = {}
+        for cell in args.cells:
+            config.model.cell = cell
+            models[cell] = build_model(config.model, len(corpus.src_vocab), len(corpus.tgt_vocab))
+    else:
+        from s2s.config import config_from_dict
+        from s2s.decoding.translator import Translator
+        from s2s.training.checkpoint import load_checkpoint
+
+        translator = Translator.from_checkpoint(args.checkpoint, device="cpu")
+        config = config_from_dict(load_checkpoint(args.checkpoint)["config"])
+        corpus = build_corpus(config.data, log=lambda message: None, vocabularies=(
+            translator.src_tokenizer, translator.tgt_tokenizer, translator.src_vocab, translator.tgt_vocab))
+        models = {config.model.resolved_name: translator.model}
+    split = corpus.splits["valid"]
+    examples = list(zip(split.src_ids, split.tgt_ids))[: args.sentences]
+    results = analyze_gradients(models, examples, args.length, args.output)
+    for name, data in results["models"].items():
+        norms = data["grad_norm_by_distance"]
+        print(f"{name:>6}: |dL/dh| at distance 0 {norms[0]:.3g}, at {len(norms) - 1} {norms[-1]:.3g} "
+              f"(ratio {norms[-1] / norms[0]:.2g})")
+    print(f"wrote {args.output}/gradients.json, gradients.csv and figures")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "translate": cmd_translate, "evaluate": cmd_evaluate, "zoo": cmd_zoo, "data": cmd_data,
+            "analyze": cmd_analyze}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -170,6 +170,8 @@ def _coerce(value: Any, typ: type, where: str) -> Any:
             except ValueError:
                 pass
     elif typ is str:
+        if value is None:  # `key:` or `--set key=` clears a string
+            return ""
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)
     elif typ is list:

@@ -1,0 +1,1 @@
+"""Analyses of trained or fresh models: the gradient story of RNN, LSTM and GRU."""
