@@ -202,3 +202,19 @@ def test_write_failure_of_an_output_file_is_a_clear_error(tmp_path, monkeypatch)
             raise OSError(28, "No space left on device")
     assert target.read_text() == "previous\n"  # nothing the user had is lost
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_interactive_translation_from_a_terminal(run):
+    import pty
+
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "s2s", "translate", "--checkpoint", str(run)], cwd=REPO,
+                               stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    os.close(terminal)
+    os.write(controller, b"forty two\n\n")
+    os.write(controller, b"\x04")  # Ctrl-D: end of input
+    stdout, stderr = process.communicate(timeout=120)
+    os.close(controller)
+    assert process.returncode == 0, stderr
+    assert "interactive translation" in stderr and "> " in stderr
+    assert len(stdout.splitlines()) == 2 and stdout.splitlines()[1] == ""

@@ -112,15 +112,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_train(args) -> int:
     from s2s.config import load_config
+    from s2s.training.distributed import process_group
     from s2s.training.trainer import Trainer, resume_config, run_dir_for
 
     if args.resume:
         config, payload = resume_config(Path(args.resume), args.set, args.config)
-        summary = Trainer(config, Path(args.resume), resume=payload).train()
+        run_dir = Path(args.resume)
     else:
-        config = load_config(args.config, args.set)
+        config, payload = load_config(args.config, args.set), None
         run_dir = Path(args.run_dir) if args.run_dir else run_dir_for(config)
-        summary = Trainer(config, run_dir).train()
+    with process_group(config.train.device):  # under torchrun: one rank of a data-parallel job; else nothing
+        summary = Trainer(config, run_dir, resume=payload).train()
     return 128 + summary["interrupted"] if summary["interrupted"] else 0
 
 
@@ -193,10 +195,10 @@ def format_translation(number: int, translation, scores: bool, nbest: bool) -> s
 
 
 def _prompt():
-    try:
-        return input("> ")
-    except EOFError:
-        return None
+    """The next line typed at the terminal (the prompt goes to stderr, translations to stdout); None at Ctrl-D."""
+    print("> ", end="", file=sys.stderr, flush=True)
+    line = sys.stdin.readline()
+    return line.rstrip("\n") if line else None
 
 
 def cmd_evaluate(args) -> int:
