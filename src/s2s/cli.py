@@ -253,30 +253,9 @@ def cmd_data(args) -> int:
 def cmd_analyze(args) -> int:
     if args.analysis != "gradients":
         raise S2SError("usage: s2s analyze gradients (--config CFG | --checkpoint CKPT) --output DIR")
-    from s2s.analysis.gradients import analyze_gradients
-    from s2s.config import load_config
-    from s2s.data.corpus import build_corpus
-    from s2s.models import build_model
+    from s2s.analysis.gradients import analyze_gradients, load_subjects
 
-    if args.config:
-        config = load_config(args.config, ["model.attention=none", "model.bidirectional=false", "model.name="])
-        corpus = build_corpus(config.data, log=lambda message: None)
-        models = {}
-        for cell in args.cells:
-            config.model.cell = cell
-            models[cell] = build_model(config.model, len(corpus.src_vocab), len(corpus.tgt_vocab))
-    else:
-        from s2s.config import config_from_dict
-        from s2s.decoding.translator import Translator
-        from s2s.training.checkpoint import load_checkpoint
-
-        translator = Translator.from_checkpoint(args.checkpoint, device="cpu")
-        config = config_from_dict(load_checkpoint(args.checkpoint)["config"])
-        corpus = build_corpus(config.data, log=lambda message: None, vocabularies=(
-            translator.src_tokenizer, translator.tgt_tokenizer, translator.src_vocab, translator.tgt_vocab))
-        models = {config.model.resolved_name: translator.model}
-    split = corpus.splits["valid"]
-    examples = list(zip(split.src_ids, split.tgt_ids))[: args.sentences]
+    models, examples = load_subjects(args.config, args.checkpoint, args.cells, args.sentences)
     results = analyze_gradients(models, examples, args.length, args.output)
     for name, data in results["models"].items():
         norms = data["grad_norm_by_distance"]

@@ -55,3 +55,18 @@ def test_analysis_writes_numbers_and_figures(tmp_path):
     assert results["clipping"].keys() == {"no clipping", "clip 1.0"}
     pytest.importorskip("matplotlib")
     assert (tmp_path / "gradients.png").stat().st_size > 1000 and (tmp_path / "clipping.png").is_file()
+
+
+def test_cli_on_a_config_and_on_a_checkpoint(tmp_path, make_config):
+    from s2s.cli import main
+    from s2s.training.trainer import Trainer
+
+    assert main(["analyze", "gradients", "--config", "configs/quickstart.yaml", "--cells", "rnn", "gru",
+                 "--sentences", "16", "--length", "8", "--output", str(tmp_path / "fresh")]) == 0
+    assert json.loads((tmp_path / "fresh" / "gradients.json").read_text())["models"].keys() == {"rnn", "gru"}
+    config = make_config(tmp_path / "run", train={"max_steps": 2},
+                         model={"attention": "none", "bidirectional": False, "cell": "lstm"})
+    Trainer(config, tmp_path / "run", log=lambda m: None).train()
+    assert main(["analyze", "gradients", "--checkpoint", str(tmp_path / "run" / "best.pt"), "--length", "4",
+                 "--output", str(tmp_path / "trained")]) == 0
+    assert list(json.loads((tmp_path / "trained" / "gradients.json").read_text())["models"]) == ["lstm"]

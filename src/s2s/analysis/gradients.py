@@ -112,6 +112,33 @@ def clipping_demo(hidden_size: int = 64, steps: int = 30, length: int = 30, radi
     return results
 
 
+def load_subjects(config_path: str | None, checkpoint: str | None, cells: list[str], sentences: int):
+    """The models to analyse and validation (source ids, target ids) pairs: fresh models of a config's sizes, one
+    per cell, without attention and with a unidirectional encoder; or the model of a checkpoint."""
+    from s2s.config import config_from_dict, load_config
+    from s2s.data.corpus import build_corpus
+    from s2s.models import build_model
+
+    if config_path:
+        config = load_config(config_path, ["model.attention=none", "model.bidirectional=false", "model.name="])
+        corpus = build_corpus(config.data, log=lambda message: None)
+        models = {}
+        for cell in cells:
+            config.model.cell = cell
+            models[cell] = build_model(config.model, len(corpus.src_vocab), len(corpus.tgt_vocab))
+    else:
+        from s2s.decoding.translator import Translator
+        from s2s.training.checkpoint import load_checkpoint
+
+        translator = Translator.from_checkpoint(checkpoint, device="cpu")
+        config = config_from_dict(load_checkpoint(checkpoint)["config"])
+        corpus = build_corpus(config.data, log=lambda message: None, vocabularies=(
+            translator.src_tokenizer, translator.tgt_tokenizer, translator.src_vocab, translator.tgt_vocab))
+        models = {config.model.resolved_name: translator.model}
+    split = corpus.splits["valid"]
+    return models, list(zip(split.src_ids, split.tgt_ids))[:sentences]
+
+
 def analyze_gradients(models: dict[str, nn.Module], examples, length: int, output_dir, spectral_model: str | None = None) -> dict:
     """Measure every model, write gradients.json, gradients.csv and (with matplotlib) gradients.png and
     clipping.png to output_dir; return the results."""
