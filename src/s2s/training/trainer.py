@@ -27,7 +27,8 @@ from s2s.evaluation.metrics import corpus_scores
 from s2s.models import build_model, count_parameters
 from s2s.registry import import_user_modules
 from s2s.training.checkpoint import load_checkpoint, save_checkpoint
-from s2s.training.device import amp_dtype, autocast, resolve_device
+from s2s.training.device import amp_dtype, autocast
+from s2s.training.distributed import Ranks
 from s2s.training.schedule import build_scheduler
 
 
@@ -42,25 +43,41 @@ def sequence_loss(logits: torch.Tensor, tgt_out: torch.Tensor, label_smoothing: 
                            label_smoothing=label_smoothing, reduction="sum")
 
 
+def vocabularies_from_state(state: dict) -> tuple:
+    """(src_tokenizer, tgt_tokenizer, src_vocab, tgt_vocab) from a Trainer.vocabulary_state() (or a checkpoint)."""
+    return (tokenizer_from_state(state["src_tokenizer"]), tokenizer_from_state(state["tgt_tokenizer"]),
+            Vocab(state["src_vocab"]), Vocab(state["tgt_vocab"]))
+
+
 class Trainer:
     def __init__(self, config: Config, run_dir: Path, log=None, resume: dict | None = None):
         """resume: a last.pt payload; training continues exactly where it stopped (weights, optimizer,
-        schedule, RNG states, position in the epoch's batches)."""
+        schedule, RNG states, position in the epoch's batches).
+
+        Inside distributed.process_group (torchrun) this process is one rank of a data-parallel job: it trains on its
+        share of each epoch's batches, and only rank 0 logs, validates and writes the run folder."""
         self.config, self.run_dir = config, Path(run_dir)
+        self.ranks = Ranks.current()
         self.log = log or (lambda message: tqdm.write(message, file=sys.stderr))
+        if not self.ranks.is_main:
+            self.log = lambda message: None  # rank 0 logs for the whole job
         train = config.train
         seed_everything(train.seed)
         if train.threads:
             torch.set_num_threads(train.threads)
         import_user_modules(config.imports)
-        self.device = resolve_device(train.device)
+        self.device = self.ranks.device(train.device)
         self.amp = amp_dtype(train.amp, self.device)
         vocabularies = None
         if resume is not None:  # reuse the run's tokenizers and vocabularies rather than learning them again
-            vocabularies = (tokenizer_from_state(resume["src_tokenizer"]), tokenizer_from_state(resume["tgt_tokenizer"]),
-                            Vocab(resume["src_vocab"]), Vocab(resume["tgt_vocab"]))
+            vocabularies = vocabularies_from_state(resume)
+        elif not self.ranks.is_main:  # rank 0 learns them once (below); the other ranks wait for them here
+            vocabularies = vocabularies_from_state(self.ranks.broadcast(None))
         self.corpus: Corpus = build_corpus(config.data, log=self.log, vocabularies=vocabularies)
+        if resume is None and self.ranks.is_main:
+            self.ranks.broadcast(self.vocabulary_state())
         self.model = build_model(config.model, len(self.corpus.src_vocab), len(self.corpus.tgt_vocab)).to(self.device)
+        self.train_model = self.ranks.wrap(self.model)  # what training steps call; self.model is what checkpoints hold
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=train.lr, weight_decay=train.weight_decay)
         self.scheduler = build_scheduler(train, self.optimizer)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp == torch.float16)
@@ -73,7 +90,13 @@ class Trainer:
         self.stop_signal = 0  # set by SIGINT/SIGTERM: save and stop after the current step
         self.log(f"model {config.model.resolved_name}: {count_parameters(self.model):,} parameters; device {self.device}"
                  f"{'' if self.amp is None else f', autocast {self.amp}'}")
-        self._write_run_folder()
+        if self.ranks.world_size > 1:
+            self.log(f"data parallel: {self.ranks.world_size} processes x train.batch_tokens "
+                     f"{train.batch_tokens} = global batch of {self.ranks.world_size * train.batch_tokens} tokens; "
+                     f"train.lr {train.lr:g} is used as given (not scaled)")
+        if self.ranks.is_main:
+            self._write_run_folder()
+        self.metrics_path = self.run_dir / "metrics.jsonl"
         if resume is not None:
             self._restore(resume)
 
@@ -96,25 +119,30 @@ class Trainer:
             for name, split in corpus.splits.items():
                 for lang, lines in ((self.config.data.src, split.src_text), (self.config.data.tgt, split.tgt_text)):
                     (data_dir / f"{name}.{lang}").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        self.metrics_path = self.run_dir / "metrics.jsonl"
 
     def _record(self, entry: dict) -> None:
+        if not self.ranks.is_main:
+            return
         with open(self.metrics_path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(entry) + "\n")
 
-    def checkpoint_payload(self, with_optimizer: bool) -> dict:
+    def vocabulary_state(self) -> dict:
         corpus = self.corpus
+        return {"src_vocab": corpus.src_vocab.tokens, "tgt_vocab": corpus.tgt_vocab.tokens,
+                "src_tokenizer": corpus.src_tokenizer.state(), "tgt_tokenizer": corpus.tgt_tokenizer.state()}
+
+    def checkpoint_payload(self, with_optimizer: bool) -> dict:
         payload = {
             "config": self.config.to_dict(),
             "model": self.model.state_dict(),
-            "src_vocab": corpus.src_vocab.tokens, "tgt_vocab": corpus.tgt_vocab.tokens,
-            "src_tokenizer": corpus.src_tokenizer.state(), "tgt_tokenizer": corpus.tgt_tokenizer.state(),
+            **self.vocabulary_state(),
             "step": self.step, "epoch": self.epoch, "best": self.best,
         }
         if with_optimizer:
             payload["trainer"] = {
                 "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                 "scaler": self.scaler.state_dict(), "batch_in_epoch": self.batch_in_epoch,
+                "world_size": self.ranks.world_size,
                 "bad_validations": self.bad_validations, "train_seconds": self.train_seconds,
                 "nonfinite_total": self.nonfinite_total, "torch_rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
@@ -138,22 +166,30 @@ class Trainer:
             torch.cuda.set_rng_state_all(state["cuda_rng"])
         version, internal, gauss = state["python_rng"]
         random.setstate((version, tuple(internal), gauss))
+        saved_world_size = state.get("world_size", 1)  # checkpoints from before data-parallel training: 1
+        if self.batch_in_epoch and saved_world_size != self.ranks.world_size:
+            self.log(f"last.pt was written by {saved_world_size} process(es) and this run has {self.ranks.world_size}: "
+                     f"the position within epoch {self.epoch} does not carry over, so that epoch restarts from its beginning")
+            self.epoch, self.batch_in_epoch = self.epoch - 1, 0
         self.log(f"resuming at step {self.step}, epoch {self.epoch}, batch {self.batch_in_epoch} of the epoch")
 
     # ---- training -----------------------------------------------------------------------------
     def train_step(self, batch: Batch) -> tuple[float, int]:
-        """One update; returns (summed loss, non-padding target tokens). A non-finite loss or gradient skips the update."""
-        self.model.train()
+        """One update; returns (summed loss, non-padding target tokens) over all ranks' batches of the step.
+        A non-finite loss (on any rank) or gradient skips the update."""
+        self.train_model.train()
         batch = batch.to(self.device)
-        tokens = batch.num_tokens
         with autocast(self.device, self.amp):
-            logits = self.model(batch.src, batch.src_lengths, batch.tgt_in)
+            logits = self.train_model(batch.src, batch.src_lengths, batch.tgt_in)
         loss = sequence_loss(logits, batch.tgt_out, self.config.train.label_smoothing)
         self.optimizer.zero_grad(set_to_none=True)
         self.step += 1
-        finite = bool(torch.isfinite(loss))
+        loss_value = float(loss.detach())
+        loss_sum, tokens, nonfinite = self.ranks.sum([loss_value, batch.num_tokens, not math.isfinite(loss_value)])
+        finite = not nonfinite
         if finite:
-            self.scaler.scale(loss / tokens).backward()
+            # DDP averages the ranks' gradients, so x world_size makes them (sum of all ranks' token losses) / all tokens
+            self.scaler.scale(loss * self.ranks.world_size / tokens).backward()
             self.scaler.unscale_(self.optimizer)
             grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.clip_norm or float("inf"))
             finite = bool(torch.isfinite(grad_norm)) or self.scaler.is_enabled()  # fp16: the scaler skips and rescales
@@ -162,10 +198,10 @@ class Trainer:
             self.scaler.update()
             self.nonfinite_in_a_row = 0
         else:
-            self._skip_nonfinite_step(float(loss.detach()))
+            self._skip_nonfinite_step(loss_sum)
         if self.config.train.schedule == "inverse_sqrt":
             self.scheduler.step()
-        return (float(loss.detach()), tokens) if finite else (0.0, 0)
+        return (loss_sum, tokens) if finite else (0.0, 0)
 
     def _skip_nonfinite_step(self, loss: float) -> None:
         self.optimizer.zero_grad(set_to_none=True)
@@ -185,6 +221,13 @@ class Trainer:
             return True
         return bool(train.time_budget_minutes) and self.train_seconds >= 60 * train.time_budget_minutes
 
+    def epoch_batches(self, epoch: int) -> list[list[int]]:
+        """This rank's batches of the epoch (lists of training-pair indices): the epoch's seeded token batches,
+        dealt round-robin over the ranks (all of them in a single process)."""
+        split = self.corpus.splits["train"]
+        train = self.config.train
+        return self.ranks.shard(token_batches(split.src_ids, split.tgt_ids, train.batch_tokens, seed=train.seed * 1000 + epoch))
+
     def train(self) -> dict:
         """Train until epochs, max_steps, the time budget, early stopping or a signal end it; return a summary."""
         with self._stop_on_signals():
@@ -199,9 +242,9 @@ class Trainer:
         while not stop and (self.epoch < train.epochs or self.batch_in_epoch):
             if self.batch_in_epoch == 0:
                 self.epoch += 1
-            batches = token_batches(split.src_ids, split.tgt_ids, train.batch_tokens, seed=train.seed * 1000 + self.epoch)
+            batches = self.epoch_batches(self.epoch)
             progress = tqdm(batches, desc=f"epoch {self.epoch}", unit="batch", dynamic_ncols=True, leave=False,
-                            initial=self.batch_in_epoch)
+                            initial=self.batch_in_epoch, disable=not self.ranks.is_main)
             window_loss = window_tokens = 0.0
             window_start = time.perf_counter()
             for indices in batches[self.batch_in_epoch :]:
@@ -210,6 +253,8 @@ class Trainer:
                 loss, tokens = self.train_step(batch)
                 self.batch_in_epoch += 1
                 self.train_seconds += time.perf_counter() - started
+                # the ranks agree on these, so that they all stop at the same step (also on a signal to one of them)
+                stop_signal, self.train_seconds = self.ranks.max([self.stop_signal, self.train_seconds])
                 progress.update()
                 window_loss += loss
                 window_tokens += tokens
@@ -221,11 +266,11 @@ class Trainer:
                     progress.set_postfix(loss=f"{entry['train_loss']:.3f}", tok_s=f"{entry['tokens_per_s']:.0f}")
                     window_loss = window_tokens = 0.0
                     window_start = time.perf_counter()
-                if self.stop_signal:
-                    progress.close()
-                    return self._save_and_stop_on_signal()
                 if self.batch_in_epoch == len(batches):
                     self.batch_in_epoch = 0  # epoch complete: a checkpoint from here starts the next epoch
+                if stop_signal:
+                    progress.close()
+                    return self._save_and_stop_on_signal(stop_signal)
                 if train.valid_every and self.step % train.valid_every == 0:
                     stop = self.validate_and_checkpoint()
                 if stop or self._out_of_budget():
@@ -258,11 +303,15 @@ class Trainer:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
-    def _save_and_stop_on_signal(self) -> dict:
-        save_checkpoint(self.checkpoint_payload(with_optimizer=True), self.run_dir / "last.pt")
+    def _save_and_stop_on_signal(self, signum: int) -> dict:
+        self._save("last.pt", with_optimizer=True)
         self.log(f"stopped at step {self.step} (epoch {self.epoch}, batch {self.batch_in_epoch}); saved "
                  f"{self.run_dir / 'last.pt'}. Continue with: s2s train --resume {self.run_dir}")
-        return {"best": self.best, "steps": self.step, "epochs": self.epoch, "interrupted": self.stop_signal}
+        return {"best": self.best, "steps": self.step, "epochs": self.epoch, "interrupted": signum}
+
+    def _save(self, name: str, with_optimizer: bool) -> None:
+        if self.ranks.is_main:  # every rank holds the same weights; rank 0 writes them
+            save_checkpoint(self.checkpoint_payload(with_optimizer), self.run_dir / name)
 
     # ---- validation ---------------------------------------------------------------------------
     @torch.no_grad()
@@ -292,9 +341,10 @@ class Trainer:
                 "valid_bleu": scores["bleu"], "valid_chrf": scores["chrf"]}
 
     def validate_and_checkpoint(self) -> bool:
-        """Validate, log, save last (and best); return True when early stopping says stop."""
+        """Validate, log, save last (and best); return True when early stopping says stop.
+        Rank 0 validates while the other ranks wait for its result, so that all of them take the same decisions."""
         train = self.config.train
-        result = self.validate()
+        result = self.ranks.broadcast(self.validate() if self.ranks.is_main else None)
         metric = result["valid_bleu"] if train.early_stopping_metric == "bleu" else -result["valid_loss"]
         improved = self.best is None or metric > self.best
         if improved:
@@ -308,9 +358,9 @@ class Trainer:
         self._record(entry)
         self.log(f"epoch {self.epoch} step {self.step}: valid loss {result['valid_loss']:.3f} ppl {result['valid_ppl']:.2f} "
                  f"BLEU {result['valid_bleu']:.2f} chrF {result['valid_chrf']:.2f}{' (best)' if improved else ''}")
-        save_checkpoint(self.checkpoint_payload(with_optimizer=True), self.run_dir / "last.pt")
+        self._save("last.pt", with_optimizer=True)
         if improved:
-            save_checkpoint(self.checkpoint_payload(with_optimizer=False), self.run_dir / "best.pt")
+            self._save("best.pt", with_optimizer=False)
         return bool(train.patience) and self.bad_validations >= train.patience
 
 
