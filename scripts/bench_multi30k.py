@@ -66,7 +66,7 @@ def main() -> None:
     }
     test, valid = scores["test"], scores["valid"]
     print(describe_machine(info))
-    print(f"\n| config | test2016 BLEU | chrF | BLEU lc | val BLEU | epochs | train min | wall min | tok/s | peak MiB |")
+    print("\n| config | test2016 BLEU | chrF | BLEU lc | val BLEU | epochs | train min | wall min | tok/s | peak MiB |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     print(f"| {Path(args.config).name} | {test['bleu']:.2f} | {test['chrf']:.2f} | {test['bleu_lowercase']:.2f} | "
           f"{valid['bleu']:.2f} | {result['epochs']} | {result['train_minutes']:.1f} | {result['wall_minutes']:.1f} | "
