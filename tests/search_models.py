@@ -40,3 +40,18 @@ def as_batch(sentences: list[list[int]]):
 
 def limit_of(sentence: list[int], max_len_ratio: float = 2.0) -> int:
     return int(max_output_lengths(torch.tensor([len(sentence)]), max_len_ratio))
+
+
+class StepRecorder:
+    """Wraps a model and records the number of rows of every decode_step call."""
+
+    def __init__(self, model):
+        self.model, self.sizes = model, []
+
+    def encode(self, src, src_lengths):
+        return self.model.encode(src, src_lengths)
+
+    def decode_step(self, prev_tokens, state, enc_states, src_mask):
+        self.sizes.append(prev_tokens.size(0))
+        assert enc_states.size(0) == src_mask.size(0) == prev_tokens.size(0)
+        return self.model.decode_step(prev_tokens, state, enc_states, src_mask)

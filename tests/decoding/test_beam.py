@@ -12,7 +12,7 @@ from s2s.data.vocab import BOS, EOS, PAD
 from s2s.decoding.beam import beam_search
 from s2s.decoding.common import max_output_lengths
 from s2s.decoding.greedy import greedy_search
-from search_models import ZOO, as_batch, limit_of, random_sentences, tiny_model
+from search_models import ZOO, StepRecorder, as_batch, limit_of, random_sentences, tiny_model
 
 def ended_with_eos(tokens: list[int], sentence: list[int], max_len_ratio: float = 2.0) -> bool:
     """A hypothesis cut by the length limit holds exactly `limit` tokens; one ended by <eos> holds fewer."""
@@ -235,21 +235,6 @@ def test_beam_attention_is_none_without_attention(name):
     src, lengths = as_batch(random_sentences(4, seed=17))
     for hyps in beam_search(model, src, lengths, beam=3, nbest=2, return_attention=True):
         assert len(hyps) == 2 and all(h.attention is None for h in hyps)
-
-
-class StepRecorder:
-    """Wraps a model and records the number of rows of every decode_step call."""
-
-    def __init__(self, model):
-        self.model, self.sizes = model, []
-
-    def encode(self, src, src_lengths):
-        return self.model.encode(src, src_lengths)
-
-    def decode_step(self, prev_tokens, state, enc_states, src_mask):
-        self.sizes.append(prev_tokens.size(0))
-        assert enc_states.size(0) == src_mask.size(0) == prev_tokens.size(0)
-        return self.model.decode_step(prev_tokens, state, enc_states, src_mask)
 
 
 def test_finished_sentences_leave_the_beam_batch():

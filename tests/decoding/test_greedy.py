@@ -10,7 +10,7 @@ import torch
 
 from s2s.data.vocab import BOS, EOS, PAD, UNK
 from s2s.decoding.greedy import greedy_search
-from search_models import ZOO, as_batch, limit_of, random_sentences, tiny_model
+from search_models import ZOO, StepRecorder, as_batch, limit_of, random_sentences, tiny_model
 
 A, B = 4, 5
 
@@ -71,20 +71,6 @@ class CountdownModel:
             probs = self.EMIT if remaining > 0 else self.STOP
             rows.append([math.log(probs[t]) if t in probs else float("-inf") for t in range(self.vocab)])
         return torch.tensor(rows), state - 1, None
-
-
-class StepRecorder:
-    """Wraps a model and records the number of rows of every decode_step call."""
-
-    def __init__(self, model):
-        self.model, self.sizes = model, []
-
-    def encode(self, src, src_lengths):
-        return self.model.encode(src, src_lengths)
-
-    def decode_step(self, prev_tokens, state, enc_states, src_mask):
-        self.sizes.append(prev_tokens.size(0))
-        return self.model.decode_step(prev_tokens, state, enc_states, src_mask)
 
 
 @pytest.mark.parametrize("name", ZOO)
