@@ -1,14 +1,25 @@
-"""Recurrent encoder over packed sequences, so padding never reaches the cell."""
+"""Recurrent encoder that keeps padding out of every state it returns.
+
+On CPU, torch's RNN/GRU kernels precompute the input projection of all time steps in one large matmul
+only for padded (unpacked) input; packed input pays one small matmul per step. So RNN and GRU encoders run
+unpacked: the forward direction reads the real tokens first and its final state is taken at each
+sequence's last real token; the backward direction reads each sequence reversed within its own length, so
+it too starts at a real token and never sees a pad before its final state. Pads only reach states past
+each length, which are zeroed. LSTM (whose final cell state is not among the per-step outputs) and CUDA
+(where cuDNN packs efficiently) use packed sequences. Both routes give the same numbers (tested).
+"""
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from s2s.data.vocab import PAD
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}  # nn.RNN is the vanilla tanh cell
+UNPACKED_KERNELS = {"RNN_TANH": torch.rnn_tanh, "GRU": torch.gru}  # one direction, one layer per call
 
 
 def make_rnn(cell: str, input_size: int, hidden_size: int, layers: int, dropout: float, bidirectional: bool = False) -> nn.RNNBase:
@@ -20,6 +31,21 @@ def merge_directions(state: torch.Tensor, layers: int) -> torch.Tensor:
     """(layers * 2, batch, hidden/2) -> (layers, batch, hidden): layer l becomes [forward_l; backward_l]."""
     _, batch, half = state.shape
     return state.view(layers, 2, batch, half).transpose(1, 2).reshape(layers, batch, 2 * half)
+
+
+def reversal_index(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
+    """(batch, max_len) time index that reverses each row's first `length` steps and leaves its pads in place.
+
+    It is its own inverse: gathering twice with it restores the original order.
+    """
+    positions = torch.arange(max_len, device=lengths.device).unsqueeze(0)  # (1, max_len)
+    reversed_positions = lengths.unsqueeze(1) - 1 - positions  # (batch, max_len)
+    return torch.where(reversed_positions >= 0, reversed_positions, positions)
+
+
+def gather_time(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """x[b, index[b, t]] for (batch, len, features) x and (batch, len) index."""
+    return x.gather(1, index.unsqueeze(-1).expand(-1, -1, x.size(-1)))
 
 
 class Encoder(nn.Module):
@@ -39,10 +65,42 @@ class Encoder(nn.Module):
         final forward and backward states are concatenated per layer.
         """
         emb = self.dropout(self.embed(src))  # (batch, src_len, emb)
-        packed = pack_padded_sequence(emb, src_lengths.cpu(), batch_first=True, enforce_sorted=False)
-        packed_states, state = self.rnn(packed)
-        enc_states, _ = pad_packed_sequence(packed_states, batch_first=True, total_length=src.size(1))
+        if self.rnn.mode in UNPACKED_KERNELS and not emb.is_cuda:
+            enc_states, state = self.run_unpacked(emb, src_lengths)
+        else:
+            enc_states, state = self.run_packed(emb, src_lengths)
         if self.bidirectional:
             state = tuple(merge_directions(s, self.layers) for s in state) if isinstance(state, tuple) \
                 else merge_directions(state, self.layers)
         return enc_states, state
+
+    def run_packed(self, emb: torch.Tensor, src_lengths: torch.Tensor):
+        packed = pack_padded_sequence(emb, src_lengths.cpu(), batch_first=True, enforce_sorted=False)
+        packed_states, state = self.rnn(packed)
+        enc_states, _ = pad_packed_sequence(packed_states, batch_first=True, total_length=emb.size(1))
+        return enc_states, state  # state: (layers * directions, batch, hidden / directions)
+
+    def run_unpacked(self, emb: torch.Tensor, src_lengths: torch.Tensor):
+        rnn, kernel = self.rnn, UNPACKED_KERNELS[self.rnn.mode]
+        batch, src_len, _ = emb.shape
+        lengths = src_lengths.to(emb.device)
+        reverse = reversal_index(lengths, src_len) if self.bidirectional else None
+        last = (lengths - 1).clamp(min=0)  # each row's last real position
+        rows = torch.arange(batch, device=emb.device)
+        zeros = emb.new_zeros(1, batch, rnn.hidden_size)
+        inputs, finals = emb, []
+        for layer in range(self.layers):
+            if layer:
+                inputs = F.dropout(inputs, rnn.dropout, self.training)
+            outputs = []
+            for suffix in ("", "_reverse") if self.bidirectional else ("",):
+                weights = [getattr(rnn, f"{name}_l{layer}{suffix}") for name in
+                           (("weight_ih", "weight_hh", "bias_ih", "bias_hh") if rnn.bias else ("weight_ih", "weight_hh"))]
+                x = gather_time(inputs, reverse) if suffix else inputs
+                out, _ = kernel(x, zeros, weights, rnn.bias, 1, 0.0, self.training, False, True)
+                out = gather_time(out, reverse) if suffix else out  # back to source order
+                finals.append(out[:, 0] if suffix else out[rows, last])  # (batch, hidden / directions)
+                outputs.append(out)
+            inputs = torch.cat(outputs, dim=-1)  # (batch, src_len, hidden)
+        is_real = torch.arange(src_len, device=emb.device).unsqueeze(0) < lengths.unsqueeze(1)  # (batch, src_len)
+        return inputs * is_real.unsqueeze(-1), torch.stack(finals)
