@@ -103,3 +103,15 @@ def test_nonfinite_steps_are_skipped_then_stop_with_advice(tmp_path, make_config
     assert trainer.nonfinite_total == 4 and trainer.step == 7
     assert any(not torch.equal(before[k], v) for k, v in trainer.model.state_dict().items())
     assert all(torch.isfinite(v).all() for v in trainer.model.state_dict().values())
+
+
+def test_new_run_refuses_a_folder_holding_another_run(tmp_path, make_config):
+    import pytest
+
+    from s2s.errors import S2SError
+
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "metrics.jsonl").write_text('{"step": 1}\n')
+    with pytest.raises(S2SError, match=r"run folder '.*r' already holds a run \(metrics.jsonl\).*s2s train --resume"):
+        quiet(make_config(tmp_path / "r"), tmp_path / "r")
+    assert (tmp_path / "r" / "metrics.jsonl").read_text() == '{"step": 1}\n'

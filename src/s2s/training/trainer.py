@@ -94,6 +94,8 @@ class Trainer:
             self.log(f"data parallel: {self.ranks.world_size} processes x train.batch_tokens "
                      f"{train.batch_tokens} = global batch of {self.ranks.world_size * train.batch_tokens} tokens; "
                      f"train.lr {train.lr:g} is used as given (not scaled)")
+        if resume is None:
+            refuse_finished_run(self.run_dir)
         if self.ranks.is_main:
             self._write_run_folder()
         self.metrics_path = self.run_dir / "metrics.jsonl"
@@ -389,6 +391,15 @@ def _config_diff(old: dict, new: dict, prefix: str = "") -> list[str]:
         elif a != b:
             lines.append(f"{prefix}{key}: run has {a!r}, --config has {b!r}")
     return lines
+
+
+def refuse_finished_run(run_dir: Path) -> None:
+    """A new run never writes into a folder that holds another run's checkpoints or metrics (it would mix them)."""
+    found = [name for name in ("last.pt", "best.pt", "metrics.jsonl") if (Path(run_dir) / name).exists()]
+    if found:
+        raise S2SError(f"run folder '{run_dir}' already holds a run ({', '.join(found)}). Continue it with "
+                       f"`s2s train --resume {run_dir}`, train into another folder with --run-dir (or "
+                       f"--set train.run_dir=...), or delete the folder to start over.")
 
 
 def run_dir_for(config: Config) -> Path:
