@@ -71,12 +71,42 @@ def test_evaluate_prints_table_and_writes_json_and_markdown(run, tmp_path):
     assert "| chrF |" in report.with_suffix(".md").read_text()
 
 
+def test_report_writes_scores_buckets_curves_and_translations(run, tmp_path):
+    result = s2s("report", str(run), "--output", str(tmp_path / "rep"), "--beam", "1")
+    assert result.returncode == 0, result.stderr
+    data = json.loads((tmp_path / "rep" / "report.json").read_text())
+    assert data["num_sentences"] == 20 and data["settings"]["beam"] == 1 and data["by_length"]
+    assert len(data["attention"]) == 3 and (tmp_path / "rep" / "report_attention_3.png").is_file()  # lstm_attn
+    assert data["step"] == max(json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines())
+    assert len((tmp_path / "rep" / "translations.txt").read_text().splitlines()) == 20
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert "![training curves](report_training.png)" in md and "source: `numbers test (en)`" in md
+    assert (tmp_path / "rep" / "report_training.png").is_file() and (tmp_path / "rep" / "report_bleu_by_length.png").is_file()
+    half = s2s("report", str(run), "--src", str(run / "data/test.en"))
+    assert half.returncode == 2 and "--src and --ref go together" in half.stderr
+
+
+def test_compare_puts_runs_side_by_side(run, tmp_path):
+    import shutil
+
+    other = shutil.copytree(run, tmp_path / "b" / run.name)
+    result = s2s("compare", str(run), str(other), "--output", str(tmp_path / "cmp"))
+    assert result.returncode == 0, result.stderr
+    rows = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    assert len(rows) == 2 and rows[0]["run"] != rows[1]["run"]  # same folder name twice: labelled by path
+    assert rows[0]["model"] == "lstm_attn" and rows[0]["epochs"] == 2 and rows[0]["parameters"] > 1000
+    assert "| run | model | parameters |" in result.stdout
+    assert (tmp_path / "cmp" / "compare.png").read_bytes()[:4] == b"\x89PNG"
+
+
 @pytest.mark.parametrize("args, message", [
     (["train", "--config", "nope.yaml"], "config file 'nope.yaml' does not exist"),
     (["train", "--config", "configs/quickstart.yaml", "--set", "model.hiden_size=3"], "Did you mean 'hidden_size'?"),
     (["translate", "--checkpoint", "configs/quickstart.yaml"], "corrupt or truncated"),
     (["translate", "--checkpoint", "missing.pt"], "checkpoint 'missing.pt' does not exist"),
     (["evaluate", "--checkpoint", "x.pt", "--src", "a", "--ref", "b"], "data file 'a' does not exist"),
+    (["report", "configs"], "'configs' has no best.pt; give a run folder written by s2s train"),
+    (["compare", "configs"], "'configs' is not a run folder (it needs config.yaml and metrics.jsonl"),
 ])
 def test_errors_are_one_line_without_traceback(args, message):
     result = s2s(*args)
@@ -95,7 +125,7 @@ def test_zoo_and_help():
     rows = zoo.stdout.splitlines()[1:]
     assert [row.split()[0] for row in rows] == ["rnn", "rnn_attn", "lstm", "lstm_attn", "gru", "gru_attn"]
     assert all(int(row.split()[1].replace(",", "")) > 1_000_000 for row in rows)
-    for command in ("train", "translate", "evaluate", "zoo", "data"):
+    for command in ("train", "translate", "evaluate", "report", "compare", "zoo", "data", "analyze"):
         assert s2s(command, "--help").returncode == 0
     assert "--length-penalty" in s2s("translate", "--help").stdout
 

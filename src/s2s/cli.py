@@ -20,6 +20,8 @@ EPILOG = """examples:
   echo "forty two" | s2s translate --checkpoint runs/quickstart/best.pt
   s2s evaluate --checkpoint runs/quickstart/best.pt --src runs/quickstart/data/test.en \\
       --ref runs/quickstart/data/test.de --report runs/quickstart/test.json
+  s2s report runs/quickstart            # report with figures in runs/quickstart/report/
+  s2s compare runs/gru runs/gru_attn --output runs/compare
   s2s zoo
   s2s data download multi30k --mirror ../shared/data/multi30k
 """
@@ -62,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument("--output", help="output file (written whole, then renamed); default: stdout")
     translate.add_argument("--scores", action="store_true", help="prefix each line with its score and a tab")
     translate.add_argument("--attention", metavar="FILE.jsonl", help="write each line's attention matrix as JSON lines: "
-                           '{"line", "src": source tokens, "out": output tokens + </s>, "weights": [out][src] or null}')
+                           '{"line", "src": source tokens, "out": output tokens (+ </s> when the output ended), "weights": [out][src] or null}')
     add_decode_options(translate)
 
     evaluate = commands.add_parser("evaluate", help="translate a test set and score it with sacreBLEU",
@@ -71,9 +73,28 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--checkpoint", required=True, help="a .pt file, or a run folder (uses best.pt)")
     evaluate.add_argument("--src", required=True, help="source sentences, one per line")
     evaluate.add_argument("--ref", required=True, help="reference translations, line-aligned with --src")
-    evaluate.add_argument("--report", help="write the scores as JSON here, and a Markdown report beside it (.md)")
+    evaluate.add_argument("--report", metavar="OUT.json", help="write every number as JSON here, a Markdown report beside it "
+                          "(OUT.md: scores, BLEU by source length, training curves when the checkpoint is in a run folder, "
+                          "attention maps, example and worst translations) and its PNG figures (OUT_*.png)")
     evaluate.add_argument("--output", help="also write the translations to this file")
     add_decode_options(evaluate)
+
+    report = commands.add_parser("report", help="evaluate a run's best checkpoint on its test split, with figures",
+                                 description="Translate the run's test split with its best.pt and write report.json, "
+                                             "report.md and PNG figures (BLEU by source length, training curves with "
+                                             "the selected checkpoint, attention maps) to --output.")
+    report.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by s2s train")
+    report.add_argument("--output", help="folder for the report (default: RUN_DIR/report)")
+    report.add_argument("--src", help="score these source sentences instead of the run's test split (needs --ref)")
+    report.add_argument("--ref", help="references for --src")
+    add_decode_options(report)
+
+    compare = commands.add_parser("compare", help="put several runs side by side: a table and overlaid curves",
+                                  description="One table row per run (model, parameters, epochs, training minutes, "
+                                              "tokens/s, best validation BLEU, test BLEU from RUN_DIR/report when "
+                                              "present) and, with --output, compare.md, compare.json and compare.png.")
+    compare.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run folders written by s2s train")
+    compare.add_argument("--output", help="folder for compare.md, compare.json and compare.png")
 
     commands.add_parser("zoo", help="list the registered models with their parameter counts",
                         description="List every registered model: name, description, parameters at the default "
@@ -181,7 +202,7 @@ def cmd_translate(args) -> int:
             out.write(format_translation(number, translation, args.scores, (args.nbest or 1) > 1))
             if attention_out is not None:
                 weights = None if translation.attention is None else [[round(w, 4) for w in row] for row in translation.attention.tolist()]
-                attention_out.write(json.dumps({"line": number, "src": translation.src_tokens, "out": translation.out_tokens + ["</s>"],
+                attention_out.write(json.dumps({"line": number, "src": translation.src_tokens, "out": translation.attention_rows(),
                                                 "weights": weights}, ensure_ascii=False) + "\n")
     return 0
 
@@ -204,26 +225,67 @@ def _prompt():
 def cmd_evaluate(args) -> int:
     from s2s.data.readers import read_parallel
     from s2s.decoding.translator import Translator
-    from s2s.evaluation.metrics import corpus_scores
-    from s2s.evaluation.report import format_table, write_report
-    from s2s.models import count_parameters
 
     sources, references = read_parallel(args.src, args.ref)
     translator = Translator.from_checkpoint(args.checkpoint, device=args.device)
-    options = decode_options(args)
-    hypotheses = translator.translate(sources, **options)
-    result = corpus_scores(hypotheses, references)
-    settings = {key: value if value is not None else getattr(translator.decode, key) for key, value in options.items()}
-    result.update(checkpoint=str(args.checkpoint), src=str(args.src), ref=str(args.ref), settings=settings,
-                  model=f"{type(translator.model).__name__} with {count_parameters(translator.model):,} parameters")
+    checkpoint = Path(args.checkpoint)
+    run_evaluation(translator, sources, references, args, report=args.report, src=args.src, ref=args.ref,
+                   run_dir=checkpoint if checkpoint.is_dir() else checkpoint.parent)
+    return 0
+
+
+def run_evaluation(translator, sources, references, args, report: str | None, src: str, ref: str, run_dir: Path) -> None:
+    """Translate, print the scores table, write --output translations and the report (with the run's curves)."""
+    from s2s.evaluation.report import evaluate, format_table, read_metrics, write_report
+
+    result, hypotheses = evaluate(translator, sources, references, decode_options(args))
+    result.update(src=str(src), ref=str(ref))
     print(format_table(result))
     print(f"sentences: {result['num_sentences']}")
     if args.output:
         with output_stream(args.output) as out:
             out.writelines(h + "\n" for h in hypotheses)
-    if args.report:
-        md_path = write_report(result, args.report)
-        print(f"report: {args.report} and {md_path}")
+    if report:
+        md_path = write_report(result, report, read_metrics(run_dir))
+        print(f"report: {report} and {md_path}")
+
+
+def cmd_report(args) -> int:
+    from s2s.data.corpus import read_splits
+    from s2s.data.readers import read_parallel
+    from s2s.decoding.translator import Translator
+
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "best.pt").is_file():
+        raise S2SError(f"'{run_dir}' has no best.pt; give a run folder written by s2s train (e.g. runs/quickstart).")
+    if (args.src is None) != (args.ref is None):
+        raise S2SError("--src and --ref go together: give both, or neither to use the run's test split.")
+    translator = Translator.from_checkpoint(run_dir / "best.pt", device=args.device)
+    if args.src:
+        (sources, references), src, ref = read_parallel(args.src, args.ref), args.src, args.ref
+    else:
+        data = translator.checkpoint["config"].data
+        splits = read_splits(data)
+        if "test" not in splits:
+            raise S2SError("the run's data has no test split (data.test_src / data.test_tgt are empty); pass --src and --ref.")
+        (sources, references), src, ref = splits["test"], f"{data.dataset} test ({data.src})", f"{data.dataset} test ({data.tgt})"
+    output = Path(args.output) if args.output else run_dir / "report"
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise S2SError(f"cannot create report folder '{output}': {error.strerror}; choose another --output.") from None
+    args.output = str(output / "translations.txt")
+    run_evaluation(translator, sources, references, args, report=str(output / "report.json"), src=src, ref=ref, run_dir=run_dir)
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from s2s.evaluation.compare import compare_runs
+
+    _, table = compare_runs(args.run_dirs, args.output)
+    print(table)
+    if args.output:
+        print(f"wrote {args.output}/compare.md, compare.json and compare.png")
     return 0
 
 
@@ -265,8 +327,8 @@ def cmd_analyze(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "translate": cmd_translate, "evaluate": cmd_evaluate, "zoo": cmd_zoo, "data": cmd_data,
-            "analyze": cmd_analyze}
+COMMANDS = {"train": cmd_train, "translate": cmd_translate, "evaluate": cmd_evaluate, "report": cmd_report,
+            "compare": cmd_compare, "zoo": cmd_zoo, "data": cmd_data, "analyze": cmd_analyze}
 
 
 def main(argv: list[str] | None = None) -> int:

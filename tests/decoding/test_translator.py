@@ -69,3 +69,11 @@ def test_random_unicode_never_crashes_and_keeps_alignment(translator, lines):
     out = translator.translate(lines)
     assert len(out) == len(lines)
     assert all("\n" not in line and "\r" not in line for line in out)
+
+
+def test_attention_rows_end_with_eos_only_when_the_output_ended():
+    from s2s.decoding.translator import Translation
+
+    ended = Translation("a b", out_tokens=["a", "b"], attention=torch.rand(3, 4))
+    cut = Translation("a b", out_tokens=["a", "b"], attention=torch.rand(2, 4))
+    assert ended.attention_rows() == ["a", "b", "</s>"] and cut.attention_rows() == ["a", "b"]

@@ -30,7 +30,12 @@ class Translation:
     nbest: list[tuple[str, float]] = field(default_factory=list)  # (text, score), best first
     src_tokens: list[str] = field(default_factory=list)
     out_tokens: list[str] = field(default_factory=list)
-    attention: torch.Tensor | None = None  # (len(out_tokens) + 1, len(src_tokens)): rows are outputs incl. <eos>
+    attention: torch.Tensor | None = None  # (output rows, len(src_tokens)); rows are attention_rows()
+
+    def attention_rows(self) -> list[str]:
+        """Labels of the attention rows: the output tokens, then </s> unless decoding stopped at the length limit."""
+        ended = self.attention is not None and self.attention.size(0) > len(self.out_tokens)
+        return self.out_tokens + ["</s>"] if ended else list(self.out_tokens)
 
 
 class Translator:
@@ -42,6 +47,7 @@ class Translator:
         self.decode = decode or DecodeConfig()
         self.device = torch.device(device)
         self.max_input_tokens = max_input_tokens
+        self.checkpoint: dict = {}  # from_checkpoint: path, step, epoch and the run's config
 
     @classmethod
     def from_checkpoint(cls, path, device: str = "auto") -> "Translator":
@@ -55,8 +61,10 @@ class Translator:
         except RuntimeError as error:
             raise S2SError(f"checkpoint '{path}': its weights do not fit the model its config describes "
                            f"({str(error).splitlines()[0]}).") from None
-        return cls(model, tokenizer_from_state(payload["src_tokenizer"]), tokenizer_from_state(payload["tgt_tokenizer"]),
-                   src_vocab, tgt_vocab, config.decode, resolve_device(device))
+        translator = cls(model, tokenizer_from_state(payload["src_tokenizer"]), tokenizer_from_state(payload["tgt_tokenizer"]),
+                         src_vocab, tgt_vocab, config.decode, resolve_device(device))
+        translator.checkpoint = {"path": str(path), "step": payload.get("step"), "epoch": payload.get("epoch"), "config": config}
+        return translator
 
     def translate(self, lines: list[str], **options) -> list[str]:
         """Translations of `lines`, one string per line; options as for translate_detailed."""
