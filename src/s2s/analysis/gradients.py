@@ -163,14 +163,11 @@ def analyze_gradients(models: dict[str, nn.Module], examples, length: int, outpu
 
 
 def _plot(results: dict, output_dir) -> None:
-    try:
-        import matplotlib
+    from s2s import plotting
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("note: matplotlib is not installed, so no figures were drawn (pip install 's2s[plots]'); "
-              "the numbers are in gradients.json and gradients.csv.")
+    plt = plotting.pyplot()
+    if plt is None:
+        print(f"note: {plotting.MISSING}")
         return
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, data in results["models"].items():
@@ -180,9 +177,7 @@ def _plot(results: dict, output_dir) -> None:
     ax.set_ylabel("mean ||∂L/∂h_t||")
     ax.set_title("Gradient reaching each encoder state")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(output_dir / "gradients.png", dpi=120)
-    plt.close(fig)
+    plotting.save(fig, output_dir / "gradients.png")
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
     for label, data in results["clipping"].items():
         axes[0].semilogy(data["grad_norm"], label=label)
@@ -193,6 +188,4 @@ def _plot(results: dict, output_dir) -> None:
         ax.set_xlabel("step")
         ax.legend()
     fig.suptitle("Vanilla RNN with recurrent spectral radius 3")
-    fig.tight_layout()
-    fig.savefig(output_dir / "clipping.png", dpi=120)
-    plt.close(fig)
+    plotting.save(fig, output_dir / "clipping.png")
