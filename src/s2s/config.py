@@ -91,6 +91,7 @@ class TrainConfig:
     device: str = "auto"  # auto, cpu, cuda, cuda:N
     amp: str = "auto"  # auto (bf16/fp16 on CUDA, off on CPU), none, bf16, fp16
     threads: int = 0  # torch CPU threads (0: torch default)
+    tensorboard: bool = False  # also log metrics and validation attention maps to RUN_DIR/tensorboard
     run_dir: str = "runs/{name}"  # {name} is replaced by the config file's stem
 
 

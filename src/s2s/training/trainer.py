@@ -30,6 +30,7 @@ from s2s.training.checkpoint import load_checkpoint, save_checkpoint
 from s2s.training.device import amp_dtype, autocast
 from s2s.training.distributed import Ranks
 from s2s.training.schedule import build_scheduler
+from s2s.training.tensorboard import TensorBoardLog
 
 
 def seed_everything(seed: int) -> None:
@@ -99,6 +100,7 @@ class Trainer:
         if self.ranks.is_main:
             self._write_run_folder()
         self.metrics_path = self.run_dir / "metrics.jsonl"
+        self.tensorboard = TensorBoardLog(self.run_dir / "tensorboard") if train.tensorboard and self.ranks.is_main else None
         if resume is not None:
             self._restore(resume)
 
@@ -127,6 +129,8 @@ class Trainer:
             return
         with open(self.metrics_path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(entry) + "\n")
+        if self.tensorboard is not None:
+            self.tensorboard.record(entry)
 
     def vocabulary_state(self) -> dict:
         corpus = self.corpus
@@ -337,7 +341,11 @@ class Trainer:
     def validate(self) -> dict:
         loss, _ = self.validation_loss()
         split = self.corpus.splits["valid"]
-        hypotheses = self.translator().translate(split.src_text, beam=self.config.train.valid_beam, nbest=1)
+        translator = self.translator()
+        hypotheses = translator.translate(split.src_text, beam=self.config.train.valid_beam, nbest=1)
+        if self.tensorboard is not None and getattr(self.model.decoder, "attention", None) is not None:
+            for line, translation in enumerate(translator.translate_detailed(split.src_text[:2], beam=1, return_attention=True), 1):
+                self.tensorboard.attention(f"valid_line_{line}", translation.attention, self.step)
         scores = corpus_scores(hypotheses, split.tgt_text)
         return {"valid_loss": round(loss, 4), "valid_ppl": round(math.exp(min(loss, 50)), 3),
                 "valid_bleu": scores["bleu"], "valid_chrf": scores["chrf"]}
