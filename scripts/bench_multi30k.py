@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+import torch
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import REPO, describe_machine, machine_info  # noqa: E402
 
@@ -35,9 +37,11 @@ def main() -> None:
     parser.add_argument("--json", help="write the full result here")
     args = parser.parse_args()
 
-    info = machine_info()
     overrides = [f"data.mirror={args.mirror}"] + args.set
     config = load_config(args.config, overrides)
+    if config.train.threads:  # as the trainer will, so that the recorded machine line shows the threads used
+        torch.set_num_threads(config.train.threads)
+    info = machine_info()
     run_dir = run_dir_for(config)
     started = time.perf_counter()
     trainer = Trainer(config, run_dir)
