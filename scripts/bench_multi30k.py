@@ -28,14 +28,37 @@ from s2s.evaluation.metrics import corpus_scores  # noqa: E402
 from s2s.training.trainer import Trainer, run_dir_for  # noqa: E402
 
 
+def render(result: dict) -> str:
+    """The BENCHMARKS.md block for one run (also re-rendered from its JSON with --render)."""
+    test, valid, decode = result["test2016"], result["valid"], result["decode"]
+    lines = [describe_machine(result["machine"]),
+             "\n| config | test2016 BLEU | chrF | BLEU lc | val BLEU | epochs | train min | wall min | tok/s | peak MiB |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+             f"| {Path(result['config']).name} | {test['bleu']:.2f} | {test['chrf']:.2f} | {test['bleu_lowercase']:.2f} | "
+             f"{valid['bleu']:.2f} | {result['epochs']} | {result['train_minutes']:.1f} | {result['wall_minutes']:.1f} | "
+             f"{result['tokens_per_s']} | {result['peak_rss_mib']} |",
+             f"\nsacreBLEU: `{test['signature']['bleu']}`, chrF: `{test['signature']['chrf']}`, "
+             f"lowercased: `{test['signature']['bleu_lowercase']}`; decode: beam {decode['beam']}, "
+             f"length penalty {decode['length_penalty']}",
+             "\nvalidation BLEU (greedy) by training minutes: "
+             + ", ".join(f"{m:.1f} min {b:.1f}" for m, b in result["valid_bleu_curve"])]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", required=True, help="a Multi30k config, e.g. configs/multi30k/gru_attn.yaml")
+    parser.add_argument("--config", help="a Multi30k config, e.g. configs/multi30k/gru_attn.yaml")
+    parser.add_argument("--render", metavar="JSON", help="print the Markdown block of an earlier run's --json file and exit")
     parser.add_argument("--mirror", default=str(REPO.parent / "shared/data/multi30k"),
                         help="local copy of the Multi30k files (default: ../shared/data/multi30k)")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides (recorded)")
     parser.add_argument("--json", help="write the full result here")
     args = parser.parse_args()
+    if args.render:
+        print(render(json.loads(Path(args.render).read_text())))
+        return
+    if not args.config:
+        parser.error("--config is required (or --render JSON)")
 
     overrides = [f"data.mirror={args.mirror}"] + args.set
     config = load_config(args.config, overrides)
@@ -68,17 +91,7 @@ def main() -> None:
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "decode": vars(config.decode), "valid": scores["valid"], "test2016": scores["test"], "valid_bleu_curve": curve,
     }
-    test, valid = scores["test"], scores["valid"]
-    print(describe_machine(info))
-    print("\n| config | test2016 BLEU | chrF | BLEU lc | val BLEU | epochs | train min | wall min | tok/s | peak MiB |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    print(f"| {Path(args.config).name} | {test['bleu']:.2f} | {test['chrf']:.2f} | {test['bleu_lowercase']:.2f} | "
-          f"{valid['bleu']:.2f} | {result['epochs']} | {result['train_minutes']:.1f} | {result['wall_minutes']:.1f} | "
-          f"{result['tokens_per_s']} | {result['peak_rss_mib']} |")
-    print(f"\nsacreBLEU: `{test['signature']['bleu']}`, chrF: `{test['signature']['chrf']}`, "
-          f"lowercased: `{test['signature']['bleu_lowercase']}`; decode: beam {config.decode.beam}, "
-          f"length penalty {config.decode.length_penalty}")
-    print("\nvalidation BLEU (greedy) by training minutes: " + ", ".join(f"{m:.1f} min {b:.1f}" for m, b in curve))
+    print(render(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
 

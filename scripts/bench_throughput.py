@@ -77,7 +77,7 @@ from s2s.data.batching import Batch, make_batch, token_batches  # noqa: E402
 from s2s.data.vocab import PAD  # noqa: E402
 from s2s.models import build_model, count_parameters  # noqa: E402
 from s2s.training.device import autocast  # noqa: E402
-from s2s.training.trainer import sequence_loss  # noqa: E402
+from s2s.training.loss import sequence_loss  # noqa: E402
 
 ZOO = {  # model name -> (cell, attention)
     "rnn": ("rnn", False), "rnn_attn": ("rnn", True),

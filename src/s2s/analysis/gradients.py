@@ -16,7 +16,7 @@ from torch import nn
 
 from s2s.data.vocab import PAD
 from s2s.errors import S2SError
-from s2s.training.trainer import sequence_loss
+from s2s.training.loss import sequence_loss
 
 
 def check_analysable(model: nn.Module) -> None:

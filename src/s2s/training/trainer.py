@@ -13,14 +13,19 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from tqdm import tqdm
 
-from s2s.config import Config, apply_overrides, config_from_dict, load_config, save_config
+from s2s.config import (
+    Config,
+    apply_overrides,
+    config_from_dict,
+    load_config,
+    save_config,
+)
 from s2s.data.batching import Batch, make_batch, token_batches
 from s2s.data.corpus import Corpus, build_corpus
 from s2s.data.tokenizers import tokenizer_from_state
-from s2s.data.vocab import PAD, Vocab
+from s2s.data.vocab import Vocab
 from s2s.decoding.translator import Translator
 from s2s.errors import S2SError
 from s2s.evaluation.metrics import corpus_scores
@@ -29,6 +34,7 @@ from s2s.registry import import_user_modules
 from s2s.training.checkpoint import load_checkpoint, save_checkpoint
 from s2s.training.device import amp_dtype, autocast
 from s2s.training.distributed import Ranks
+from s2s.training.loss import sequence_loss
 from s2s.training.schedule import build_scheduler
 from s2s.training.tensorboard import TensorBoardLog
 
@@ -36,12 +42,6 @@ from s2s.training.tensorboard import TensorBoardLog
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     torch.manual_seed(seed)
-
-
-def sequence_loss(logits: torch.Tensor, tgt_out: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
-    """Summed cross-entropy over non-padding target tokens."""
-    return F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), tgt_out.reshape(-1), ignore_index=PAD,
-                           label_smoothing=label_smoothing, reduction="sum")
 
 
 def vocabularies_from_state(state: dict) -> tuple:
