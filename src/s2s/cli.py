@@ -229,21 +229,22 @@ def cmd_evaluate(args) -> int:
     sources, references = read_parallel(args.src, args.ref)
     translator = Translator.from_checkpoint(args.checkpoint, device=args.device)
     checkpoint = Path(args.checkpoint)
-    run_evaluation(translator, sources, references, args, report=args.report, src=args.src, ref=args.ref,
-                   run_dir=checkpoint if checkpoint.is_dir() else checkpoint.parent)
+    run_evaluation(translator, sources, references, decode_options(args), report=args.report, translations=args.output,
+                   src=args.src, ref=args.ref, run_dir=checkpoint if checkpoint.is_dir() else checkpoint.parent)
     return 0
 
 
-def run_evaluation(translator, sources, references, args, report: str | None, src: str, ref: str, run_dir: Path) -> None:
-    """Translate, print the scores table, write --output translations and the report (with the run's curves)."""
+def run_evaluation(translator, sources, references, options: dict, report: str | None, translations: str | None,
+                   src: str, ref: str, run_dir: Path) -> None:
+    """Translate, print the scores table, write the translations and the report (with the run's curves) when asked."""
     from s2s.evaluation.report import evaluate, format_table, read_metrics, write_report
 
-    result, hypotheses = evaluate(translator, sources, references, decode_options(args))
+    result, hypotheses = evaluate(translator, sources, references, options)
     result.update(src=str(src), ref=str(ref))
     print(format_table(result))
     print(f"sentences: {result['num_sentences']}")
-    if args.output:
-        with output_stream(args.output) as out:
+    if translations:
+        with output_stream(translations) as out:
             out.writelines(h + "\n" for h in hypotheses)
     if report:
         md_path = write_report(result, report, read_metrics(run_dir))
@@ -274,8 +275,8 @@ def cmd_report(args) -> int:
         output.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise S2SError(f"cannot create report folder '{output}': {error.strerror}; choose another --output.") from None
-    args.output = str(output / "translations.txt")
-    run_evaluation(translator, sources, references, args, report=str(output / "report.json"), src=src, ref=ref, run_dir=run_dir)
+    run_evaluation(translator, sources, references, decode_options(args), report=str(output / "report.json"),
+                   translations=str(output / "translations.txt"), src=src, ref=ref, run_dir=run_dir)
     return 0
 
 
