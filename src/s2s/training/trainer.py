@@ -15,13 +15,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from s2s.config import (
-    Config,
-    apply_overrides,
-    config_from_dict,
-    load_config,
-    save_config,
-)
+from s2s.config import Config, apply_overrides, config_from_dict, load_config, save_config
 from s2s.data.batching import Batch, make_batch, token_batches
 from s2s.data.corpus import Corpus, build_corpus
 from s2s.data.tokenizers import tokenizer_from_state
