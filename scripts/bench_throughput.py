@@ -7,20 +7,27 @@ For each model this measures, over the same pre-built batches:
 * padding share: padded positions / all positions of the target (and source) tensors of the timed batches;
 * peak memory: the peak resident set size (ru_maxrss) of a fresh process that trains only that model;
 * MFU: the model's matmul FLOPs per second over this machine's fp32 matmul peak, which the script measures
-  itself (a 4096 x 4096 @ 4096 x 4096 fp32 matmul, best of 3, before and after the runs; the higher of the two
-  is used), so the figure means the same on any machine.
+  itself (a 4096 x 4096 @ 4096 x 4096 fp32 matmul, best of 3), so the figure means the same on any machine.
+  The peak is measured in each row's process right before and right after its batches and the higher of the
+  two is that row's denominator: on shared virtual machines the cores' speed drifts by tens of percent within
+  minutes (92 to 152 GFLOP/s on the machine of BENCHMARKS.md), and a peak from another minute would make the
+  MFU a measure of the drift. The MFU against the highest peak seen in the whole run is reported too.
 
 It also trains the --step-loop-model with a tutorial-style decoder that is called once per target position
-in a Python loop, on the same batches from the same initial weights, and reports the speed-up of the
-whole-target decoder over it. With --bf16 it also trains that model under torch.autocast("cpu", bfloat16)
-for a few batches (bf16 matmuls are far slower than fp32 on CPUs without AVX512-BF16/AMX).
+in a Python loop (embedding, RNN, attention and output layer per step, the logits concatenated and scored), on
+the same batches from the same initial weights, and reports the speed-up of the whole-target decoder over it.
+A second loop steps only the recurrence (embedding, RNN, attention) and runs the output layer and loss as the
+whole-target model does; its ratio isolates what the one-call recurrence buys. With --bf16 it also trains that
+model under torch.autocast("cpu", bfloat16) for a few batches (bf16 matmuls are far slower than fp32 on CPUs
+without AVX512-BF16/AMX).
 
-The training step is the trainer's (s2s.training.trainer.Trainer.train_step): model.train(), forward
-(teacher forcing), sequence_loss (summed cross-entropy, label smoothing 0), zero_grad, (loss / tokens).backward(),
-clip_grad_norm_(1.0), Adam step (lr 1e-3). Batches are padded into tensors before timing, so batching is not
-timed. The stream is token_batches(train, --batch-tokens, seed=1000 * --seed + 1): the first epoch of a trainer
-run with train.seed = --seed. The first --warmup batches are trained but not timed. Each model (and the step
-loop, and bf16) runs in its own fresh subprocess, so peak memory and timings of one do not affect another.
+The training step is the trainer's (s2s.training.trainer.Trainer.train_step): model.train(), the model's loss
+(teacher forcing; output layer and summed cross-entropy fused, label smoothing 0), zero_grad,
+(loss / tokens).backward(), clip_grad_norm_(1.0), Adam step (lr 1e-3, fused kernel), with the trainer's malloc
+setting (s2s.training.device.keep_freed_memory). Batches are padded into tensors before timing, so batching is
+not timed. The stream is token_batches(train, --batch-tokens, seed=1000 * --seed + 1): the first epoch of a
+trainer run with train.seed = --seed. The first --warmup batches are trained but not timed. Each model (and the
+step loop, and bf16) runs in its own fresh subprocess, so peak memory and timings of one do not affect another.
 
 FLOP count (matmuls only, 2 FLOPs per multiply-add; biases, nonlinearities, softmax, embedding lookups and
 the loss are not counted). An RNN layer with G gates (rnn 1, gru 3, lstm 4), input size I and hidden size H
@@ -76,8 +83,9 @@ from s2s.config import Config, config_from_dict  # noqa: E402
 from s2s.data.batching import Batch, make_batch, token_batches  # noqa: E402
 from s2s.data.vocab import PAD  # noqa: E402
 from s2s.models import build_model, count_parameters  # noqa: E402
-from s2s.training.device import autocast  # noqa: E402
-from s2s.training.loss import sequence_loss  # noqa: E402
+from s2s.training.device import autocast, keep_freed_memory  # noqa: E402
+from s2s.training.loss import model_loss, output_loss, sequence_loss  # noqa: E402
+from s2s.training.trainer import make_optimizer  # noqa: E402
 
 ZOO = {  # model name -> (cell, attention)
     "rnn": ("rnn", False), "rnn_attn": ("rnn", True),
@@ -87,9 +95,11 @@ ZOO = {  # model name -> (cell, attention)
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 VARIANT_NOTES = {
     "fused": "whole-target decoder",
-    "steploop": "step loop: decoder called per target position (tutorial style)",
+    "steploop": "step loop: decoder (RNN, attention, output layer) called per target position (tutorial style)",
+    "recurrence_loop": "step loop over RNN + attention only; output layer + loss fused over all positions as above",
     "bf16": "whole-target decoder, bf16 autocast (MFU against the fp32 peak)",
 }
+VARIANT_LABELS = {"steploop": "step loop", "recurrence_loop": "recurrence loop", "bf16": "bf16"}
 TARGETS = {"speedup": 1.3, "mfu": 0.55, "padding": 0.10}
 BUSY_LOAD = 0.5  # a 1-minute load average at least this high at the start means the machine was not idle
 
@@ -211,32 +221,52 @@ def load_batches(path: Path) -> list[Batch]:
 # ---- training step ------------------------------------------------------------------------------------------
 
 
-def fused_forward(model, src, src_lengths, tgt_in):
-    """The model's own teacher-forced forward: one decoder call over the whole target."""
-    return model(src, src_lengths, tgt_in)
+def whole_target_loss(model, batch: Batch) -> torch.Tensor:
+    """The trainer's loss: the model's own teacher-forced forward, one decoder call over the whole target."""
+    return model_loss(model, model, batch, 0.0)
 
 
-def step_loop_forward(model, src, src_lengths, tgt_in):
-    """Tutorial-style teacher forcing: the decoder is called once per target position in a Python loop.
+def step_loop_features(model, src, src_lengths, tgt_in, project: bool) -> torch.Tensor:
+    """Teacher forcing with the decoder called once per target position in a Python loop, carrying the RNN state.
 
-    Same weights and the same arithmetic as the whole-target forward (the RNN state is carried from step to
-    step); only the decoder runs as tgt_len calls on (batch, 1) slices instead of one call.
+    project=True: the tutorial's decoder step (embedding, RNN, attention, output layer), returns the logits
+    (batch, tgt_len, vocab). project=False: the step stops before the output layer and returns its input
+    (batch, tgt_len, hidden). Same weights and arithmetic as the whole-target decoder.
     """
     enc_states, state, src_mask = model.encode(src, src_lengths)
+    step = model.decoder if project else model.decoder.features
     steps = []
     for t in range(tgt_in.size(1)):
-        logits_t, state, _ = model.decoder(tgt_in[:, t:t + 1], state, enc_states, src_mask)
-        steps.append(logits_t)
+        out_t, state, _ = step(tgt_in[:, t:t + 1], state, enc_states, src_mask)
+        steps.append(out_t)
     return torch.cat(steps, dim=1)
 
 
-def train_step(model, optimizer, batch: Batch, forward, amp: torch.dtype | None, clip_norm: float) -> float:
+def step_loop_loss(model, batch: Batch) -> torch.Tensor:
+    """The tutorial's training step: per-position decoder calls give the logits, scored by sequence_loss (the
+    same fused-gradient cross-entropy the trainer uses for models that return logits)."""
+    logits = step_loop_features(model, batch.src, batch.src_lengths, batch.tgt_in, project=True)
+    return sequence_loss(logits, batch.tgt_out, 0.0)
+
+
+def recurrence_loop_loss(model, batch: Batch) -> torch.Tensor:
+    """Only the recurrence (embedding, RNN, attention) stepped per position; the output layer and the loss run
+    once over all positions with exactly the whole-target model's code (output_loss). Its ratio to the
+    whole-target decoder isolates what running the RNN and attention over the whole target buys."""
+    hidden = step_loop_features(model, batch.src, batch.src_lengths, batch.tgt_in, project=False)
+    return output_loss(hidden, model.decoder.out, batch.tgt_out, 0.0)
+
+
+LOSS_FNS = {"fused": whole_target_loss, "steploop": step_loop_loss, "recurrence_loop": recurrence_loop_loss,
+            "bf16": whole_target_loss}
+
+
+def train_step(model, optimizer, batch: Batch, loss_fn, amp: torch.dtype | None, clip_norm: float) -> float:
     """The trainer's update (Trainer.train_step on CPU, where the grad scaler is disabled)."""
     model.train()
     tokens = batch.num_tokens
     with autocast(torch.device("cpu"), amp):
-        logits = forward(model, batch.src, batch.src_lengths, batch.tgt_in)
-    loss = sequence_loss(logits, batch.tgt_out, 0.0)
+        loss = loss_fn(model, batch)
     optimizer.zero_grad(set_to_none=True)
     (loss / tokens).backward()
     if clip_norm:
@@ -265,19 +295,24 @@ def run_child(job_path: Path) -> None:
     warmup, timed = job["warmup"], job["timed"]
     batches = batches[job["skip"]:job["skip"] + warmup + timed]
     variant = job["variant"]
-    forward = step_loop_forward if variant == "steploop" else fused_forward
+    loss_fn = LOSS_FNS[variant]
     amp = torch.bfloat16 if variant == "bf16" else None
 
+    # The machine's matmul peak right before and after this run: on a shared (virtual) machine the speed of the
+    # cores drifts by tens of percent over minutes, so each row's MFU is taken against the peak of its own time.
+    # Measured before keep_freed_memory(), so its 3 x 64 MiB go back to the system and stay out of peak memory.
+    peak_before = measure_matmul_peak(job["peak_size"], torch.float32, 3)
     baseline = _rss_mib()
+    keep_freed_memory()  # as the trainer does
     torch.manual_seed(config.train.seed)  # the trainer's seed_everything: same initial weights in every variant
     model = build_model(config.model, job["src_vocab"], job["tgt_vocab"])
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr, weight_decay=config.train.weight_decay)
+    optimizer = make_optimizer(model, config.train.lr, config.train.weight_decay, torch.device("cpu"))
     name = f"{job['model']} ({variant})"
 
     losses, seconds, tokens = [], [], []
     for i, batch in enumerate(batches):
         start = time.perf_counter()
-        losses.append(train_step(model, optimizer, batch, forward, amp, config.train.clip_norm))
+        losses.append(train_step(model, optimizer, batch, loss_fn, amp, config.train.clip_norm))
         elapsed = time.perf_counter() - start
         if i >= warmup:
             seconds.append(elapsed)
@@ -287,10 +322,13 @@ def run_child(job_path: Path) -> None:
         if not math.isfinite(losses[-1]):
             raise SystemExit(f"{name}: loss became {losses[-1]} at batch {i + 1}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    peak_after = measure_matmul_peak(job["peak_size"], torch.float32, 3)
     result = {"model": job["model"], "variant": variant, "params": count_parameters(model),
               "warmup": warmup, "timed": timed, "seconds": sum(seconds), "tokens": sum(tokens),
               "batch_seconds": [round(s, 4) for s in seconds], "loss_per_token": [round(x, 4) for x in losses],
-              "peak_rss_mib": round(peak, 1), "start_rss_mib": round(baseline, 1), "threads": torch.get_num_threads()}
+              "peak_rss_mib": round(peak, 1), "start_rss_mib": round(baseline, 1), "threads": torch.get_num_threads(),
+              "peak_gflops_before": peak_before, "peak_gflops_after": peak_after,
+              "peak_gflops": max(peak_before, peak_after)}
     Path(job["result"]).write_text(json.dumps(result))
 
 
@@ -338,11 +376,11 @@ def verify_flops(args, config: Config, batch: Batch, archs: dict[str, Arch], voc
                 forward = counter.get_total_flops()
                 counter = FlopCounterMode(display=False)
                 with counter:
-                    sequence_loss(model(batch.src, batch.src_lengths, batch.tgt_in), batch.tgt_out).backward()
+                    whole_target_loss(model, batch).backward()
                 both = counter.get_total_flops()
         expected = sum(forward_flops(arch, batch, padded=True).values())
         with torch.no_grad():
-            looped = step_loop_forward(model, batch.src, batch.src_lengths, batch.tgt_in)
+            looped = step_loop_features(model, batch.src, batch.src_lengths, batch.tgt_in, project=True)
         rows.append({"model": name, "flop_counter": forward, "formula": expected, "ratio": forward / expected,
                      "train_over_forward": both / forward,
                      "step_loop_max_abs_diff": float((looped - logits).abs().max())})
@@ -362,8 +400,10 @@ def report(info: dict, args, peak: dict, data: dict, stream: dict, results: list
         lines.append(f"- **warning: the 1-minute load average was {load} at the start: other processes were using the "
                      "cores, so these timings understate the machine**")
     lines.append(f"- fp32 matmul peak (MFU denominator): {peak['n']}x{peak['n']} @ {peak['n']}x{peak['n']}, best of "
-                 f"{peak['repeats']}: **{peak['fp32_gflops']:.1f} GFLOP/s** (the higher of {peak['fp32_gflops_start']:.1f} "
-                 f"before and {peak['fp32_gflops_end']:.1f} after the runs)")
+                 f"{peak['repeats']}, measured in each row's process right before and after its batches; the higher of "
+                 f"the two is that row's denominator (column 'peak'). The same matmul gave {peak['fp32_gflops_start']:.1f} "
+                 f"GFLOP/s before all rows and {peak['fp32_gflops_end']:.1f} after them; the highest of all measurements "
+                 f"was {peak.get('fp32_gflops_highest', peak['fp32_gflops']):.1f} GFLOP/s")
     if "bf16_gflops" in peak:
         n = peak["small_n"]
         lines.append(f"- bf16 matmul at {n}x{n}: {peak['bf16_gflops']:.2f} GFLOP/s, against fp32 "
@@ -381,19 +421,20 @@ def report(info: dict, args, peak: dict, data: dict, stream: dict, results: list
                  f"encoder, dropout {args.dropout}; step as in the trainer: loss/tokens backward, clip 1.0, Adam "
                  f"lr 1e-3; each row in a fresh process")
     lines.append("- tokens/s counts non-padding target tokens; MFU = model matmul FLOPs/s (3x forward, decoder over "
-                 "non-padding target tokens only) / the fp32 peak; peak MiB = the process's peak RSS")
-    lines += ["", "| model | params | tokens/s | padding % (tgt) | MFU % | peak MiB | note |",
-              "|---|---:|---:|---:|---:|---:|---|"]
+                 "non-padding target tokens only) / the row's fp32 peak; peak MiB = the process's peak RSS")
+    lines += ["", "| model | params | tokens/s | padding % (tgt) | model GFLOP/s | peak GFLOP/s | MFU % | peak MiB | note |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in results:
-        label = r["model"] if r["variant"] == "fused" else f"{r['model']} ({'step loop' if r['variant'] == 'steploop' else 'bf16'})"
+        label = r["model"] if r["variant"] == "fused" else f"{r['model']} ({VARIANT_LABELS[r['variant']]})"
         if "error" in r:
-            lines.append(f"| {label} | | | | | | failed: {r['error']} |")
+            lines.append(f"| {label} | | | | | | | | failed: {r['error']} |")
             continue
         note = VARIANT_NOTES[r["variant"]]
         if r["timed"] != stream["batches"]:
             note += f"; first {r['timed']} timed batches only"
         lines.append(f"| {label} | {fmt_int(r['params'])} | {r['tokens_per_s']:,.0f} | {100 * r['tgt_padding']:.1f} | "
-                     f"{100 * r['mfu']:.1f} | {r['peak_rss_mib']:,.0f} | {note} |")
+                     f"{r['achieved_gflops']:.1f} | {r['peak_gflops']:.1f} | {100 * r['mfu']:.1f} | "
+                     f"{r['peak_rss_mib']:,.0f} | {note} |")
     lines.append("")
     fused = {r["model"]: r for r in results if r["variant"] == "fused" and "error" not in r}
     loop = next((r for r in results if r["variant"] == "steploop" and "error" not in r), None)
@@ -407,10 +448,18 @@ def report(info: dict, args, peak: dict, data: dict, stream: dict, results: list
         speedup = fused[loop["model"]]["tokens_per_s"] / loop["tokens_per_s"]
         checks.append(f"- whole-target decoder / step loop ({loop['model']}): **{speedup:.2f}x** tokens/s "
                       f"(target >= {TARGETS['speedup']}x: {'met' if speedup >= TARGETS['speedup'] else 'NOT met'})")
+    recurrence = next((r for r in results if r["variant"] == "recurrence_loop" and "error" not in r), None)
+    if recurrence is not None and recurrence["model"] in fused:
+        ratio = fused[recurrence["model"]]["tokens_per_s"] / recurrence["tokens_per_s"]
+        checks.append(f"- of which the recurrence alone (whole-target RNN + attention / per-position RNN + attention, "
+                      f"the same fused output layer and loss in both): {ratio:.2f}x")
     if args.step_loop_model in fused:
-        mfu = fused[args.step_loop_model]["mfu"]
-        checks.append(f"- {args.step_loop_model} MFU: **{100 * mfu:.1f}%** (target >= {100 * TARGETS['mfu']:.0f}%: "
-                      f"{'met' if mfu >= TARGETS['mfu'] else 'NOT met'})")
+        row = fused[args.step_loop_model]
+        mfu = row["mfu"]
+        checks.append(f"- {args.step_loop_model} MFU: **{100 * mfu:.1f}%** against its own {row['peak_gflops']:.1f} GFLOP/s "
+                      f"(target >= {100 * TARGETS['mfu']:.0f}%: {'met' if mfu >= TARGETS['mfu'] else 'NOT met'}); "
+                      f"{100 * row['mfu_vs_highest_peak']:.1f}% against the highest peak of the whole run "
+                      f"({peak['fp32_gflops_highest']:.1f} GFLOP/s)")
     pad = stream["tgt_padding"]
     checks.append(f"- target padding: **{100 * pad:.1f}%** of the batch stream (target < {100 * TARGETS['padding']:.0f}%: "
                   f"{'met' if pad < TARGETS['padding'] else 'NOT met'})")
@@ -515,7 +564,7 @@ def main(argv=None) -> int:
 
     jobs = [(name, "fused") for name in args.models]
     if not args.no_step_loop:
-        jobs.append((args.step_loop_model, "steploop"))
+        jobs += [(args.step_loop_model, "steploop"), (args.step_loop_model, "recurrence_loop")]
     if args.bf16:
         jobs.append((args.step_loop_model, "bf16"))
     results = []
@@ -528,7 +577,7 @@ def main(argv=None) -> int:
             job = {"model": name, "variant": variant, "config": make_config(args, name).to_dict(),
                    "batch_file": str(work / "batches.pt"), "src_vocab": data["src_vocab"], "tgt_vocab": data["tgt_vocab"],
                    "skip": args.warmup if bf16 else 0, "warmup": 0 if bf16 else args.warmup, "timed": count,
-                   "threads": args.threads}
+                   "threads": args.threads, "peak_size": args.peak_size}
             result = launch(job, work)
             if "error" not in result:
                 used = timed[:result["timed"]]
@@ -545,10 +594,13 @@ def main(argv=None) -> int:
     peak["fp32_gflops_end"] = measure_matmul_peak(args.peak_size, torch.float32, 3)
     peak["fp32_gflops"] = max(peak["fp32_gflops_start"], peak["fp32_gflops_end"])
     log(f"fp32 peak after the runs {peak['fp32_gflops_end']:.1f} GFLOP/s")
-    for result in results:
-        if "error" not in result:
-            result.update(mfu=result["train_flops"] / result["seconds"] / (peak["fp32_gflops"] * 1e9),
-                          hfu=result["train_flops_computed"] / result["seconds"] / (peak["fp32_gflops"] * 1e9))
+    ok = [r for r in results if "error" not in r]
+    peak["fp32_gflops_highest"] = max([peak["fp32_gflops"]] + [r["peak_gflops"] for r in ok])
+    for result in ok:
+        achieved = result["train_flops"] / result["seconds"] / 1e9  # GFLOP/s
+        result.update(achieved_gflops=achieved, mfu=achieved / result["peak_gflops"],
+                      mfu_vs_highest_peak=achieved / peak["fp32_gflops_highest"],
+                      hfu=result["train_flops_computed"] / result["seconds"] / 1e9 / result["peak_gflops"])
 
     text = report(info, args, peak, data, stream, results, verify)
     print(text)

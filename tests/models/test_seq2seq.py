@@ -86,3 +86,22 @@ def test_each_model_overfits_a_tiny_batch(name):
         loss.backward()
         optimizer.step()
     assert loss.item() < 0.05
+
+
+@pytest.mark.parametrize("name,tie", [("gru_attn", False), ("lstm", False), ("rnn_attn", True)])
+def test_training_loss_equals_logits_then_cross_entropy(name, tie):
+    """forward(..., tgt_out=...) (output layer fused into the loss) gives the loss and gradients of the logits path."""
+    torch.manual_seed(0)
+    cfg = ModelConfig(name=name, emb_size=32 if tie else 16, hidden_size=32, dropout=0.0, tie_embeddings=tie)
+    model = build_model(cfg, 23, 19)
+    src, lengths = pad([[5, 6, 7, 8], [9, 10]]), torch.tensor([4, 2])
+    tgt_in, tgt_out = torch.tensor([[BOS, 4, 5, 6], [BOS, 7, PAD, PAD]]), torch.tensor([[4, 5, 6, EOS], [7, EOS, PAD, PAD]])
+    fused = model(src, lengths, tgt_in, tgt_out=tgt_out, label_smoothing=0.1)
+    fused_grads = torch.autograd.grad(fused, list(model.parameters()))
+    logits = model(src, lengths, tgt_in)
+    reference = torch.nn.functional.cross_entropy(logits.reshape(-1, 19), tgt_out.reshape(-1), ignore_index=PAD,
+                                                  label_smoothing=0.1, reduction="sum")
+    reference_grads = torch.autograd.grad(reference, list(model.parameters()))
+    torch.testing.assert_close(fused, reference)
+    for got, expected in zip(fused_grads, reference_grads):
+        torch.testing.assert_close(got, expected)

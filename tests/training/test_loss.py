@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 
 from s2s.data.vocab import PAD
-from s2s.training.loss import SmoothedCrossEntropy, sequence_loss
+from s2s.training.loss import LinearCrossEntropy, SmoothedCrossEntropy, model_loss, output_loss, sequence_loss
 
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.3])
@@ -28,3 +28,73 @@ def test_fused_loss_passes_gradcheck():
     logits = torch.randn(6, 7, dtype=torch.float64, requires_grad=True)
     target = torch.tensor([4, 5, PAD, 6, 4, 5])
     assert torch.autograd.gradcheck(lambda x: SmoothedCrossEntropy.apply(x, target, 0.2), (logits,))
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+@pytest.mark.parametrize("chunk_rows", [1, 4, 7, 100])  # chunk boundaries inside, at and past the rows
+def test_output_loss_equals_linear_then_cross_entropy(smoothing, chunk_rows):
+    torch.manual_seed(2)
+    out_layer = torch.nn.Linear(6, 13)
+    hidden = torch.randn(3, 5, 6, requires_grad=True)
+    target = torch.randint(4, 13, (3, 5))
+    target[1, 2:] = PAD
+    ours = output_loss(hidden, out_layer, target, smoothing, chunk_rows=chunk_rows)
+    grads_ours = torch.autograd.grad(0.7 * ours, [hidden, out_layer.weight, out_layer.bias])
+    reference = F.cross_entropy(out_layer(hidden).reshape(-1, 13), target.reshape(-1), ignore_index=PAD,
+                                label_smoothing=smoothing, reduction="sum")
+    grads_reference = torch.autograd.grad(0.7 * reference, [hidden, out_layer.weight, out_layer.bias])
+    torch.testing.assert_close(ours, reference)
+    for got, expected in zip(grads_ours, grads_reference):
+        torch.testing.assert_close(got, expected)
+    assert grads_ours[0][1, 2:].abs().max() == 0  # padding positions get no gradient
+
+
+def test_output_loss_passes_gradcheck():
+    torch.manual_seed(3)
+    hidden = torch.randn(7, 4, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(9, 4, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(9, dtype=torch.float64, requires_grad=True)
+    target = torch.tensor([4, 5, PAD, 6, 8, 4, PAD])
+    assert torch.autograd.gradcheck(lambda h, w, b: LinearCrossEntropy.apply(h, w, b, target, 0.2, 3), (hidden, weight, bias))
+
+
+def test_output_loss_without_grad_stores_nothing_and_matches():
+    torch.manual_seed(4)
+    out_layer = torch.nn.Linear(6, 13)
+    hidden, target = torch.randn(2, 4, 6), torch.randint(4, 13, (2, 4))
+    with torch.no_grad():
+        loss = output_loss(hidden, out_layer, target, chunk_rows=3)
+        reference = sequence_loss(out_layer(hidden), target)
+    assert loss.grad_fn is None
+    torch.testing.assert_close(loss, reference)
+
+
+def test_output_loss_under_bf16_autocast_is_close_to_fp32():
+    torch.manual_seed(5)
+    out_layer = torch.nn.Linear(16, 40)
+    hidden = torch.randn(12, 16, requires_grad=True)
+    target = torch.randint(4, 40, (12,))
+    reference = output_loss(hidden, out_layer, target)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # a model's hidden states come out of autocast in bf16
+        low = output_loss(hidden.to(torch.bfloat16), out_layer, target)
+    low.backward()
+    assert low.dtype == torch.float32
+    assert abs(float(low) - float(reference)) < 0.02 * float(reference)
+    assert out_layer.weight.grad.dtype == torch.float32 and hidden.grad.dtype == torch.float32
+
+
+def test_model_loss_uses_the_fused_path_only_for_models_that_declare_it():
+    class LogitsOnly(torch.nn.Module):  # a user's model: returns logits, knows nothing of tgt_out
+        def __init__(self):
+            super().__init__()
+            self.out = torch.nn.Linear(3, 9)
+
+        def forward(self, src, src_lengths, tgt_in):
+            return self.out(torch.ones(*tgt_in.shape, 3))
+
+    from s2s.data.batching import make_batch
+
+    batch = make_batch([[4, 5]], [[6, 7, 8]], [0])
+    model = LogitsOnly()
+    expected = sequence_loss(model(batch.src, batch.src_lengths, batch.tgt_in), batch.tgt_out)
+    torch.testing.assert_close(model_loss(model, model, batch), expected)

@@ -22,11 +22,10 @@ class Decoder(nn.Module):
         if tie_embeddings:
             self.out.weight = self.embed.weight
 
-    def forward(self, tgt_in: torch.Tensor, state, enc_states: torch.Tensor, src_mask: torch.Tensor):
-        """tgt_in (batch, tgt_len): <bos> y_1 .. y_{n-1}; state: the RNN state to start from.
+    def features(self, tgt_in: torch.Tensor, state, enc_states: torch.Tensor, src_mask: torch.Tensor):
+        """The output layer's input: forward() without the final projection (training computes it with the loss).
 
-        Returns logits (batch, tgt_len, vocab), the final state, and attention weights
-        (batch, tgt_len, src_len) or None. Decoding calls this with tgt_len = 1, one step at a time.
+        Returns hidden (batch, tgt_len, hidden) after dropout, the final state, and the attention weights or None.
         """
         emb = self.dropout(self.embed(tgt_in))  # (batch, tgt_len, emb)
         dec_states, state = self.rnn(emb, state)  # (batch, tgt_len, hidden)
@@ -34,4 +33,13 @@ class Decoder(nn.Module):
         hidden = dec_states
         if self.attention is not None:
             hidden, weights = self.attention(dec_states, enc_states, src_mask)
-        return self.out(self.dropout(hidden)), state, weights
+        return self.dropout(hidden), state, weights
+
+    def forward(self, tgt_in: torch.Tensor, state, enc_states: torch.Tensor, src_mask: torch.Tensor):
+        """tgt_in (batch, tgt_len): <bos> y_1 .. y_{n-1}; state: the RNN state to start from.
+
+        Returns logits (batch, tgt_len, vocab), the final state, and attention weights
+        (batch, tgt_len, src_len) or None. Decoding calls this with tgt_len = 1, one step at a time.
+        """
+        hidden, state, weights = self.features(tgt_in, state, enc_states, src_mask)
+        return self.out(hidden), state, weights

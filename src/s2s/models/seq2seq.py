@@ -10,6 +10,7 @@ from s2s.data.vocab import PAD
 from s2s.models.decoder import Decoder
 from s2s.models.encoder import Encoder
 from s2s.registry import MODELS
+from s2s.training.loss import output_loss
 
 
 class Seq2Seq(nn.Module):
@@ -31,11 +32,21 @@ class Seq2Seq(nn.Module):
         enc_states, state = self.encoder(src, src_lengths)
         return enc_states, state, src != PAD
 
-    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
-        """Teacher forcing: logits (batch, tgt_len, tgt_vocab) for every target position."""
+    computes_loss = True  # forward(..., tgt_out=...) returns the training loss (see s2s.training.loss.model_loss)
+
+    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor,
+                tgt_out: torch.Tensor | None = None, label_smoothing: float = 0.0) -> torch.Tensor:
+        """Teacher forcing: logits (batch, tgt_len, tgt_vocab) for every target position.
+
+        With tgt_out (batch, tgt_len) it returns instead the summed (label-smoothed) cross-entropy over tgt_out's
+        non-padding tokens, the output layer and the loss fused so that the logits are never stored.
+        """
         enc_states, state, src_mask = self.encode(src, src_lengths)
-        logits, _, _ = self.decoder(tgt_in, state, enc_states, src_mask)
-        return logits
+        if tgt_out is None:
+            logits, _, _ = self.decoder(tgt_in, state, enc_states, src_mask)
+            return logits
+        hidden, _, _ = self.decoder.features(tgt_in, state, enc_states, src_mask)
+        return output_loss(hidden, self.decoder.out, tgt_out, label_smoothing)
 
     def decode_step(self, prev_tokens: torch.Tensor, state, enc_states: torch.Tensor, src_mask: torch.Tensor):
         """One decoding step: prev_tokens (batch,) -> log-probs (batch, vocab), new state, weights (batch, src_len) or None."""

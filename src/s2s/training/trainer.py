@@ -26,9 +26,9 @@ from s2s.evaluation.metrics import corpus_scores
 from s2s.models import build_model, count_parameters
 from s2s.registry import import_user_modules
 from s2s.training.checkpoint import load_checkpoint, save_checkpoint
-from s2s.training.device import amp_dtype, autocast
+from s2s.training.device import amp_dtype, autocast, keep_freed_memory
 from s2s.training.distributed import Ranks
-from s2s.training.loss import sequence_loss
+from s2s.training.loss import model_loss
 from s2s.training.schedule import build_scheduler
 from s2s.training.tensorboard import TensorBoardLog
 
@@ -36,6 +36,13 @@ from s2s.training.tensorboard import TensorBoardLog
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     torch.manual_seed(seed)
+
+
+def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float, device: torch.device) -> torch.optim.Adam:
+    """Adam; its fused kernel (one pass over each parameter, 4x faster than the default per-tensor loop on CPU)
+    where torch has one for the device."""
+    fused = device.type in ("cpu", "cuda")
+    return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay, fused=fused)
 
 
 def vocabularies_from_state(state: dict) -> tuple:
@@ -62,6 +69,7 @@ class Trainer:
             torch.set_num_threads(train.threads)
         import_user_modules(config.imports)
         self.device = self.ranks.device(train.device)
+        keep_freed_memory()  # large CPU tensors reused rather than page-faulted in again at every step
         self.amp = amp_dtype(train.amp, self.device)
         vocabularies = None
         if resume is not None:  # reuse the run's tokenizers and vocabularies rather than learning them again
@@ -73,7 +81,7 @@ class Trainer:
             self.ranks.broadcast(self.vocabulary_state())
         self.model = build_model(config.model, len(self.corpus.src_vocab), len(self.corpus.tgt_vocab)).to(self.device)
         self.train_model = self.ranks.wrap(self.model)  # what training steps call; self.model is what checkpoints hold
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=train.lr, weight_decay=train.weight_decay)
+        self.optimizer = make_optimizer(self.model, train.lr, train.weight_decay, self.device)
         self.scheduler = build_scheduler(train, self.optimizer)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp == torch.float16)
         self.step = self.epoch = 0
@@ -180,8 +188,7 @@ class Trainer:
         self.train_model.train()
         batch = batch.to(self.device)
         with autocast(self.device, self.amp):
-            logits = self.train_model(batch.src, batch.src_lengths, batch.tgt_in)
-        loss = sequence_loss(logits, batch.tgt_out, self.config.train.label_smoothing)
+            loss = model_loss(self.model, self.train_model, batch, self.config.train.label_smoothing)
         self.optimizer.zero_grad(set_to_none=True)
         self.step += 1
         loss_value = float(loss.detach())
@@ -322,8 +329,7 @@ class Trainer:
         for indices in token_batches(split.src_ids, split.tgt_ids, self.config.train.batch_tokens):
             batch = make_batch([split.src_ids[i] for i in indices], [split.tgt_ids[i] for i in indices], indices).to(self.device)
             with autocast(self.device, self.amp):
-                logits = self.model(batch.src, batch.src_lengths, batch.tgt_in)
-            total += float(sequence_loss(logits, batch.tgt_out))
+                total += float(model_loss(self.model, self.model, batch))
             tokens += batch.num_tokens
         return total / tokens, tokens
 
