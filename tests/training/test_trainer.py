@@ -89,12 +89,12 @@ def test_nonfinite_steps_are_skipped_then_stop_with_advice(tmp_path, make_config
     original_forward = trainer.model.forward
     calls = {"n": 0}
 
-    def poisoned(*args):
-        logits = original_forward(*args)
+    def poisoned(*args, **kwargs):  # returns the training loss (kwargs tgt_out=...) or logits
+        out = original_forward(*args, **kwargs)
         if not trainer.model.training:  # validation
-            return logits
+            return out
         calls["n"] += 1
-        return logits * float("nan") if calls["n"] in (2, 5, 6, 7) else logits
+        return out * float("nan") if calls["n"] in (2, 5, 6, 7) else out
 
     trainer.model.forward = poisoned
     before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
