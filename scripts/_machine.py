@@ -66,7 +66,8 @@ def machine_info(argv: list[str] | None = None) -> dict:
         "command": shlex.join(["python", *argv]),
         "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "git_commit": _git("rev-parse", "--short", "HEAD") or "unknown",
-        "git_dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        # benchmarks/ is left out: a re-run rewrites its own committed output there while it runs
+        "git_dirty": bool(_git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)benchmarks")),
         "python": platform.python_version(),
         "torch": torch.__version__,
         "platform": platform.platform(),
