@@ -15,7 +15,8 @@ import s2s.training.trainer as trainer
 if '$variant' == 'off':
     trainer.keep_freed_memory = lambda: False
 elif '$variant' == 'mmaponly':
-    trainer.keep_freed_memory = lambda: ctypes.CDLL('libc.so.6').mallopt(-3, 1 << 30)
+    from s2s.training.device import M_MMAP_THRESHOLD
+    trainer.keep_freed_memory = lambda: ctypes.CDLL('libc.so.6').mallopt(M_MMAP_THRESHOLD, 1 << 30)
 from s2s.cli import main
 sys.argv = ['s2s'] + sys.argv[1:]
 sys.exit(main())" train --config "configs/multi30k/$model.yaml" --run-dir "/tmp/malloc_ab_$name" \
