@@ -40,6 +40,9 @@ class DataConfig:
     min_freq: int = 1  # word/char tokenizers: tokens seen fewer times become <unk>
     train_limit: int = 0  # use only the first N training pairs (0: all); for quick experiments and tests
     max_len: int = 100  # pairs with more tokens than this on either side are dropped from training
+    subword_alpha: float = 0.0  # sentencepiece: sample a new segmentation of the training text every epoch
+    #   (bpe: BPE-dropout probability, 0.1 in Provilkov et al. 2020; unigram: sampling smoothing, Kudo 2018); 0: off
+    subword_sides: str = "both"  # which sides are sampled: both, src or tgt (validation and test stay deterministic)
     lowercase: bool = False
 
 
@@ -91,6 +94,7 @@ class TrainConfig:
     device: str = "auto"  # auto, cpu, cuda, cuda:N
     amp: str = "auto"  # auto (bf16/fp16 on CUDA, off on CPU), none, bf16, fp16
     threads: int = 0  # torch CPU threads (0: torch default)
+    keep_checkpoints: int = 0  # also keep the N latest and the N best validation checkpoints (checkpoints/), for s2s average
     tensorboard: bool = False  # also log metrics and validation attention maps to RUN_DIR/tensorboard
     run_dir: str = "runs/{name}"  # {name} is replaced by the config file's stem
 
@@ -103,6 +107,7 @@ class DecodeConfig:
     nbest: int = 1
     length_penalty: float = 1.0  # score / length**alpha
     max_len_ratio: float = 2.0  # at most max_len_ratio * source tokens + 10 output tokens
+    no_repeat_ngram: int = 0  # forbid repeating any n-gram of this many output tokens (0: off)
     batch_size: int = 64  # sentences per decoding batch
 
 
@@ -123,6 +128,7 @@ SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig, "dec
 CHOICES = {
     ("data", "dataset"): ("numbers", "multi30k", "files"),
     ("data", "sp_model_type"): ("bpe", "unigram"),
+    ("data", "subword_sides"): ("both", "src", "tgt"),
     ("model", "cell"): ("rnn", "lstm", "gru"),
     ("model", "attention"): ("dot", "none"),
     ("train", "schedule"): ("constant", "plateau", "inverse_sqrt"),
@@ -139,7 +145,7 @@ NON_NEGATIVE = {
     ("train", "epochs"), ("train", "max_steps"), ("train", "time_budget_minutes"), ("train", "clip_norm"),
     ("train", "warmup_steps"), ("train", "patience"), ("train", "valid_every"), ("train", "weight_decay"),
     ("train", "threads"), ("data", "train_limit"), ("data", "numbers_train"), ("data", "numbers_valid"), ("data", "numbers_test"),
-    ("decode", "length_penalty"),
+    ("decode", "length_penalty"), ("train", "keep_checkpoints"), ("decode", "no_repeat_ngram"),
 }
 
 
@@ -237,6 +243,11 @@ def validate(config: Config, source: str = "config") -> None:
         raise S2SError(f"{source}: 'model.dropout' must be in [0, 1), got {config.model.dropout}.")
     if not 0.0 <= config.train.label_smoothing < 1.0:
         raise S2SError(f"{source}: 'train.label_smoothing' must be in [0, 1), got {config.train.label_smoothing}.")
+    if not 0.0 <= config.data.subword_alpha < 1.0:
+        raise S2SError(f"{source}: 'data.subword_alpha' must be in [0, 1), got {config.data.subword_alpha}.")
+    if config.data.subword_alpha and config.data.tokenizer != "sentencepiece":
+        raise S2SError(f"{source}: 'data.subword_alpha' samples SentencePiece segmentations, but 'data.tokenizer' is "
+                       f"{config.data.tokenizer!r}; set data.tokenizer: sentencepiece or data.subword_alpha: 0.")
     if config.model.bidirectional and config.model.hidden_size % 2:
         raise S2SError(
             f"{source}: a bidirectional encoder splits 'model.hidden_size' between two directions, "

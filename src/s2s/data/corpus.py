@@ -9,7 +9,7 @@ from s2s.config import DataConfig
 from s2s.data import numbers
 from s2s.data.readers import read_parallel
 from s2s.data.tokenizers import Tokenizer, build_tokenizer
-from s2s.data.vocab import Vocab
+from s2s.data.vocab import SPECIALS, Vocab
 from s2s.errors import S2SError
 
 
@@ -66,6 +66,12 @@ def _train_tokenizers(data: DataConfig, train_src: list[str], train_tgt: list[st
     return src_tokenizer, tgt_tokenizer
 
 
+def _vocab(tokenizer: Tokenizer, tokenized: list[list[str]], min_freq: int, sampled: bool) -> Vocab:
+    """The tokens of the training text; with sampled segmentations every piece of the subword model, since
+    sampling produces pieces that the deterministic segmentation never does."""
+    return Vocab(SPECIALS + tokenizer.pieces()) if sampled else Vocab.build(tokenized, min_freq)
+
+
 def build_corpus(data: DataConfig, log=print, vocabularies: tuple | None = None) -> Corpus:
     """Read, tokenize and encode every split; tokenizers and vocabularies are learned on train only.
 
@@ -82,10 +88,12 @@ def build_corpus(data: DataConfig, log=print, vocabularies: tuple | None = None)
                  for name, (src, tgt) in raw.items()}
     if vocabularies is None:
         src_tok, tgt_tok = tokenized["train"]
+        sampled_src, sampled_tgt = (bool(data.subword_alpha) and data.subword_sides in (side, "both") for side in ("src", "tgt"))
         if data.joint_vocab:
-            src_vocab = tgt_vocab = Vocab.build(src_tok + tgt_tok, data.min_freq)
+            src_vocab = tgt_vocab = _vocab(src_tokenizer, src_tok + tgt_tok, data.min_freq, sampled_src or sampled_tgt)
         else:
-            src_vocab, tgt_vocab = Vocab.build(src_tok, data.min_freq), Vocab.build(tgt_tok, data.min_freq)
+            src_vocab = _vocab(src_tokenizer, src_tok, data.min_freq, sampled_src)
+            tgt_vocab = _vocab(tgt_tokenizer, tgt_tok, data.min_freq, sampled_tgt)
 
     splits, dropped = {}, 0
     for name, (src, tgt) in raw.items():
@@ -104,3 +112,15 @@ def build_corpus(data: DataConfig, log=print, vocabularies: tuple | None = None)
     log(f"data: {len(splits['train'].src_ids)} training pairs ({dropped} dropped: empty or longer than "
         f"max_len={data.max_len} tokens); vocabularies: source {len(src_vocab)}, target {len(tgt_vocab)}")
     return Corpus(splits, src_tokenizer, tgt_tokenizer, src_vocab, tgt_vocab, dropped)
+
+
+def sampled_training_ids(corpus: Corpus, data: DataConfig, seed: int) -> tuple[list[list[int]], list[list[int]]]:
+    """(src_ids, tgt_ids) of the training pairs with a freshly sampled segmentation of the sides that
+    data.subword_sides names (data.subword_alpha); the other side keeps its deterministic ids."""
+    split = corpus.splits["train"]
+    src_ids, tgt_ids = split.src_ids, split.tgt_ids
+    if data.subword_sides in ("both", "src"):
+        src_ids = [corpus.src_vocab.encode(t) for t in corpus.src_tokenizer.sample(split.src_text, data.subword_alpha, seed)]
+    if data.subword_sides in ("both", "tgt"):
+        tgt_ids = [corpus.tgt_vocab.encode(t) for t in corpus.tgt_tokenizer.sample(split.tgt_text, data.subword_alpha, seed + 1)]
+    return src_ids, tgt_ids

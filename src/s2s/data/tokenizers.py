@@ -164,6 +164,22 @@ class SentencePieceTokenizer(Tokenizer):
     def detokenize(self, tokens: list[str]) -> str:
         return self._processor.decode_pieces(tokens)
 
+    def pieces(self) -> list[str]:
+        """Every piece the model can output, in id order (without <unk> and the control symbols)."""
+        processor = self._processor
+        return [processor.id_to_piece(i) for i in range(processor.get_piece_size())
+                if not (processor.is_control(i) or processor.is_unknown(i))]
+
+    def sample(self, lines: list[str], alpha: float, seed: int) -> list[list[str]]:
+        """A sampled segmentation of each line: BPE-dropout with probability alpha for a bpe model (Provilkov et al.
+        2020), or a draw from the unigram lattice smoothed by alpha (Kudo 2018). The same seed gives the same pieces."""
+        import sentencepiece
+
+        sentencepiece.set_random_generator_seed(seed)
+        # one thread: the generator is seeded per process, so more threads would interleave draws by timing
+        return self._processor.encode([self._prepare(line) for line in lines], out_type=str, enable_sampling=True,
+                                      alpha=alpha, nbest_size=-1, num_threads=1)
+
     def state(self) -> dict:
         return {**super().state(), "vocab_size": self.vocab_size, "model_type": self.model_type, "model_proto": self.model_proto}
 

@@ -17,6 +17,11 @@ from s2s.errors import S2SError
 FORMAT_VERSION = 1
 
 
+def checkpoint_name(step: int) -> str:
+    """The file name of a kept validation checkpoint (train.keep_checkpoints) in RUN_DIR/checkpoints/."""
+    return f"step{step:07d}.pt"
+
+
 def save_checkpoint(payload: dict, path: str | Path) -> None:
     """Write to a temporary file beside `path`, fsync, then rename: a crash never leaves a half checkpoint."""
     path = Path(path)

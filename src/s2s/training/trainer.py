@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from s2s.config import Config, apply_overrides, config_from_dict, load_config, save_config
 from s2s.data.batching import Batch, make_batch, token_batches
-from s2s.data.corpus import Corpus, build_corpus
+from s2s.data.corpus import Corpus, build_corpus, sampled_training_ids
 from s2s.data.tokenizers import tokenizer_from_state
 from s2s.data.vocab import Vocab
 from s2s.decoding.translator import Translator
@@ -25,7 +25,7 @@ from s2s.errors import S2SError
 from s2s.evaluation.metrics import corpus_scores
 from s2s.models import build_model, count_parameters
 from s2s.registry import import_user_modules
-from s2s.training.checkpoint import load_checkpoint, save_checkpoint
+from s2s.training.checkpoint import checkpoint_name, load_checkpoint, save_checkpoint
 from s2s.training.device import amp_dtype, autocast, keep_freed_memory
 from s2s.training.distributed import Ranks
 from s2s.training.loss import model_loss
@@ -90,6 +90,8 @@ class Trainer:
         self.bad_validations = 0
         self.nonfinite_in_a_row = self.nonfinite_total = 0
         self.train_seconds = 0.0
+        self.kept: list[tuple[int, float]] = []  # (step, validation metric) of the checkpoints in checkpoints/
+        self._sampled: tuple = (0, None)  # (epoch, its sampled training ids) with data.subword_alpha
         self.stop_signal = 0  # set by SIGINT/SIGTERM: save and stop after the current step
         self.log(f"model {config.model.resolved_name}: {count_parameters(self.model):,} parameters; device {self.device}"
                  f"{'' if self.amp is None else f', autocast {self.amp}'}")
@@ -152,7 +154,7 @@ class Trainer:
                 "scaler": self.scaler.state_dict(), "batch_in_epoch": self.batch_in_epoch,
                 "world_size": self.ranks.world_size,
                 "bad_validations": self.bad_validations, "train_seconds": self.train_seconds,
-                "nonfinite_total": self.nonfinite_total, "torch_rng": torch.get_rng_state(),
+                "nonfinite_total": self.nonfinite_total, "kept": self.kept, "torch_rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
                 "python_rng": random.getstate(),
             }
@@ -169,6 +171,7 @@ class Trainer:
         self.step, self.epoch, self.best = payload["step"], payload["epoch"], payload["best"]
         self.batch_in_epoch, self.bad_validations = state["batch_in_epoch"], state["bad_validations"]
         self.train_seconds, self.nonfinite_total = state["train_seconds"], state["nonfinite_total"]
+        self.kept = [tuple(entry) for entry in state.get("kept", [])]
         torch.set_rng_state(state["torch_rng"])
         if state["cuda_rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["cuda_rng"])
@@ -228,12 +231,21 @@ class Trainer:
             return True
         return bool(train.time_budget_minutes) and self.train_seconds >= 60 * train.time_budget_minutes
 
+    def epoch_ids(self, epoch: int) -> tuple[list[list[int]], list[list[int]]]:
+        """The training pairs' (src_ids, tgt_ids) for this epoch: the fixed encoding, or with data.subword_alpha a
+        segmentation sampled with a seed of the run's seed and the epoch (so a resumed run samples the same)."""
+        split = self.corpus.splits["train"]
+        if not self.config.data.subword_alpha:
+            return split.src_ids, split.tgt_ids
+        if self._sampled[0] != epoch:
+            self._sampled = (epoch, sampled_training_ids(self.corpus, self.config.data, self.config.train.seed * 1000 + epoch))
+        return self._sampled[1]
+
     def epoch_batches(self, epoch: int) -> list[list[int]]:
         """This rank's batches of the epoch (lists of training-pair indices): the epoch's seeded token batches,
         dealt round-robin over the ranks (all of them in a single process)."""
-        split = self.corpus.splits["train"]
         train = self.config.train
-        return self.ranks.shard(token_batches(split.src_ids, split.tgt_ids, train.batch_tokens, seed=train.seed * 1000 + epoch))
+        return self.ranks.shard(token_batches(*self.epoch_ids(epoch), train.batch_tokens, seed=train.seed * 1000 + epoch))
 
     def train(self) -> dict:
         """Train until epochs, max_steps, the time budget, early stopping or a signal end it; return a summary."""
@@ -243,20 +255,20 @@ class Trainer:
 
     def _train_loop(self) -> dict:
         train = self.config.train
-        split = self.corpus.splits["train"]
         pin = self.device.type == "cuda"
         stop = self._out_of_budget()
         while not stop and (self.epoch < train.epochs or self.batch_in_epoch):
             if self.batch_in_epoch == 0:
                 self.epoch += 1
             batches = self.epoch_batches(self.epoch)
+            src_ids, tgt_ids = self.epoch_ids(self.epoch)
             progress = tqdm(batches, desc=f"epoch {self.epoch}", unit="batch", dynamic_ncols=True, leave=False,
                             initial=self.batch_in_epoch, disable=not self.ranks.is_main)
             window_loss = window_tokens = 0.0
             window_start = time.perf_counter()
             for indices in batches[self.batch_in_epoch :]:
                 started = time.perf_counter()
-                batch = make_batch([split.src_ids[i] for i in indices], [split.tgt_ids[i] for i in indices], indices, pin)
+                batch = make_batch([src_ids[i] for i in indices], [tgt_ids[i] for i in indices], indices, pin)
                 loss, tokens = self.train_step(batch)
                 self.batch_in_epoch += 1
                 self.train_seconds += time.perf_counter() - started
@@ -371,7 +383,27 @@ class Trainer:
         self._save("last.pt", with_optimizer=True)
         if improved:
             self._save("best.pt", with_optimizer=False)
+        if train.keep_checkpoints:
+            self._keep_checkpoint(metric)
         return bool(train.patience) and self.bad_validations >= train.patience
+
+    def _keep_checkpoint(self, metric: float) -> None:
+        """Save checkpoints/step{N}.pt (weights and its validation metric); delete those that are neither among the
+        train.keep_checkpoints latest nor among as many best."""
+        if not self.ranks.is_main:
+            return
+        folder = self.run_dir / "checkpoints"
+        folder.mkdir(exist_ok=True)
+        save_checkpoint({**self.checkpoint_payload(with_optimizer=False), "valid_metric": metric,
+                         "metric_name": self.config.train.early_stopping_metric}, folder / checkpoint_name(self.step))
+        self.kept.append((self.step, metric))
+        n = self.config.train.keep_checkpoints
+        latest = sorted(self.kept)[-n:]
+        best = sorted(self.kept, key=lambda entry: (-entry[1], -entry[0]))[:n]
+        for entry in self.kept:
+            if entry not in latest and entry not in best:
+                (folder / checkpoint_name(entry[0])).unlink(missing_ok=True)
+        self.kept = sorted(set(latest) | set(best))
 
 
 def resume_config(run_dir: Path, overrides: list[str], config_path: str | None = None) -> tuple[Config, dict]:
