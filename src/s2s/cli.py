@@ -22,6 +22,8 @@ EPILOG = """examples:
       --ref runs/quickstart/data/test.de --report runs/quickstart/test.json
   s2s report runs/quickstart            # report with figures in runs/quickstart/report/
   s2s compare runs/gru runs/gru_attn --output runs/compare
+  s2s average runs/best_de_en --last 5 --output runs/best_de_en/average.pt
+  s2s evaluate --checkpoint runs/a/best.pt runs/b/best.pt --src test.de --ref test.en   # an ensemble
   s2s zoo
   s2s data download multi30k --mirror ../shared/data/multi30k
 """
@@ -34,6 +36,8 @@ def add_decode_options(parser: argparse.ArgumentParser) -> None:
                        "'LINE ||| TEXT ||| SCORE' lines (Moses n-best format, LINE counts from 0)")
     group.add_argument("--length-penalty", type=float, help="rank finished beams by log p / length**A (0: raw log p)")
     group.add_argument("--max-len-ratio", type=float, help="stop after R * source tokens + 10 output tokens")
+    group.add_argument("--no-repeat-ngram", type=int, metavar="N", help="never repeat an n-gram of N output tokens "
+                       "(subword pieces; 0: off)")
     group.add_argument("--batch-size", type=int, help="sentences per decoding batch")
     group.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N")
 
@@ -59,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     translate = commands.add_parser("translate", help="translate text with a checkpoint",
                                     description="Translate one sentence per line; output has exactly one line per "
                                                 "input line (empty in, empty out). Reads stdin without --input.")
-    translate.add_argument("--checkpoint", required=True, help="a .pt file, or a run folder (uses best.pt)")
+    translate.add_argument("--checkpoint", required=True, nargs="+", metavar="CKPT",
+                           help="a .pt file, or a run folder (uses best.pt); several form an ensemble (their "
+                                "log-probabilities are averaged at every step; same vocabularies needed)")
     translate.add_argument("--input", help="input text file (plain or .gz); default: stdin")
     translate.add_argument("--output", help="output file (written whole, then renamed); default: stdout")
     translate.add_argument("--scores", action="store_true", help="prefix each line with its score and a tab")
@@ -70,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="translate a test set and score it with sacreBLEU",
                                    description="Translate --src, score against --ref: BLEU and chrF (cased, "
                                                "detokenized, with sacreBLEU signatures).")
-    evaluate.add_argument("--checkpoint", required=True, help="a .pt file, or a run folder (uses best.pt)")
+    evaluate.add_argument("--checkpoint", required=True, nargs="+", metavar="CKPT",
+                          help="a .pt file, or a run folder (uses best.pt); several form an ensemble")
     evaluate.add_argument("--src", required=True, help="source sentences, one per line")
     evaluate.add_argument("--ref", required=True, help="reference translations, line-aligned with --src")
     evaluate.add_argument("--report", metavar="OUT.json", help="write every number as JSON here, a Markdown report beside it "
@@ -95,6 +102,17 @@ def build_parser() -> argparse.ArgumentParser:
                                               "present) and, with --output, compare.md, compare.json and compare.png.")
     compare.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run folders written by s2s train")
     compare.add_argument("--output", help="folder for compare.md, compare.json and compare.png")
+
+    average = commands.add_parser(
+        "average", help="average the weights of several checkpoints into one",
+        description="Write a checkpoint whose weights are the mean of several checkpoints' weights (usually better "
+                    "than any one of them). Give .pt files, or a run folder trained with train.keep_checkpoints and "
+                    "--last N or --best N to pick among its kept checkpoints (RUN_DIR/checkpoints/).")
+    average.add_argument("inputs", nargs="+", metavar="CKPT_OR_RUN_DIR", help="checkpoints, or one run folder")
+    picker = average.add_mutually_exclusive_group()
+    picker.add_argument("--last", type=int, metavar="N", help="the N latest kept checkpoints of the run folder")
+    picker.add_argument("--best", type=int, metavar="N", help="the N best kept checkpoints (validation metric)")
+    average.add_argument("--output", required=True, help="the averaged checkpoint (.pt)")
 
     commands.add_parser("zoo", help="list the registered models with their parameter counts",
                         description="List every registered model: name, description, parameters at the default "
@@ -172,7 +190,7 @@ def output_stream(path: str | None, required: bool = True):
 
 def decode_options(args) -> dict:
     return {"beam": args.beam, "nbest": args.nbest, "length_penalty": args.length_penalty,
-            "max_len_ratio": args.max_len_ratio, "batch_size": args.batch_size}
+            "max_len_ratio": args.max_len_ratio, "batch_size": args.batch_size, "no_repeat_ngram": args.no_repeat_ngram}
 
 
 def read_input_lines(path: str | None):
@@ -228,7 +246,7 @@ def cmd_evaluate(args) -> int:
 
     sources, references = read_parallel(args.src, args.ref)
     translator = Translator.from_checkpoint(args.checkpoint, device=args.device)
-    checkpoint = Path(args.checkpoint)
+    checkpoint = Path(args.checkpoint[0])
     run_evaluation(translator, sources, references, decode_options(args), report=args.report, translations=args.output,
                    src=args.src, ref=args.ref, run_dir=checkpoint if checkpoint.is_dir() else checkpoint.parent)
     return 0
@@ -290,6 +308,27 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_average(args) -> int:
+    from s2s.training.checkpoint import average_checkpoints, save_checkpoint, select_kept
+
+    if args.last is not None or args.best is not None:
+        if len(args.inputs) != 1 or not Path(args.inputs[0]).is_dir():
+            raise S2SError("--last/--best pick among one run folder's kept checkpoints; give exactly one RUN_DIR "
+                           "(or give .pt files without --last/--best).")
+        if (args.last or args.best or 0) < 1:
+            raise S2SError("--last/--best N needs N >= 1.")
+        paths = select_kept(args.inputs[0], last=args.last or 0, best=args.best or 0)
+    else:
+        paths = [Path(p) for p in args.inputs]
+    payload = average_checkpoints(paths)
+    output = Path(args.output)
+    if not output.parent.is_dir():
+        raise S2SError(f"output folder '{output.parent}' does not exist; create it or choose another --output.")
+    save_checkpoint(payload, output)
+    print(f"averaged {len(paths)} checkpoints ({', '.join(p.name for p in paths)}) into {output}")
+    return 0
+
+
 def cmd_zoo(args) -> int:
     from s2s.config import ModelConfig
     from s2s.models import count_parameters
@@ -329,7 +368,7 @@ def cmd_analyze(args) -> int:
 
 
 COMMANDS = {"train": cmd_train, "translate": cmd_translate, "evaluate": cmd_evaluate, "report": cmd_report,
-            "compare": cmd_compare, "zoo": cmd_zoo, "data": cmd_data, "analyze": cmd_analyze}
+            "compare": cmd_compare, "average": cmd_average, "zoo": cmd_zoo, "data": cmd_data, "analyze": cmd_analyze}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from s2s.data.vocab import BOS, EOS
-from s2s.decoding.common import forbid_specials, max_output_lengths, select_state
+from s2s.decoding.common import block_repeated_ngrams, forbid_specials, max_output_lengths, select_rows, select_state
 
 
 @dataclass
@@ -26,13 +26,15 @@ class Hypothesis:
 
 @torch.no_grad()
 def beam_search(model, src: torch.Tensor, src_lengths: torch.Tensor, beam: int = 5, nbest: int = 1,
-                length_penalty: float = 1.0, max_len_ratio: float = 2.0, return_attention: bool = False) -> list[list[Hypothesis]]:
-    """Return for each sentence its `nbest` best hypotheses, best first."""
+                length_penalty: float = 1.0, max_len_ratio: float = 2.0, return_attention: bool = False,
+                no_repeat_ngram: int = 0) -> list[list[Hypothesis]]:
+    """Return for each sentence its `nbest` best hypotheses, best first; no_repeat_ngram > 0 forbids any hypothesis
+    that repeats an n-gram of that many tokens."""
     batch, device = src.size(0), src.device
     enc_states, state, src_mask = model.encode(src, src_lengths)
     # every sentence's encoding repeated beam times: row b * beam + k is beam k of sentence b
     expand = torch.arange(batch, device=device).repeat_interleave(beam)
-    enc_states, src_mask, state = enc_states[expand], src_mask[expand], select_state(state, expand)
+    enc_states, src_mask, state = select_rows(enc_states, expand), src_mask[expand], select_state(state, expand)
     limits = max_output_lengths(src_lengths, max_len_ratio).tolist()
 
     sentences = list(range(batch))  # sentence id of each active group of `beam` rows
@@ -47,6 +49,8 @@ def beam_search(model, src: torch.Tensor, src_lengths: torch.Tensor, beam: int =
     while sentences:
         log_probs, state, weights = model.decode_step(prev, state, enc_states, src_mask)
         log_probs = forbid_specials(log_probs)
+        if no_repeat_ngram:
+            log_probs = block_repeated_ngrams(log_probs, history, no_repeat_ngram)
         vocab = log_probs.size(-1)
         groups = len(sentences)
         candidates = (scores[:, :, None] + log_probs.view(groups, beam, vocab)).view(groups, beam * vocab)
@@ -97,7 +101,7 @@ def beam_search(model, src: torch.Tensor, src_lengths: torch.Tensor, beam: int =
             keep = torch.tensor(keep_groups, dtype=torch.long, device=device)
             rows = (keep[:, None] * beam + torch.arange(beam, device=device)).view(-1)
             state, history, prev = select_state(state, rows), history[rows], prev[rows]
-            enc_states, src_mask, scores = enc_states[rows], src_mask[rows], scores[keep]
+            enc_states, src_mask, scores = select_rows(enc_states, rows), src_mask[rows], scores[keep]
             if attn_history is not None:
                 attn_history = attn_history[rows]
             sentences = [sentences[g] for g in keep_groups]

@@ -8,10 +8,34 @@ from s2s.data.vocab import BOS, PAD
 
 
 def select_state(state, index: torch.Tensor):
-    """Rows `index` of a recurrent state: a tensor (layers, batch, hidden) or a tuple of them (LSTM)."""
+    """Rows `index` of a recurrent state: a tensor (layers, batch, hidden), or a tuple of states (LSTM's (h, c),
+    an ensemble's members)."""
     if isinstance(state, tuple):
-        return tuple(s.index_select(1, index) for s in state)
+        return tuple(select_state(s, index) for s in state)
     return state.index_select(1, index)
+
+
+def select_rows(encoding, index: torch.Tensor):
+    """Rows `index` of encoder states (batch, src_len, hidden), or of a tuple of them (an ensemble's members)."""
+    if isinstance(encoding, tuple):
+        return tuple(select_rows(e, index) for e in encoding)
+    return encoding.index_select(0, index)
+
+
+def block_repeated_ngrams(log_probs: torch.Tensor, history: torch.Tensor, n: int) -> torch.Tensor:
+    """Log-probs (rows, vocab) with -inf for every token that would repeat an n-gram already in the row's output.
+
+    history (rows, steps) holds the output tokens so far. A token t is blocked when the last n-1 tokens followed
+    by t occur earlier in the row: the n-gram windows whose first n-1 tokens equal the current suffix name t.
+    """
+    if n < 1 or history.size(1) < n:
+        return log_probs
+    windows = history.unfold(1, n, 1)  # (rows, steps - n + 1, n)
+    suffix = history[:, history.size(1) - (n - 1):]  # (rows, n - 1)
+    matches = (windows[:, :, : n - 1] == suffix[:, None]).all(-1)  # (rows, windows)
+    rows, positions = matches.nonzero(as_tuple=True)
+    log_probs[rows, windows[rows, positions, n - 1]] = float("-inf")
+    return log_probs
 
 
 def max_output_lengths(src_lengths: torch.Tensor, max_len_ratio: float) -> torch.Tensor:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import torch
 
 from s2s.data.vocab import BOS, EOS, PAD
-from s2s.decoding.common import forbid_specials, max_output_lengths, select_state
+from s2s.decoding.common import block_repeated_ngrams, forbid_specials, max_output_lengths, select_rows, select_state
 
 
 @torch.no_grad()
-def greedy_search(model, src: torch.Tensor, src_lengths: torch.Tensor, max_len_ratio: float = 2.0, return_attention: bool = False):
-    """Return, per sentence, (token ids without <eos>, summed log-prob including <eos>, attention (out_len, src_len) or None)."""
+def greedy_search(model, src: torch.Tensor, src_lengths: torch.Tensor, max_len_ratio: float = 2.0, return_attention: bool = False,
+                  no_repeat_ngram: int = 0):
+    """Return, per sentence, (token ids without <eos>, summed log-prob including <eos>, attention (out_len, src_len) or None).
+    no_repeat_ngram > 0 never picks a token that would repeat an n-gram of that many tokens."""
     enc_states, state, src_mask = model.encode(src, src_lengths)
     batch, device = src.size(0), src.device
     limits = max_output_lengths(src_lengths, max_len_ratio).to(device)
@@ -22,7 +24,10 @@ def greedy_search(model, src: torch.Tensor, src_lengths: torch.Tensor, max_len_r
     step = 0
     while active.numel():
         log_probs, state, weights = model.decode_step(prev, state, enc_states, src_mask)
-        best_logp, prev = forbid_specials(log_probs).max(-1)  # (active,)
+        log_probs = forbid_specials(log_probs)
+        if no_repeat_ngram:
+            log_probs = block_repeated_ngrams(log_probs, out[active, :step], no_repeat_ngram)
+        best_logp, prev = log_probs.max(-1)  # (active,)
         out[active, step] = prev
         scores[active] += best_logp
         if attention is not None:
@@ -36,7 +41,7 @@ def greedy_search(model, src: torch.Tensor, src_lengths: torch.Tensor, max_len_r
             keep = (~done).nonzero().squeeze(1)
             active, prev = active[keep], prev[keep]
             state = select_state(state, keep)
-            enc_states, src_mask = enc_states[keep], src_mask[keep]
+            enc_states, src_mask = select_rows(enc_states, keep), src_mask[keep]
     results = []
     for i, row in enumerate(out.tolist()):
         length = row.index(EOS) + 1 if EOS in row else sum(1 for t in row if t != PAD)

@@ -14,6 +14,7 @@ from s2s.data.batching import pad
 from s2s.data.tokenizers import tokenizer_from_state
 from s2s.data.vocab import Vocab
 from s2s.decoding.beam import beam_search
+from s2s.decoding.ensemble import Ensemble
 from s2s.decoding.greedy import greedy_search
 from s2s.errors import S2SError
 from s2s.models import build_model
@@ -38,6 +39,20 @@ class Translation:
         return self.out_tokens + ["</s>"] if ended else list(self.out_tokens)
 
 
+def _load_model(path) -> tuple:
+    """(model in eval mode, checkpoint payload, its Config) from a checkpoint file or run folder."""
+    payload = load_checkpoint(path)
+    config = config_from_dict(payload["config"], source=f"config inside checkpoint {path}")
+    import_user_modules(config.imports)
+    model = build_model(config.model, len(payload["src_vocab"]), len(payload["tgt_vocab"]))
+    try:
+        model.load_state_dict(payload["model"])
+    except RuntimeError as error:
+        raise S2SError(f"checkpoint '{path}': its weights do not fit the model its config describes "
+                       f"({str(error).splitlines()[0]}).") from None
+    return model.eval(), payload, config
+
+
 class Translator:
     def __init__(self, model, src_tokenizer, tgt_tokenizer, src_vocab: Vocab, tgt_vocab: Vocab,
                  decode: DecodeConfig | None = None, device: torch.device | str = "cpu", max_input_tokens: int = 400):
@@ -51,19 +66,26 @@ class Translator:
 
     @classmethod
     def from_checkpoint(cls, path, device: str = "auto") -> "Translator":
-        payload = load_checkpoint(path)
-        config = config_from_dict(payload["config"], source=f"config inside checkpoint {path}")
-        import_user_modules(config.imports)
-        src_vocab, tgt_vocab = Vocab(payload["src_vocab"]), Vocab(payload["tgt_vocab"])
-        model = build_model(config.model, len(src_vocab), len(tgt_vocab))
-        try:
-            model.load_state_dict(payload["model"])
-        except RuntimeError as error:
-            raise S2SError(f"checkpoint '{path}': its weights do not fit the model its config describes "
-                           f"({str(error).splitlines()[0]}).") from None
+        """A translator for one checkpoint, or for an ensemble when `path` is a list of several (their
+        log-probabilities are averaged at every step; they must share tokenizers and vocabularies). The decode:
+        defaults and the reported config are the first checkpoint's."""
+        paths = list(path) if isinstance(path, (list, tuple)) else [path]
+        if not paths:
+            raise S2SError("no checkpoint given; pass at least one .pt file or run folder.")
+        loaded = [_load_model(p) for p in paths]
+        model, payload, config = loaded[0]
+        for other_path, (_, other, _) in zip(paths[1:], loaded[1:]):
+            for key in ("src_vocab", "tgt_vocab", "src_tokenizer", "tgt_tokenizer"):
+                if other[key] != payload[key]:
+                    raise S2SError(f"checkpoints '{paths[0]}' and '{other_path}' have different {key.replace('_', ' ')}s, "
+                                   f"so they cannot be ensembled; ensemble checkpoints of one run, or of runs that "
+                                   f"share the same data and tokenizer settings.")
+        if len(loaded) > 1:
+            model = Ensemble([m for m, _, _ in loaded])
         translator = cls(model, tokenizer_from_state(payload["src_tokenizer"]), tokenizer_from_state(payload["tgt_tokenizer"]),
-                         src_vocab, tgt_vocab, config.decode, resolve_device(device))
-        translator.checkpoint = {"path": str(path), "step": payload.get("step"), "epoch": payload.get("epoch"), "config": config}
+                         Vocab(payload["src_vocab"]), Vocab(payload["tgt_vocab"]), config.decode, resolve_device(device))
+        translator.checkpoint = {"path": str(paths[0]) if len(paths) == 1 else [str(p) for p in paths],
+                                 "step": payload.get("step"), "epoch": payload.get("epoch"), "config": config}
         return translator
 
     def translate(self, lines: list[str], **options) -> list[str]:
@@ -72,16 +94,18 @@ class Translator:
 
     def translate_detailed(self, lines: list[str], beam: int | None = None, nbest: int | None = None,
                            length_penalty: float | None = None, max_len_ratio: float | None = None,
-                           batch_size: int | None = None, return_attention: bool = False) -> list[Translation]:
+                           batch_size: int | None = None, return_attention: bool = False,
+                           no_repeat_ngram: int | None = None) -> list[Translation]:
         """Translate a list of sentences; None options fall back to the checkpoint's decode: section."""
         beam = beam or self.decode.beam
         nbest = nbest or self.decode.nbest
         length_penalty = self.decode.length_penalty if length_penalty is None else length_penalty
         max_len_ratio = max_len_ratio or self.decode.max_len_ratio
         batch_size = batch_size or self.decode.batch_size
-        if beam < 1 or nbest < 1 or nbest > beam or batch_size < 1:
-            raise S2SError(f"decoding options need beam >= 1, 1 <= nbest <= beam and batch size >= 1 "
-                           f"(got beam={beam}, nbest={nbest}, batch size={batch_size}).")
+        no_repeat_ngram = self.decode.no_repeat_ngram if no_repeat_ngram is None else no_repeat_ngram
+        if beam < 1 or nbest < 1 or nbest > beam or batch_size < 1 or no_repeat_ngram < 0:
+            raise S2SError(f"decoding options need beam >= 1, 1 <= nbest <= beam, batch size >= 1 and no-repeat-ngram "
+                           f">= 0 (got beam={beam}, nbest={nbest}, batch size={batch_size}, no-repeat-ngram={no_repeat_ngram}).")
         results = [Translation("") for _ in lines]
         src_tokens = []
         for number, line in enumerate(lines, start=1):
@@ -99,10 +123,11 @@ class Translator:
             src_lengths = torch.tensor([len(x) for x in ids])
             if beam == 1:
                 outputs = [[(tokens, score, score, attn)] for tokens, score, attn in
-                           greedy_search(self.model, src, src_lengths, max_len_ratio, return_attention)]
+                           greedy_search(self.model, src, src_lengths, max_len_ratio, return_attention, no_repeat_ngram)]
             else:
                 outputs = [[(h.tokens, h.score, h.log_prob, h.attention) for h in hyps] for hyps in
-                           beam_search(self.model, src, src_lengths, beam, nbest, length_penalty, max_len_ratio, return_attention)]
+                           beam_search(self.model, src, src_lengths, beam, nbest, length_penalty, max_len_ratio,
+                                       return_attention, no_repeat_ngram)]
             for i, hyps in zip(chunk, outputs):
                 texts = [self._detokenize(tokens) for tokens, *_ in hyps]
                 best_tokens, score, log_prob, attention = hyps[0]

@@ -11,7 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from s2s.errors import S2SError
-from s2s.evaluation.metrics import corpus_scores, sentence_bleu
+from s2s.evaluation.metrics import corpus_scores, moses_available, papers_bleu, sentence_bleu
 
 BUCKET_WIDTH, LAST_BUCKET = 5, 30  # source words: 1-5, 6-10, ..., 26-30, 31+
 
@@ -19,7 +19,9 @@ BUCKET_WIDTH, LAST_BUCKET = 5, 30  # source words: 1-5, 6-10, ..., 26-30, 31+
 def format_table(result: dict) -> str:
     rows = [("BLEU", result["bleu"], result["signature"]["bleu"]),
             ("chrF", result["chrf"], result["signature"]["chrf"]),
-            ("BLEU (lowercased, for papers)", result["bleu_lowercase"], result["signature"]["bleu_lowercase"])]
+            ("BLEU (lowercased)", result["bleu_lowercase"], result["signature"]["bleu_lowercase"])]
+    if "papers" in result:
+        rows.append(("BLEU (papers: lowercased, Moses -a tokenized)", result["papers"]["bleu"], result["papers"]["signature"]))
     lines = ["| metric | score | sacreBLEU signature |", "|---|---:|---|"]
     lines += [f"| {name} | {score:.2f} | `{signature}` |" for name, score, signature in rows]
     return "\n".join(lines)
@@ -64,10 +66,12 @@ def evaluate(translator, sources: list[str], references: list[str], options: dic
     hypotheses = translator.translate(sources, **options)
     result = corpus_scores(hypotheses, references)
     settings = {key: options.get(key, getattr(translator.decode, key))
-                for key in ("beam", "length_penalty", "max_len_ratio", "batch_size")}
+                for key in ("beam", "length_penalty", "max_len_ratio", "no_repeat_ngram", "batch_size")}
     model = translator.model
     parameters = sum(p.numel() for p in model.parameters())
     config = translator.checkpoint.get("config")
+    if config is not None and moses_available():
+        result["papers"] = papers_bleu(hypotheses, references, config.data.tgt)
     result.update(
         checkpoint=translator.checkpoint.get("path", ""), step=translator.checkpoint.get("step"),
         epoch=translator.checkpoint.get("epoch"), settings=settings, parameters=parameters,

@@ -82,3 +82,52 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
         raise S2SError(f"checkpoint '{path}' has format version {payload['format_version']} (written by s2s "
                        f"{payload.get('s2s_version', '?')}); this s2s {__version__} reads format {FORMAT_VERSION}.")
     return payload
+
+
+def kept_checkpoints(run_dir: str | Path) -> list[dict]:
+    """The kept validation checkpoints of a run (train.keep_checkpoints): [{"path", "step", "metric"}], by step."""
+    folder = Path(run_dir) / "checkpoints"
+    paths = sorted(folder.glob("step*.pt")) if folder.is_dir() else []
+    if not paths:
+        raise S2SError(f"'{run_dir}' has no kept checkpoints in {folder}; train with train.keep_checkpoints: N "
+                       f"(e.g. --set train.keep_checkpoints=5), or pass the .pt files to average yourself.")
+    kept = []
+    for path in paths:
+        payload = load_checkpoint(path)
+        kept.append({"path": path, "step": payload["step"], "metric": payload.get("valid_metric")})
+    return sorted(kept, key=lambda entry: entry["step"])
+
+
+def select_kept(run_dir: str | Path, last: int = 0, best: int = 0) -> list[Path]:
+    """Paths of the `last` latest or the `best` best (by the run's validation metric) kept checkpoints."""
+    kept = kept_checkpoints(run_dir)
+    chosen = kept[-last:] if last else sorted(kept, key=lambda entry: (-_metric(entry), -entry["step"]))[:best]
+    return [entry["path"] for entry in sorted(chosen, key=lambda entry: entry["step"])]
+
+
+def _metric(entry: dict) -> float:
+    return float("-inf") if entry["metric"] is None else entry["metric"]
+
+
+def average_checkpoints(paths: list[str | Path]) -> dict:
+    """A checkpoint whose weights are the element-wise mean of the given checkpoints' weights (Vaswani et al. 2017;
+    Junczys-Dowmunt et al. 2016). Everything else (config, vocabularies, step) comes from the last one given."""
+    if not paths:
+        raise S2SError("nothing to average: give at least one checkpoint.")
+    payloads = [load_checkpoint(path) for path in paths]
+    first = payloads[0]
+    for path, payload in zip(paths[1:], payloads[1:]):
+        if payload["src_vocab"] != first["src_vocab"] or payload["tgt_vocab"] != first["tgt_vocab"]:
+            raise S2SError(f"'{path}' and '{paths[0]}' have different vocabularies; average checkpoints of one run only.")
+        shapes = {key: tuple(value.shape) for key, value in payload["model"].items()}
+        if shapes != {key: tuple(value.shape) for key, value in first["model"].items()}:
+            raise S2SError(f"'{path}' and '{paths[0]}' hold different model shapes; average checkpoints of one run only.")
+    averaged = {}
+    for key, value in payloads[-1]["model"].items():
+        if value.is_floating_point():
+            averaged[key] = torch.stack([p["model"][key].float() for p in payloads]).mean(0).to(value.dtype)
+        else:  # integer buffers (counters) are not averaged
+            averaged[key] = value
+    result = {key: value for key, value in payloads[-1].items()
+              if key not in ("trainer", "format_version", "s2s_version", "valid_metric", "metric_name")}
+    return {**result, "model": averaged, "averaged_from": [str(path) for path in paths]}

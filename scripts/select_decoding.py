@@ -1,0 +1,124 @@
+"""Choose what to decode a trained run with, on validation only; then report the choice (and the plain best.pt) on test.
+
+    python scripts/select_decoding.py --run runs/best_de_en [--json OUT] [--threads 2]
+
+The run must have kept checkpoints (train.keep_checkpoints). Three stages, each keeping the best validation BLEU
+(cased sacreBLEU) of the previous one; ties keep the earlier, simpler option:
+  1. the model: best.pt; the average of the last 3 / last 5 / best 5 kept checkpoints (s2s average); an ensemble
+     of the last 5 kept checkpoints (s2s evaluate --checkpoint A B ...) — all with the run's decode settings;
+  2. the length penalty: 0.6, 0.8, 1.0, 1.2;
+  3. the repeated n-gram guard: off, 3, 4 (subword pieces).
+Every row records validation BLEU, chrF, output/reference length ratio and decoding seconds. Test sets are decoded
+only for the run's own best.pt and for the final choice; nothing is chosen by them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import describe_machine, machine_info  # noqa: E402
+
+from s2s.config import config_from_dict  # noqa: E402
+from s2s.data.corpus import read_splits  # noqa: E402
+from s2s.decoding.translator import Translator  # noqa: E402
+from s2s.evaluation.metrics import corpus_scores, papers_bleu  # noqa: E402
+from s2s.training.checkpoint import average_checkpoints, load_checkpoint, save_checkpoint, select_kept  # noqa: E402
+
+
+def score(translator: Translator, split: tuple[list[str], list[str]], lang: str, **options) -> dict:
+    sources, references = split
+    started = time.perf_counter()
+    hypotheses = translator.translate(sources, **options)
+    seconds = time.perf_counter() - started
+    scores = corpus_scores(hypotheses, references)
+    details = scores["bleu_details"]
+    return {"bleu": scores["bleu"], "chrf": scores["chrf"], "papers_bleu": papers_bleu(hypotheses, references, lang)["bleu"],
+            "length_ratio": round(details["sys_len"] / details["ref_len"], 4), "seconds": round(seconds, 1),
+            "signature": scores["signature"]["bleu"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", required=True, help="a run folder trained with train.keep_checkpoints")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument("--json", help="write every row here")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    run = Path(args.run)
+    info = machine_info()
+    config = config_from_dict(load_checkpoint(run / "best.pt")["config"], f"{run}/best.pt")
+    splits = read_splits(config.data)
+    lang, decode = config.data.tgt, config.decode
+
+    models = {"best.pt": [run / "best.pt"]}
+    for label, picked in (("average of last 3", select_kept(run, last=3)), ("average of last 5", select_kept(run, last=5)),
+                          ("average of best 5", select_kept(run, best=5))):
+        path = run / f"{label.replace(' ', '_')}.pt"
+        save_checkpoint(average_checkpoints(picked), path)
+        models[label] = [path]
+    models["ensemble of last 5"] = select_kept(run, last=5)
+
+    rows = []
+
+    def evaluate(stage: str, label: str, paths, **options) -> dict:
+        translator = Translator.from_checkpoint(paths, device="cpu")
+        settings = {"beam": decode.beam, "length_penalty": decode.length_penalty, "no_repeat_ngram": 0, **options}
+        row = {"stage": stage, "model": label, "checkpoints": [str(p) for p in paths], **settings,
+               "valid": score(translator, splits["valid"], lang, **settings)}
+        rows.append(row)
+        print(f"{stage:<14} {label:<20} lp {settings['length_penalty']:<4} ngram {settings['no_repeat_ngram']}: "
+              f"valid BLEU {row['valid']['bleu']:.2f} (length ratio {row['valid']['length_ratio']:.3f}, "
+              f"{row['valid']['seconds']} s)", flush=True)
+        return row
+
+    def best_of(candidates: list[dict]) -> dict:
+        return max(candidates, key=lambda row: row["valid"]["bleu"])  # max keeps the first of equal scores
+
+    chosen = best_of([evaluate("1 model", label, paths) for label, paths in models.items()])
+    baseline = rows[0]
+    chosen = best_of([chosen] + [evaluate("2 length", chosen["model"], models[chosen["model"]], length_penalty=lp)
+                                 for lp in (0.6, 0.8, 1.2) if lp != chosen["length_penalty"]])
+    chosen = best_of([chosen] + [evaluate("3 n-gram", chosen["model"], models[chosen["model"]],
+                                          length_penalty=chosen["length_penalty"], no_repeat_ngram=n) for n in (3, 4)])
+
+    for row in (baseline, chosen):
+        translator = Translator.from_checkpoint(models[row["model"]], device="cpu")
+        row["test"] = score(translator, splits["test"], lang, beam=row["beam"], length_penalty=row["length_penalty"],
+                            no_repeat_ngram=row["no_repeat_ngram"])
+    print(render(run, info, rows, baseline, chosen))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"run": str(run), "machine": info, "rows": rows,
+                                               "baseline": baseline, "chosen": chosen}, indent=2))
+
+
+def render(run: Path, info: dict, rows: list[dict], baseline: dict, chosen: dict) -> str:
+    lines = [describe_machine(info), "", f"run: `{run}`", "",
+             "| stage | model | beam | length penalty | no-repeat n-gram | val BLEU | val chrF | val BLEU (papers) | "
+             "output/ref length | decode s |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in rows:
+        v = row["valid"]
+        mark = " **(chosen)**" if row is chosen else ""
+        lines.append(f"| {row['stage']} | {row['model']}{mark} | {row['beam']} | {row['length_penalty']} | "
+                     f"{row['no_repeat_ngram'] or 'off'} | {v['bleu']:.2f} | {v['chrf']:.2f} | {v['papers_bleu']:.2f} | "
+                     f"{v['length_ratio']:.3f} | {v['seconds']} |")
+    lines += ["", "| on test2016 | val BLEU | test BLEU | test chrF | test BLEU (papers) | output/ref length |",
+              "|---|---:|---:|---:|---:|---:|"]
+    for name, row in (("best.pt, recipe decoding", baseline), ("chosen on validation", chosen)):
+        t = row["test"]
+        lines.append(f"| {name}: {row['model']}, lp {row['length_penalty']}, n-gram guard {row['no_repeat_ngram'] or 'off'} | "
+                     f"{row['valid']['bleu']:.2f} | {t['bleu']:.2f} | {t['chrf']:.2f} | {t['papers_bleu']:.2f} | "
+                     f"{t['length_ratio']:.3f} |")
+    lines.append(f"\nsacreBLEU `{chosen['test']['signature']}`; papers' convention: lowercased, sacremoses "
+                 f"tokenizer with aggressive hyphen splitting, tok:none")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
