@@ -107,6 +107,10 @@ def test_compare_puts_runs_side_by_side(run, tmp_path):
     (["evaluate", "--checkpoint", "x.pt", "--src", "a", "--ref", "b"], "data file 'a' does not exist"),
     (["report", "configs"], "'configs' has no best.pt; give a run folder written by s2s train"),
     (["compare", "configs"], "'configs' is not a run folder (it needs config.yaml and metrics.jsonl"),
+    (["average", "configs", "--last", "2", "--output", "x.pt"], "'configs' has no kept checkpoints"),
+    (["average", "a.pt", "b.pt", "--best", "2", "--output", "x.pt"], "give exactly one RUN_DIR"),
+    (["train", "--config", "configs/quickstart.yaml", "--set", "decode.no_repeat_ngram=-1"],
+     "'decode.no_repeat_ngram' must be >= 0, got -1"),
 ])
 def test_errors_are_one_line_without_traceback(args, message):
     result = s2s(*args)
@@ -125,7 +129,7 @@ def test_zoo_and_help():
     rows = zoo.stdout.splitlines()[1:]
     assert [row.split()[0] for row in rows] == ["rnn", "rnn_attn", "lstm", "lstm_attn", "gru", "gru_attn"]
     assert all(int(row.split()[1].replace(",", "")) > 1_000_000 for row in rows)
-    for command in ("train", "translate", "evaluate", "report", "compare", "zoo", "data", "analyze"):
+    for command in ("train", "translate", "evaluate", "report", "compare", "average", "zoo", "data", "analyze"):
         assert s2s(command, "--help").returncode == 0
     assert "--length-penalty" in s2s("translate", "--help").stdout
 
@@ -247,3 +251,30 @@ def test_interactive_translation_from_a_terminal(run):
     assert process.returncode == 0, stderr
     assert "interactive translation" in stderr and "> " in stderr
     assert len(stdout.splitlines()) == 2 and stdout.splitlines()[1] == ""
+
+
+def test_average_and_ensemble_from_the_command_line(tmp_path):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(tiny_config_dict(tmp_path / "run", train={"epochs": 3, "keep_checkpoints": 2})))
+    assert s2s("train", "--config", str(config)).returncode == 0
+    run = tmp_path / "run"
+    kept = sorted(str(p) for p in (run / "checkpoints").glob("step*.pt"))
+    assert 2 <= len(kept) <= 3  # the 2 latest and the 2 best validations of 3
+    averaged = s2s("average", str(run), "--last", "2", "--output", str(tmp_path / "avg.pt"))
+    assert averaged.returncode == 0, averaged.stderr
+    assert averaged.stdout.startswith("averaged 2 checkpoints") and (tmp_path / "avg.pt").is_file()
+    test = [str(run / "data/test.en"), str(run / "data/test.de")]
+    alone = s2s("evaluate", "--checkpoint", str(tmp_path / "avg.pt"), "--src", test[0], "--ref", test[1])
+    twice = s2s("evaluate", "--checkpoint", str(tmp_path / "avg.pt"), str(tmp_path / "avg.pt"), "--src", test[0], "--ref", test[1])
+    assert alone.returncode == twice.returncode == 0, twice.stderr
+    assert alone.stdout == twice.stdout  # an ensemble of two copies scores exactly as the model alone
+    guarded = s2s("translate", "--checkpoint", *kept, "--input", test[0], "--no-repeat-ngram", "2")
+    assert guarded.returncode == 0 and len(guarded.stdout.splitlines()) == 20
+
+
+def test_ensemble_of_different_vocabularies_is_refused(run, tmp_path):
+    config = tmp_path / "other.yaml"
+    config.write_text(yaml.safe_dump(tiny_config_dict(tmp_path / "other", data={"numbers_train": 50})))
+    assert s2s("train", "--config", str(config)).returncode == 0
+    result = s2s("translate", "--checkpoint", str(run / "best.pt"), str(tmp_path / "other" / "best.pt"), stdin="one\n")
+    assert result.returncode == 2 and "have different src vocabs, so they cannot be ensembled" in result.stderr

@@ -25,3 +25,17 @@ def test_word_and_char_tokenizers_need_no_downloads():
     char = build_tokenizer("char", lowercase=True)
     assert char.tokenize("Ab c") == ["a", "b", "▁", "c"]
     assert char.detokenize(char.tokenize("ab  c")) == "ab c"
+
+
+@pytest.mark.parametrize("model_type", ["bpe", "unigram"])
+def test_sentencepiece_sampling_is_seeded_varied_and_detokenizes_to_the_text(model_type):
+    tokenizer = build_tokenizer("sentencepiece", vocab_size=60, model_type=model_type)
+    tokenizer.train(LINES)
+    lines = LINES[:3] * 10
+    first, again, other = (tokenizer.sample(lines, 0.3, seed) for seed in (7, 7, 8))
+    assert first == again  # the same seed, the same segmentation
+    assert first != other
+    assert len({tuple(pieces) for pieces in first}) > 3  # the same three lines segmented several ways
+    assert [tokenizer.detokenize(pieces) for pieces in first] == lines
+    assert set().union(*first) <= set(tokenizer.pieces())  # every sampled piece has a vocabulary entry
+    assert "<unk>" not in tokenizer.pieces() and "<s>" not in tokenizer.pieces()

@@ -99,3 +99,25 @@ def test_report_into_a_missing_folder_is_a_clear_error(attention_translator, tmp
     result, _ = evaluate(attention_translator, ["one"], ["eins"], {"beam": 1}, attention_examples=0)
     with pytest.raises(S2SError, match="folder '.*missing' does not exist"):
         write_report(result, tmp_path / "missing" / "r.json")
+
+
+def test_papers_convention_lowercases_and_splits_hyphens():
+    from s2s.evaluation.metrics import papers_bleu
+
+    hypotheses = ["A man in a T-shirt plays.", "Two dogs run."]
+    assert papers_bleu(hypotheses, ["a man in a t-shirt plays .", "two dogs run ."], "en")["bleu"] == 100.0
+    score = papers_bleu(["A man in a T-shirt plays."], ["A man in a T shirt plays."], "en")
+    assert score["bleu"] < 100 and score["signature"].endswith("|moses-a:en")  # "@-@" is a token of its own
+    assert "case:lc" in score["signature"] and "tok:none" in score["signature"]
+
+
+def test_papers_convention_without_sacremoses_is_a_clear_error(monkeypatch):
+    import builtins
+
+    from s2s.evaluation.metrics import papers_bleu
+
+    real_import = builtins.__import__
+    monkeypatch.setattr(builtins, "__import__", lambda name, *a, **k: (_ for _ in ()).throw(ImportError(name))
+                        if name == "sacremoses" else real_import(name, *a, **k))
+    with pytest.raises(S2SError, match=r"needs sacremoses: pip install -e '.\[moses\]'"):
+        papers_bleu(["a"], ["a"], "en")

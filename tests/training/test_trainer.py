@@ -1,5 +1,6 @@
 import json
 
+import pytest
 import torch
 
 from s2s.training.trainer import Trainer
@@ -9,10 +10,14 @@ def quiet(config, run_dir, **options):
     return Trainer(config, run_dir, log=lambda message: None, **options)
 
 
-def test_same_seed_repeats_exactly_on_cpu(tmp_path, make_config):
+SAMPLED_SUBWORDS = {"tokenizer": "sentencepiece", "vocab_size": 80, "subword_alpha": 0.2, "subword_sides": "both"}
+
+
+@pytest.mark.parametrize("data", [{}, SAMPLED_SUBWORDS], ids=["fixed", "sampled-subwords"])
+def test_same_seed_repeats_exactly_on_cpu(tmp_path, make_config, data):
     weights = []
     for name in ("a", "b"):
-        trainer = quiet(make_config(tmp_path / name, train={"max_steps": 6}), tmp_path / name)
+        trainer = quiet(make_config(tmp_path / name, train={"max_steps": 6}, data=data), tmp_path / name)
         trainer.train()
         weights.append(trainer.model.state_dict())
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
@@ -49,11 +54,12 @@ def test_plateau_schedule_halves_the_learning_rate(tmp_path, make_config):
     assert lrs == [1e-4, 5e-5, 2.5e-5]  # the first validation sets the best; each later one halves
 
 
-def test_resume_continues_bit_for_bit(tmp_path, make_config):
+@pytest.mark.parametrize("data", [{}, SAMPLED_SUBWORDS], ids=["fixed", "sampled-subwords"])
+def test_resume_continues_bit_for_bit(tmp_path, make_config, data):
     """N steps straight == N/2 steps, stop (as on Ctrl-C), resume from last.pt, N/2 more."""
     from s2s.training.checkpoint import load_checkpoint
 
-    sections = {"train": {"max_steps": 8, "log_every": 2, "epochs": 5}, "model": {"dropout": 0.3}}
+    sections = {"train": {"max_steps": 8, "log_every": 2, "epochs": 5}, "model": {"dropout": 0.3}, "data": data}
     straight = quiet(make_config(tmp_path / "a", **sections), tmp_path / "a")
     straight.train()
 
@@ -115,3 +121,26 @@ def test_new_run_refuses_a_folder_holding_another_run(tmp_path, make_config):
     with pytest.raises(S2SError, match=r"run folder '.*r' already holds a run \(metrics.jsonl\).*s2s train --resume"):
         quiet(make_config(tmp_path / "r"), tmp_path / "r")
     assert (tmp_path / "r" / "metrics.jsonl").read_text() == '{"step": 1}\n'
+
+
+def test_sampled_subwords_change_between_epochs_and_repeat_within_one(tmp_path, make_config):
+    trainer = quiet(make_config(tmp_path / "r", data=SAMPLED_SUBWORDS), tmp_path / "r")
+    assert trainer.epoch_ids(1) != trainer.epoch_ids(2)
+    assert trainer.epoch_ids(1) == trainer.epoch_ids(1)
+
+
+def test_kept_checkpoints_are_the_latest_and_the_best(tmp_path, make_config):
+    from s2s.training.checkpoint import kept_checkpoints, load_checkpoint
+
+    config = make_config(tmp_path / "r", train={"max_steps": 7, "epochs": 9, "valid_every": 1, "keep_checkpoints": 2,
+                                                "patience": 0, "early_stopping_metric": "loss", "lr": 0.03})
+    quiet(config, tmp_path / "r").train()
+    validations = [r for r in map(json.loads, (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()) if "valid_loss" in r]
+    assert len(validations) == 7
+    latest = {r["step"] for r in validations[-2:]}
+    best = {r["step"] for r in sorted(validations, key=lambda r: (r["valid_loss"], -r["step"]))[:2]}
+    kept = kept_checkpoints(tmp_path / "r")
+    assert {entry["step"] for entry in kept} == latest | best
+    by_step = {r["step"]: r for r in validations}
+    assert all(entry["metric"] == -by_step[entry["step"]]["valid_loss"] for entry in kept)
+    assert "trainer" not in load_checkpoint(kept[0]["path"])  # weights only: no optimizer state
