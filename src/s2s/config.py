@@ -58,6 +58,7 @@ class ModelConfig:
     layers: int = 1
     bidirectional: bool = True  # each direction has hidden_size/2 units; the decoder starts from [fwd; bwd]
     dropout: float = 0.2
+    word_dropout: float = 0.0  # training only: each source and target-input token becomes <unk> with this probability
     tie_embeddings: bool = False  # share target embedding and output weights (needs emb_size == hidden_size)
 
     @property
@@ -241,6 +242,8 @@ def validate(config: Config, source: str = "config") -> None:
             raise S2SError(f"{source}: '{section}.{key}' must be >= 0, got {value}.")
     if not 0.0 <= config.model.dropout < 1.0:
         raise S2SError(f"{source}: 'model.dropout' must be in [0, 1), got {config.model.dropout}.")
+    if not 0.0 <= config.model.word_dropout < 1.0:
+        raise S2SError(f"{source}: 'model.word_dropout' must be in [0, 1), got {config.model.word_dropout}.")
     if not 0.0 <= config.train.label_smoothing < 1.0:
         raise S2SError(f"{source}: 'train.label_smoothing' must be in [0, 1), got {config.train.label_smoothing}.")
     if not 0.0 <= config.data.subword_alpha < 1.0:

@@ -105,3 +105,26 @@ def test_training_loss_equals_logits_then_cross_entropy(name, tie):
     torch.testing.assert_close(fused, reference)
     for got, expected in zip(fused_grads, reference_grads):
         torch.testing.assert_close(got, expected)
+
+
+def test_word_dropout_replaces_real_tokens_with_unk_at_the_rate_asked():
+    from s2s.data.vocab import UNK
+    from s2s.models.seq2seq import drop_words
+
+    torch.manual_seed(0)
+    tokens = torch.tensor([[BOS] + [7] * 999 + [PAD] * 200] * 10)
+    dropped = drop_words(tokens, 0.2)
+    assert (dropped[:, 0] == BOS).all() and (dropped[:, 1000:] == PAD).all()  # specials stay
+    rate = float((dropped[:, 1:1000] == UNK).float().mean())
+    assert 0.18 < rate < 0.22 and set(dropped.unique().tolist()) == {PAD, UNK, BOS, 7}
+
+
+def test_word_dropout_acts_in_training_only():
+    model = tiny("gru_attn", word_dropout=0.5)
+    src, lengths, tgt_in = pad([[5, 6, 7, 8]]), torch.tensor([4]), torch.tensor([[BOS, 4, 5, 6]])
+    assert torch.equal(model(src, lengths, tgt_in), model(src, lengths, tgt_in))  # eval: deterministic
+    plain = tiny("gru_attn")
+    assert torch.equal(model(src, lengths, tgt_in), plain(src, lengths, tgt_in))
+    model.train()
+    torch.manual_seed(1)
+    assert not torch.equal(model(src, lengths, tgt_in), plain(src, lengths, tgt_in))

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from s2s.config import ModelConfig
-from s2s.data.vocab import PAD
+from s2s.data.vocab import BOS, PAD, UNK
 from s2s.models.decoder import Decoder
 from s2s.models.encoder import Encoder
 from s2s.registry import MODELS
@@ -16,16 +16,17 @@ from s2s.training.loss import output_loss
 class Seq2Seq(nn.Module):
     """Encoder final state -> decoder initial state (the context vector); attention optional."""
 
-    def __init__(self, encoder: nn.Module, decoder: nn.Module):
+    def __init__(self, encoder: nn.Module, decoder: nn.Module, word_dropout: float = 0.0):
         super().__init__()
         self.encoder, self.decoder = encoder, decoder
+        self.word_dropout = word_dropout
 
     @classmethod
     def from_config(cls, cfg: ModelConfig, src_vocab_size: int, tgt_vocab_size: int, cell: str, attention: bool) -> "Seq2Seq":
         encoder = Encoder(cell, src_vocab_size, cfg.emb_size, cfg.hidden_size, cfg.layers, cfg.bidirectional, cfg.dropout)
         decoder = Decoder(cell, tgt_vocab_size, cfg.emb_size, cfg.hidden_size, cfg.layers, cfg.dropout,
                           attention, cfg.tie_embeddings)
-        return cls(encoder, decoder)
+        return cls(encoder, decoder, cfg.word_dropout)
 
     def encode(self, src: torch.Tensor, src_lengths: torch.Tensor):
         """Return enc_states (batch, src_len, hidden), the decoder's initial state, src_mask (batch, src_len)."""
@@ -41,6 +42,8 @@ class Seq2Seq(nn.Module):
         With tgt_out (batch, tgt_len) it returns instead the summed (label-smoothed) cross-entropy over tgt_out's
         non-padding tokens, the output layer and the loss fused so that the logits are never stored.
         """
+        if self.training and self.word_dropout:
+            src, tgt_in = drop_words(src, self.word_dropout), drop_words(tgt_in, self.word_dropout)
         enc_states, state, src_mask = self.encode(src, src_lengths)
         if tgt_out is None:
             logits, _, _ = self.decoder(tgt_in, state, enc_states, src_mask)
@@ -52,6 +55,13 @@ class Seq2Seq(nn.Module):
         """One decoding step: prev_tokens (batch,) -> log-probs (batch, vocab), new state, weights (batch, src_len) or None."""
         logits, state, weights = self.decoder(prev_tokens[:, None], state, enc_states, src_mask)
         return logits[:, 0].float().log_softmax(-1), state, None if weights is None else weights[:, 0]
+
+
+def drop_words(tokens: torch.Tensor, p: float) -> torch.Tensor:
+    """Word dropout (Sennrich & Zhang 2019): each real token (not <pad>, not <bos>) becomes <unk> with probability p,
+    so the model cannot lean on any one input word; the targets it predicts are unchanged."""
+    droppable = (tokens != PAD) & (tokens != BOS)
+    return tokens.masked_fill(droppable & (torch.rand(tokens.shape, device=tokens.device) < p), UNK)
 
 
 @MODELS.register("rnn", "vanilla tanh RNN encoder-decoder, no attention")

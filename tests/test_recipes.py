@@ -1,0 +1,43 @@
+"""Shipped configs: fixed compute (epochs or steps, never wall time), and a recipe repeats exactly with one seed."""
+
+import json
+
+import pytest
+import torch
+
+from helpers import MULTI30K_MIRROR, REPO
+
+from s2s.config import load_config
+from s2s.training.trainer import Trainer
+
+CONFIGS = sorted((REPO / "configs").rglob("*.yaml"))
+
+
+def test_configs_are_found():
+    assert len(CONFIGS) >= 9
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(REPO / "configs")))
+def test_shipped_configs_stop_on_epochs_or_steps_not_wall_time(path):
+    config = load_config(path)
+    assert config.train.time_budget_minutes == 0, "a wall-time budget trains a different model on every machine"
+    assert 0 < config.train.epochs <= 100 or config.train.max_steps > 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not MULTI30K_MIRROR.is_dir(), reason="needs the offline Multi30k mirror")
+def test_the_de_en_recipe_repeats_exactly_with_one_seed(tmp_path):
+    """Two runs of the shipped recipe (cut to 2,000 pairs and 30 steps) give identical weights and validation BLEU."""
+    results = []
+    for name in ("a", "b"):
+        config = load_config(REPO / "configs/multi30k/best_de_en.yaml",
+                             [f"data.mirror={MULTI30K_MIRROR}", f"data.data_dir={tmp_path / 'data'}", "data.train_limit=2000",
+                              "train.max_steps=30", "train.valid_every=15", "train.threads=2"])
+        trainer = Trainer(config, tmp_path / name, log=lambda message: None)
+        trainer.train()
+        validations = [r for r in map(json.loads, (tmp_path / name / "metrics.jsonl").read_text().splitlines())
+                       if "valid_bleu" in r]
+        results.append((trainer.model.state_dict(), [(r["valid_loss"], r["valid_bleu"]) for r in validations]))
+    (weights_a, valid_a), (weights_b, valid_b) = results
+    assert valid_a == valid_b and len(valid_a) == 2
+    assert all(torch.equal(weights_a[key], weights_b[key]) for key in weights_a)
