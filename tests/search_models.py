@@ -17,9 +17,9 @@ SRC_VOCAB = TGT_VOCAB = 20
 EOS_BIAS = {"rnn": 1.0, "rnn_attn": 1.5, "lstm": -0.5, "lstm_attn": 1.5, "gru": 1.5, "gru_attn": 0.5}
 
 
-def tiny_model(name: str) -> torch.nn.Module:
+def tiny_model(name: str, input_feeding: bool = False) -> torch.nn.Module:
     torch.manual_seed(0)
-    cfg = ModelConfig(name=name, emb_size=16, hidden_size=32, dropout=0.0, bidirectional=True)
+    cfg = ModelConfig(name=name, emb_size=16, hidden_size=32, dropout=0.0, bidirectional=True, input_feeding=input_feeding)
     model = build_model(cfg, SRC_VOCAB, TGT_VOCAB).eval()
     with torch.no_grad():
         for parameter in model.parameters():

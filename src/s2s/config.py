@@ -60,6 +60,7 @@ class ModelConfig:
     dropout: float = 0.2
     word_dropout: float = 0.0  # training only: each source and target-input token becomes <unk> with this probability
     tie_embeddings: bool = False  # share target embedding and output weights (needs emb_size == hidden_size)
+    input_feeding: bool = False  # feed the last attentional state into the decoder RNN (Luong et al. 2015); needs attention
 
     @property
     def resolved_name(self) -> str:
@@ -261,6 +262,9 @@ def validate(config: Config, source: str = "config") -> None:
             f"{source}: 'model.tie_embeddings' shares the target embedding with the output layer, so "
             f"'model.emb_size' ({config.model.emb_size}) must equal 'model.hidden_size' ({config.model.hidden_size})."
         )
+    if config.model.input_feeding and config.model.attention == "none" and not config.model.name:
+        raise S2SError(f"{source}: 'model.input_feeding' feeds the attentional state back into the decoder, so it "
+                       f"needs attention; set model.attention: dot or model.input_feeding: false.")
     if config.decode.nbest > config.decode.beam:
         raise S2SError(f"{source}: 'decode.nbest' ({config.decode.nbest}) cannot exceed 'decode.beam' ({config.decode.beam}).")
     if config.data.dataset == "files" and not (config.data.train_src and config.data.train_tgt):

@@ -47,7 +47,8 @@ def test_a_step_averages_the_members_log_probabilities():
 
 
 def test_ensembles_of_different_models_decode_with_beam_and_greedy():
-    ensemble = Ensemble([tiny_model("gru_attn"), tiny_model("lstm_attn")])
+    fed = tiny_model("lstm_attn", input_feeding=True)  # its state nests: ((h, c), fed attentional state)
+    ensemble = Ensemble([tiny_model("gru_attn"), tiny_model("lstm_attn"), fed])
     sentences = random_sentences(6, seed=9)
     src, lengths = as_batch(sentences)
     assert len(greedy_search(ensemble, src, lengths)) == 6

@@ -144,3 +144,14 @@ def test_greedy_attention_is_none_without_attention(name):
     model = tiny_model(name)
     for tokens, _, attention in greedy_search(model, *as_batch(random_sentences(4, seed=37)), return_attention=True):
         assert attention is None
+
+
+@pytest.mark.parametrize("name", ["rnn_attn", "lstm_attn", "gru_attn"])
+def test_input_fed_models_decode_batched_as_one_at_a_time(name):
+    model = tiny_model(name, input_feeding=True)
+    sentences = random_sentences(10, seed=21)
+    for sentence, (tokens, score, _) in zip(sentences, greedy_search(model, *as_batch(sentences))):
+        ref_tokens, ref_score, _ = reference_greedy(model, sentence)
+        assert tokens == ref_tokens and score == pytest.approx(ref_score, abs=1e-5)
+        with_eos = len(tokens) < limit_of(sentence)
+        assert score == pytest.approx(teacher_forced(model, sentence, tokens, with_eos)[0], abs=1e-4)

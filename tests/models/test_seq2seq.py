@@ -128,3 +128,48 @@ def test_word_dropout_acts_in_training_only():
     model.train()
     torch.manual_seed(1)
     assert not torch.equal(model(src, lengths, tgt_in), plain(src, lengths, tgt_in))
+
+
+ATTN = ["rnn_attn", "lstm_attn", "gru_attn"]
+
+
+@pytest.mark.parametrize("name", ATTN)
+def test_input_feeding_teacher_forcing_equals_decoding_step_by_step(name):
+    model = tiny(name, input_feeding=True)
+    src, lengths = pad([[5, 6, 7, 8], [9, 10]]), torch.tensor([4, 2])
+    tgt_in = torch.tensor([[BOS, 4, 5, 6, 7], [BOS, 8, 9, 10, 11]])
+    whole = model(src, lengths, tgt_in).log_softmax(-1)
+    enc_states, state, mask = model.encode(src, lengths)
+    steps = []
+    for t in range(tgt_in.size(1)):
+        log_probs, state, _ = model.decode_step(tgt_in[:, t], state, enc_states, mask)
+        steps.append(log_probs)
+    assert torch.allclose(whole, torch.stack(steps, dim=1), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ATTN)
+def test_input_feeding_adds_the_last_attentional_state_to_the_rnn_input(name):
+    """With the weights on the fed s̃ zeroed, an input-fed model computes exactly what the plain model computes."""
+    fed, plain = tiny(name, input_feeding=True), tiny(name)
+    emb = plain.decoder.embed.embedding_dim
+    assert fed.decoder.rnn.weight_ih_l0.shape[1] == emb + 32
+    src, lengths, tgt_in = pad([[5, 6, 7], [8, 9]]), torch.tensor([3, 2]), torch.tensor([[BOS, 4, 5], [BOS, 6, 7]])
+    before = fed(src, lengths, tgt_in)
+    with torch.no_grad():
+        state = fed.state_dict()
+        for key, value in plain.state_dict().items():
+            if key == "decoder.rnn.weight_ih_l0":
+                state[key][:, :emb] = value
+                state[key][:, emb:] = 0.0
+            else:
+                state[key].copy_(value)
+    assert torch.allclose(fed(src, lengths, tgt_in), plain(src, lengths, tgt_in), atol=1e-6)
+    assert not torch.allclose(before, plain(src, lengths, tgt_in), atol=1e-3)
+
+
+def test_input_feeding_without_attention_is_a_config_error():
+    from s2s.config import config_from_dict
+    from s2s.errors import S2SError
+
+    with pytest.raises(S2SError, match="'model.input_feeding' feeds the attentional state back.*model.attention: dot"):
+        config_from_dict({"model": {"attention": "none", "input_feeding": True}})

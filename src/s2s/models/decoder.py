@@ -1,4 +1,10 @@
-"""Recurrent decoder: one RNN call over the whole (teacher-forced) target, attention as batched matmuls."""
+"""Recurrent decoder: one RNN call over the whole (teacher-forced) target, attention as batched matmuls.
+
+With input feeding (Luong et al. 2015) the RNN's input at step t is [embedding of y_{t-1}; s̃_{t-1}], the previous
+attentional hidden state, so the model knows what it attended to before. That makes each step depend on the previous
+step's attention, so training runs the decoder step by step (slower; BENCHMARKS.md has the cost). Its state is then
+(RNN state, s̃ of the last step as (1, batch, hidden)).
+"""
 
 from __future__ import annotations
 
@@ -12,11 +18,14 @@ from s2s.models.encoder import make_rnn
 
 class Decoder(nn.Module):
     def __init__(self, cell: str, vocab_size: int, emb_size: int, hidden_size: int, layers: int,
-                 dropout: float, attention: bool, tie_embeddings: bool):
+                 dropout: float, attention: bool, tie_embeddings: bool, input_feeding: bool = False):
         super().__init__()
+        if input_feeding and not attention:
+            raise ValueError("input feeding feeds the attentional state back in, so it needs attention")
+        self.input_feeding = input_feeding
         self.embed = nn.Embedding(vocab_size, emb_size, padding_idx=PAD)
         self.dropout = nn.Dropout(dropout)
-        self.rnn = make_rnn(cell, emb_size, hidden_size, layers, dropout)
+        self.rnn = make_rnn(cell, emb_size + (hidden_size if input_feeding else 0), hidden_size, layers, dropout)
         self.attention = DotAttention(hidden_size) if attention else None
         self.out = nn.Linear(hidden_size, vocab_size)  # W_o, b_o
         if tie_embeddings:
@@ -28,12 +37,34 @@ class Decoder(nn.Module):
         Returns hidden (batch, tgt_len, hidden) after dropout, the final state, and the attention weights or None.
         """
         emb = self.dropout(self.embed(tgt_in))  # (batch, tgt_len, emb)
+        if self.input_feeding:
+            return self._fed_features(emb, state, enc_states, src_mask)
         dec_states, state = self.rnn(emb, state)  # (batch, tgt_len, hidden)
         weights = None
         hidden = dec_states
         if self.attention is not None:
             hidden, weights = self.attention(dec_states, enc_states, src_mask)
         return self.dropout(hidden), state, weights
+
+    def initial_state(self, enc_final):
+        """The decoder's state before the first step, from the encoder's final state."""
+        if not self.input_feeding:
+            return enc_final
+        h = enc_final[0] if isinstance(enc_final, tuple) else enc_final
+        return enc_final, h.new_zeros(1, h.size(1), self.out.in_features)  # s̃_0 = 0
+
+    def _fed_features(self, emb: torch.Tensor, state, enc_states: torch.Tensor, src_mask: torch.Tensor):
+        rnn_state, fed = state  # fed: (1, batch, hidden)
+        hidden, weights = [], []
+        for t in range(emb.size(1)):
+            step_input = torch.cat([emb[:, t : t + 1], fed.transpose(0, 1)], dim=-1)  # (batch, 1, emb + hidden)
+            dec_state, rnn_state = self.rnn(step_input, rnn_state)  # (batch, 1, hidden)
+            attn_hidden, step_weights = self.attention(dec_state, enc_states, src_mask)  # (batch, 1, hidden)
+            attn_hidden = self.dropout(attn_hidden)
+            fed = attn_hidden.transpose(0, 1)
+            hidden.append(attn_hidden)
+            weights.append(step_weights)
+        return torch.cat(hidden, dim=1), (rnn_state, fed), torch.cat(weights, dim=1)
 
     def forward(self, tgt_in: torch.Tensor, state, enc_states: torch.Tensor, src_mask: torch.Tensor):
         """tgt_in (batch, tgt_len): <bos> y_1 .. y_{n-1}; state: the RNN state to start from.

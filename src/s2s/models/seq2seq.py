@@ -25,13 +25,13 @@ class Seq2Seq(nn.Module):
     def from_config(cls, cfg: ModelConfig, src_vocab_size: int, tgt_vocab_size: int, cell: str, attention: bool) -> "Seq2Seq":
         encoder = Encoder(cell, src_vocab_size, cfg.emb_size, cfg.hidden_size, cfg.layers, cfg.bidirectional, cfg.dropout)
         decoder = Decoder(cell, tgt_vocab_size, cfg.emb_size, cfg.hidden_size, cfg.layers, cfg.dropout,
-                          attention, cfg.tie_embeddings)
+                          attention, cfg.tie_embeddings, cfg.input_feeding)
         return cls(encoder, decoder, cfg.word_dropout)
 
     def encode(self, src: torch.Tensor, src_lengths: torch.Tensor):
         """Return enc_states (batch, src_len, hidden), the decoder's initial state, src_mask (batch, src_len)."""
         enc_states, state = self.encoder(src, src_lengths)
-        return enc_states, state, src != PAD
+        return enc_states, self.decoder.initial_state(state), src != PAD
 
     computes_loss = True  # forward(..., tgt_out=...) returns the training loss (see s2s.training.loss.model_loss)
 
