@@ -268,6 +268,9 @@ def test_average_and_ensemble_from_the_command_line(tmp_path):
     twice = s2s("evaluate", "--checkpoint", str(tmp_path / "avg.pt"), str(tmp_path / "avg.pt"), "--src", test[0], "--ref", test[1])
     assert alone.returncode == twice.returncode == 0, twice.stderr
     assert alone.stdout == twice.stdout  # an ensemble of two copies scores exactly as the model alone
+    report = s2s("report", str(run), "--checkpoint", str(tmp_path / "avg.pt"), "--output", str(tmp_path / "rep"))
+    assert report.returncode == 0, report.stderr
+    assert json.loads((tmp_path / "rep" / "report.json").read_text())["checkpoint"] == str(tmp_path / "avg.pt")
     guarded = s2s("translate", "--checkpoint", *kept, "--input", test[0], "--no-repeat-ngram", "2")
     assert guarded.returncode == 0 and len(guarded.stdout.splitlines()) == 20
 

@@ -87,13 +87,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_decode_options(evaluate)
 
     report = commands.add_parser("report", help="evaluate a run's best checkpoint on its test split, with figures",
-                                 description="Translate the run's test split with its best.pt and write report.json, "
+                                 description="Translate the run's test split with its best.pt (or --checkpoint) and write report.json, "
                                              "report.md and PNG figures (BLEU by source length, training curves with "
                                              "the selected checkpoint, attention maps) to --output.")
     report.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by s2s train")
     report.add_argument("--output", help="folder for the report (default: RUN_DIR/report)")
     report.add_argument("--src", help="score these source sentences instead of the run's test split (needs --ref)")
     report.add_argument("--ref", help="references for --src")
+    report.add_argument("--checkpoint", nargs="+", metavar="CKPT", help="evaluate these instead of RUN_DIR/best.pt "
+                        "(e.g. an s2s average output; several form an ensemble); the curves are still the run's")
     add_decode_options(report)
 
     compare = commands.add_parser("compare", help="put several runs side by side: a table and overlaid curves",
@@ -279,7 +281,7 @@ def cmd_report(args) -> int:
         raise S2SError(f"'{run_dir}' has no best.pt; give a run folder written by s2s train (e.g. runs/quickstart).")
     if (args.src is None) != (args.ref is None):
         raise S2SError("--src and --ref go together: give both, or neither to use the run's test split.")
-    translator = Translator.from_checkpoint(run_dir / "best.pt", device=args.device)
+    translator = Translator.from_checkpoint(args.checkpoint or run_dir / "best.pt", device=args.device)
     if args.src:
         (sources, references), src, ref = read_parallel(args.src, args.ref), args.src, args.ref
     else:
