@@ -78,7 +78,7 @@ class TrainConfig:
     time_budget_minutes: float = 0.0  # stop after this much wall time (0: no limit)
     batch_tokens: int = 4000  # target tokens per batch, padding included
     lr: float = 1e-3
-    schedule: str = "plateau"  # constant, plateau (halve when the validation metric stalls), inverse_sqrt
+    schedule: str = "plateau"  # constant, plateau (halve when the validation metric stalls), inverse_sqrt, cosine
     warmup_steps: int = 0
     plateau_patience: int = 1
     plateau_factor: float = 0.5
@@ -133,7 +133,7 @@ CHOICES = {
     ("data", "subword_sides"): ("both", "src", "tgt"),
     ("model", "cell"): ("rnn", "lstm", "gru"),
     ("model", "attention"): ("dot", "none"),
-    ("train", "schedule"): ("constant", "plateau", "inverse_sqrt"),
+    ("train", "schedule"): ("constant", "plateau", "inverse_sqrt", "cosine"),
     ("train", "early_stopping_metric"): ("bleu", "loss"),
     ("train", "amp"): ("auto", "none", "bf16", "fp16"),
 }

@@ -144,3 +144,33 @@ def test_kept_checkpoints_are_the_latest_and_the_best(tmp_path, make_config):
     by_step = {r["step"]: r for r in validations}
     assert all(entry["metric"] == -by_step[entry["step"]]["valid_loss"] for entry in kept)
     assert "trainer" not in load_checkpoint(kept[0]["path"])  # weights only: no optimizer state
+
+
+def test_cosine_schedule_decays_to_min_lr_at_the_planned_last_update(tmp_path, make_config):
+    config = make_config(tmp_path / "r", train={"epochs": 3, "schedule": "cosine", "lr": 0.01, "min_lr": 0.0001,
+                                                "patience": 0, "log_every": 1})
+    trainer = quiet(config, tmp_path / "r")
+    planned = trainer.planned_steps()
+    assert planned == 3 * len(trainer.epoch_batches(1))
+    trainer.train()
+    lrs = [r["lr"] for r in map(json.loads, (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()) if "train_loss" in r]
+    assert trainer.step == planned and len(lrs) == planned
+    assert lrs[0] < 0.01 and lrs == sorted(lrs, reverse=True)  # logged after each update: already decaying
+    assert abs(lrs[planned // 2 - 1] - (0.01 + 0.0001) / 2) < 0.01 / planned * 2  # half way: half way down
+    assert abs(lrs[-1] - 0.0001) < 1e-12
+
+
+def test_cosine_schedule_resumes_bit_for_bit(tmp_path, make_config):
+    from s2s.training.checkpoint import load_checkpoint
+
+    sections = {"train": {"max_steps": 8, "epochs": 5, "schedule": "cosine", "log_every": 2}}
+    straight = quiet(make_config(tmp_path / "a", **sections), tmp_path / "a")
+    straight.train()
+    first = quiet(make_config(tmp_path / "b", **{"train": {**sections["train"]}}), tmp_path / "b")
+    first.config.train.max_steps = 4  # stop half way, then resume with the original plan of 8
+    first.train()
+    resumed = quiet(make_config(tmp_path / "b", **sections), tmp_path / "b", resume=load_checkpoint(tmp_path / "b" / "last.pt"))
+    resumed.train()
+    a, b = straight.model.state_dict(), resumed.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert resumed.optimizer.param_groups[0]["lr"] == straight.optimizer.param_groups[0]["lr"]

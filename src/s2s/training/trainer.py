@@ -29,7 +29,7 @@ from s2s.training.checkpoint import checkpoint_name, load_checkpoint, save_check
 from s2s.training.device import amp_dtype, autocast, keep_freed_memory
 from s2s.training.distributed import Ranks
 from s2s.training.loss import model_loss
-from s2s.training.schedule import build_scheduler
+from s2s.training.schedule import PER_UPDATE, build_scheduler
 from s2s.training.tensorboard import TensorBoardLog
 
 
@@ -82,7 +82,8 @@ class Trainer:
         self.model = build_model(config.model, len(self.corpus.src_vocab), len(self.corpus.tgt_vocab)).to(self.device)
         self.train_model = self.ranks.wrap(self.model)  # what training steps call; self.model is what checkpoints hold
         self.optimizer = make_optimizer(self.model, train.lr, train.weight_decay, self.device)
-        self.scheduler = build_scheduler(train, self.optimizer)
+        self._sampled: tuple = (0, None)  # (epoch, its sampled training ids) with data.subword_alpha
+        self.scheduler = build_scheduler(train, self.optimizer, self.planned_steps())
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp == torch.float16)
         self.step = self.epoch = 0
         self.batch_in_epoch = 0  # batches of the current epoch already trained on
@@ -91,7 +92,6 @@ class Trainer:
         self.nonfinite_in_a_row = self.nonfinite_total = 0
         self.train_seconds = 0.0
         self.kept: list[tuple[int, float]] = []  # (step, validation metric) of the checkpoints in checkpoints/
-        self._sampled: tuple = (0, None)  # (epoch, its sampled training ids) with data.subword_alpha
         self.stop_signal = 0  # set by SIGINT/SIGTERM: save and stop after the current step
         self.log(f"model {config.model.resolved_name}: {count_parameters(self.model):,} parameters; device {self.device}"
                  f"{'' if self.amp is None else f', autocast {self.amp}'}")
@@ -209,7 +209,7 @@ class Trainer:
             self.nonfinite_in_a_row = 0
         else:
             self._skip_nonfinite_step(loss_sum)
-        if self.config.train.schedule == "inverse_sqrt":
+        if self.config.train.schedule in PER_UPDATE:
             self.scheduler.step()
         return (loss_sum, tokens) if finite else (0.0, 0)
 
@@ -230,6 +230,13 @@ class Trainer:
         if train.max_steps and self.step >= train.max_steps:
             return True
         return bool(train.time_budget_minutes) and self.train_seconds >= 60 * train.time_budget_minutes
+
+    def planned_steps(self) -> int:
+        """The updates this run will make without early stopping: train.max_steps, else epochs x batches per epoch
+        (as in the first epoch; with sampled segmentations later epochs differ by a batch or two)."""
+        train = self.config.train
+        per_epoch = len(self.epoch_batches(1))
+        return min(train.max_steps or math.inf, train.epochs * per_epoch)
 
     def epoch_ids(self, epoch: int) -> tuple[list[list[int]], list[list[int]]]:
         """The training pairs' (src_ids, tgt_ids) for this epoch: the fixed encoding, or with data.subword_alpha a
