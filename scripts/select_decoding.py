@@ -7,7 +7,8 @@ The run must have kept checkpoints (train.keep_checkpoints). Three stages, each 
   1. the model: best.pt; the average of the last 3 / last 5 / best 5 kept checkpoints (s2s average); an ensemble
      of the last 5 kept checkpoints (s2s evaluate --checkpoint A B ...) — all with the run's decode settings;
   2. the length penalty: 0.6, 0.8, 1.0, 1.2;
-  3. the repeated n-gram guard: off, 3, 4 (subword pieces).
+  3. the repeated n-gram guard: off, 3, 4 (subword pieces);
+  4. the maximum output length: 2.0 (the default), 1.5 and 1.2 times the source tokens, plus 10.
 Every row records validation BLEU, chrF, output/reference length ratio and decoding seconds. Test sets are decoded
 only for the run's own best.pt and for the final choice; nothing is chosen by them.
 """
@@ -69,11 +70,13 @@ def main() -> None:
 
     def evaluate(stage: str, label: str, paths, **options) -> dict:
         translator = Translator.from_checkpoint(paths, device="cpu")
-        settings = {"beam": decode.beam, "length_penalty": decode.length_penalty, "no_repeat_ngram": 0, **options}
+        settings = {"beam": decode.beam, "length_penalty": decode.length_penalty, "no_repeat_ngram": 0,
+                    "max_len_ratio": 2.0, **options}
         row = {"stage": stage, "model": label, "checkpoints": [str(p) for p in paths], **settings,
                "valid": score(translator, splits["valid"], lang, **settings)}
         rows.append(row)
-        print(f"{stage:<14} {label:<20} lp {settings['length_penalty']:<4} ngram {settings['no_repeat_ngram']}: "
+        print(f"{stage:<14} {label:<20} lp {settings['length_penalty']:<4} ngram {settings['no_repeat_ngram']} "
+              f"max len {settings['max_len_ratio']}: "
               f"valid BLEU {row['valid']['bleu']:.2f} (length ratio {row['valid']['length_ratio']:.3f}, "
               f"{row['valid']['seconds']} s)", flush=True)
         return row
@@ -87,11 +90,14 @@ def main() -> None:
                                  for lp in (0.6, 0.8, 1.2) if lp != chosen["length_penalty"]])
     chosen = best_of([chosen] + [evaluate("3 n-gram", chosen["model"], models[chosen["model"]],
                                           length_penalty=chosen["length_penalty"], no_repeat_ngram=n) for n in (3, 4)])
+    chosen = best_of([chosen] + [evaluate("4 max length", chosen["model"], models[chosen["model"]],
+                                          length_penalty=chosen["length_penalty"], no_repeat_ngram=chosen["no_repeat_ngram"],
+                                          max_len_ratio=ratio) for ratio in (1.5, 1.2)])
 
     for row in (baseline, chosen):
         translator = Translator.from_checkpoint(models[row["model"]], device="cpu")
         row["test"] = score(translator, splits["test"], lang, beam=row["beam"], length_penalty=row["length_penalty"],
-                            no_repeat_ngram=row["no_repeat_ngram"])
+                            no_repeat_ngram=row["no_repeat_ngram"], max_len_ratio=row["max_len_ratio"])
     print(render(run, info, rows, baseline, chosen))
     if args.json:
         Path(args.json).write_text(json.dumps({"run": str(run), "machine": info, "rows": rows,
@@ -100,19 +106,20 @@ def main() -> None:
 
 def render(run: Path, info: dict, rows: list[dict], baseline: dict, chosen: dict) -> str:
     lines = [describe_machine(info), "", f"run: `{run}`", "",
-             "| stage | model | beam | length penalty | no-repeat n-gram | val BLEU | val chrF | val BLEU (papers) | "
-             "output/ref length | decode s |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| stage | model | beam | length penalty | no-repeat n-gram | max length | val BLEU | val chrF | "
+             "val BLEU (papers) | output/ref length | decode s |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in rows:
         v = row["valid"]
         mark = " **(chosen)**" if row is chosen else ""
         lines.append(f"| {row['stage']} | {row['model']}{mark} | {row['beam']} | {row['length_penalty']} | "
-                     f"{row['no_repeat_ngram'] or 'off'} | {v['bleu']:.2f} | {v['chrf']:.2f} | {v['papers_bleu']:.2f} | "
+                     f"{row['no_repeat_ngram'] or 'off'} | {row['max_len_ratio']} | {v['bleu']:.2f} | {v['chrf']:.2f} | {v['papers_bleu']:.2f} | "
                      f"{v['length_ratio']:.3f} | {v['seconds']} |")
     lines += ["", "| on test2016 | val BLEU | test BLEU | test chrF | test BLEU (papers) | output/ref length |",
               "|---|---:|---:|---:|---:|---:|"]
     for name, row in (("best.pt, recipe decoding", baseline), ("chosen on validation", chosen)):
         t = row["test"]
-        lines.append(f"| {name}: {row['model']}, lp {row['length_penalty']}, n-gram guard {row['no_repeat_ngram'] or 'off'} | "
+        lines.append(f"| {name}: {row['model']}, lp {row['length_penalty']}, n-gram guard {row['no_repeat_ngram'] or 'off'}, "
+                     f"max length {row['max_len_ratio']} | "
                      f"{row['valid']['bleu']:.2f} | {t['bleu']:.2f} | {t['chrf']:.2f} | {t['papers_bleu']:.2f} | "
                      f"{t['length_ratio']:.3f} |")
     lines.append(f"\nsacreBLEU `{chosen['test']['signature']}`; papers' convention: lowercased, sacremoses "
