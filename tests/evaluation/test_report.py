@@ -121,3 +121,19 @@ def test_papers_convention_without_sacremoses_is_a_clear_error(monkeypatch):
                         if name == "sacremoses" else real_import(name, *a, **k))
     with pytest.raises(S2SError, match=r"needs sacremoses: pip install -e '.\[moses\]'"):
         papers_bleu(["a"], ["a"], "en")
+
+
+def test_report_of_an_ensemble_names_it_and_shows_its_mean_attention(attention_translator):
+    from s2s.config import Config
+    from s2s.decoding.ensemble import Ensemble
+
+    plain = attention_translator
+    ensemble = Translator(Ensemble([plain.model, plain.model]), plain.src_tokenizer, plain.tgt_tokenizer,
+                          plain.src_vocab, plain.tgt_vocab, plain.decode)
+    ensemble.checkpoint = {"path": ["a.pt", "b.pt"], "config": Config()}
+    sources, references = ["one two three", "four five six"], ["eins zwei drei", "vier fünf sechs"]
+    result, hypotheses = evaluate(ensemble, sources, references, {"beam": 1})
+    assert result["model"].startswith("ensemble of 2 checkpoints of gru_attn")
+    assert hypotheses == plain.translate(sources, beam=1)  # two copies: the model's own translations
+    alone, _ = evaluate(plain, sources, references, {"beam": 1})
+    assert result["attention"] == alone["attention"] and len(result["attention"]) == 2

@@ -75,7 +75,7 @@ def evaluate(translator, sources: list[str], references: list[str], options: dic
     result.update(
         checkpoint=translator.checkpoint.get("path", ""), step=translator.checkpoint.get("step"),
         epoch=translator.checkpoint.get("epoch"), settings=settings, parameters=parameters,
-        model=(f"{config.model.resolved_name}: {config.model.cell} cells, attention {config.model.attention}, "
+        model=(f"{ensemble_label(translator.checkpoint.get('path'))}{config.model.resolved_name}: {config.model.cell} cells, attention {config.model.attention}, "
                f"emb {config.model.emb_size}, hidden {config.model.hidden_size}, {config.model.layers} layer(s), "
                f"{'bi' if config.model.bidirectional else 'uni'}directional encoder, {parameters:,} parameters")
         if config else f"{type(model).__name__} with {parameters:,} parameters",
@@ -85,7 +85,7 @@ def evaluate(translator, sources: list[str], references: list[str], options: dic
     ranked = sorted(scored, key=lambda i: (sentence_bleu(hypotheses[i], references[i]), i))
     result["worst"] = [example(i, sources, references, hypotheses) for i in ranked[:worst]]
     result["attention"] = []
-    if getattr(getattr(model, "decoder", None), "attention", None) is not None and attention_examples:
+    if attention_examples:  # models without attention return none (skipped below); ensembles their members' mean
         short = [i for i in scored if 3 <= len(translator.src_tokenizer.tokenize(sources[i])) <= 20]
         picks = spread(short, attention_examples)
         for line, translation in zip(picks, translator.translate_detailed([sources[i] for i in picks],
@@ -95,6 +95,11 @@ def evaluate(translator, sources: list[str], references: list[str], options: dic
                                             "out": translation.attention_rows(),
                                             "weights": [[round(w, 4) for w in row] for row in translation.attention.tolist()]})
     return result, hypotheses
+
+
+def ensemble_label(path) -> str:
+    """'ensemble of N checkpoints of ' when the translator was loaded from several checkpoints, else ''."""
+    return f"ensemble of {len(path)} checkpoints of " if isinstance(path, list) else ""
 
 
 def read_metrics(run_dir: Path) -> list[dict]:
