@@ -83,7 +83,8 @@ class Trainer:
         self.train_model = self.ranks.wrap(self.model)  # what training steps call; self.model is what checkpoints hold
         self.optimizer = make_optimizer(self.model, train.lr, train.weight_decay, self.device)
         self._sampled: tuple = (0, None)  # (epoch, its sampled training ids) with data.subword_alpha
-        self.scheduler = build_scheduler(train, self.optimizer, self.planned_steps())
+        planned = self.planned_steps() if train.schedule == "cosine" else 0  # only cosine needs the run's length
+        self.scheduler = build_scheduler(train, self.optimizer, planned)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp == torch.float16)
         self.step = self.epoch = 0
         self.batch_in_epoch = 0  # batches of the current epoch already trained on
