@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A/B of the trainer's malloc setting (s2s.training.device.keep_freed_memory): peak RSS and tokens/s of
+# A/B of the trainer's malloc setting (s2s.device.keep_freed_memory): peak RSS and tokens/s of
 # 3 training minutes on Multi30k with one torch thread.
 #   usage: scripts/bench_malloc_ab.sh NAME MODEL VARIANT     VARIANT: on | off | mmaponly
 #   e.g.   scripts/bench_malloc_ab.sh lstm_on lstm on & scripts/bench_malloc_ab.sh lstm_off lstm off & wait
@@ -15,7 +15,7 @@ import s2s.training.trainer as trainer
 if '$variant' == 'off':
     trainer.keep_freed_memory = lambda: False
 elif '$variant' == 'mmaponly':
-    from s2s.training.device import M_MMAP_THRESHOLD
+    from s2s.device import M_MMAP_THRESHOLD
     trainer.keep_freed_memory = lambda: ctypes.CDLL('libc.so.6').mallopt(M_MMAP_THRESHOLD, 1 << 30)
 from s2s.cli import main
 sys.argv = ['s2s'] + sys.argv[1:]

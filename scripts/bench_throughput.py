@@ -24,7 +24,7 @@ without AVX512-BF16/AMX).
 The training step is the trainer's (s2s.training.trainer.Trainer.train_step): model.train(), the model's loss
 (teacher forcing; output layer and summed cross-entropy fused, label smoothing 0), zero_grad,
 (loss / tokens).backward(), clip_grad_norm_(1.0), Adam step (lr 1e-3, fused kernel), with the trainer's malloc
-setting (s2s.training.device.keep_freed_memory). Batches are padded into tensors before timing, so batching is
+setting (s2s.device.keep_freed_memory). Batches are padded into tensors before timing, so batching is
 not timed. The stream is token_batches(train, --batch-tokens, seed=1000 * --seed + 1): the first epoch of a
 trainer run with train.seed = --seed. The first --warmup batches are trained but not timed. Each model (and the
 step loop, and bf16) runs in its own fresh subprocess, so peak memory and timings of one do not affect another.
@@ -81,10 +81,11 @@ from _machine import REPO, describe_machine, machine_info, measure_matmul_peak  
 
 from s2s.config import Config, config_from_dict  # noqa: E402
 from s2s.data.batching import Batch, make_batch, token_batches  # noqa: E402
-from s2s.data.vocab import PAD  # noqa: E402
+from s2s.device import autocast, keep_freed_memory  # noqa: E402
 from s2s.models import build_model, count_parameters  # noqa: E402
-from s2s.training.device import autocast, keep_freed_memory  # noqa: E402
-from s2s.training.loss import model_loss, output_loss, sequence_loss  # noqa: E402
+from s2s.models.output import output_loss, sequence_loss  # noqa: E402
+from s2s.specials import PAD  # noqa: E402
+from s2s.training.loss import model_loss  # noqa: E402
 from s2s.training.trainer import make_optimizer  # noqa: E402
 
 ZOO = {  # model name -> (cell, attention)

@@ -26,11 +26,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import describe_machine, machine_info  # noqa: E402
 
+from s2s.checkpoint import average_checkpoints, load_checkpoint, save_checkpoint, select_kept  # noqa: E402
 from s2s.config import config_from_dict  # noqa: E402
 from s2s.data.corpus import read_splits  # noqa: E402
 from s2s.decoding.translator import Translator  # noqa: E402
 from s2s.evaluation.metrics import corpus_scores, papers_bleu  # noqa: E402
-from s2s.training.checkpoint import average_checkpoints, load_checkpoint, save_checkpoint, select_kept  # noqa: E402
 
 
 def score(translator: Translator, split: tuple[list[str], list[str]], lang: str, **options) -> dict:

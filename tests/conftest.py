@@ -7,6 +7,7 @@ from helpers import tiny_config_dict
 
 from s2s.config import config_from_dict
 
+
 @pytest.fixture(scope="session")
 def make_config():
     """make_config(run_dir, train={...}, ...) -> a validated tiny Config."""

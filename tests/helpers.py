@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 REPO = Path(__file__).resolve().parents[1]
 MULTI30K_MIRROR = REPO.parent / "shared" / "data" / "multi30k"
 

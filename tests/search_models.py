@@ -6,9 +6,9 @@ import torch
 
 from s2s.config import ModelConfig
 from s2s.data.batching import pad
-from s2s.data.vocab import EOS
 from s2s.decoding.common import max_output_lengths
 from s2s.models import build_model
+from s2s.specials import EOS
 
 ZOO = ["rnn", "rnn_attn", "lstm", "lstm_attn", "gru", "gru_attn"]
 SRC_VOCAB = TGT_VOCAB = 20

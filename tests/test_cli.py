@@ -7,10 +7,8 @@ import sys
 import textwrap
 
 import pytest
-
-from helpers import REPO, tiny_config_dict
-
 import yaml
+from helpers import REPO, tiny_config_dict
 
 
 def s2s(*args, stdin=None, cwd=None, env=None):

@@ -4,7 +4,6 @@ import json
 
 import pytest
 import torch
-
 from helpers import MULTI30K_MIRROR, REPO
 
 from s2s.config import load_config

@@ -311,7 +311,7 @@ def cmd_compare(args) -> int:
 
 
 def cmd_average(args) -> int:
-    from s2s.training.checkpoint import average_checkpoints, save_checkpoint, select_kept
+    from s2s.checkpoint import average_checkpoints, save_checkpoint, select_kept
 
     if args.last is not None or args.best is not None:
         if len(args.inputs) != 1 or not Path(args.inputs[0]).is_dir():

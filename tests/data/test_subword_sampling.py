@@ -1,12 +1,12 @@
 """Subword regularization in the corpus: sampled sides change every epoch, the vocabulary covers every piece."""
 
 import pytest
+from helpers import tiny_config_dict
 
 from s2s.config import config_from_dict
 from s2s.data.corpus import build_corpus, sampled_training_ids
-from s2s.data.vocab import UNK
 from s2s.errors import S2SError
-from helpers import tiny_config_dict
+from s2s.specials import UNK
 
 
 def corpus_with(tmp_path, **data):

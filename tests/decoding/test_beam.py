@@ -7,12 +7,13 @@ import math
 
 import pytest
 import torch
+from search_models import ZOO, StepRecorder, as_batch, limit_of, random_sentences, tiny_model
 
-from s2s.data.vocab import BOS, EOS, PAD
 from s2s.decoding.beam import beam_search
 from s2s.decoding.common import max_output_lengths
 from s2s.decoding.greedy import greedy_search
-from search_models import ZOO, StepRecorder, as_batch, limit_of, random_sentences, tiny_model
+from s2s.specials import BOS, EOS, PAD
+
 
 def ended_with_eos(tokens: list[int], sentence: list[int], max_len_ratio: float = 2.0) -> bool:
     """A hypothesis cut by the length limit holds exactly `limit` tokens; one ended by <eos> holds fewer."""

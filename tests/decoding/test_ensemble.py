@@ -3,12 +3,12 @@ the mean of the members' log-probabilities."""
 
 import pytest
 import torch
+from search_models import as_batch, random_sentences, tiny_model
 
-from s2s.data.vocab import BOS
 from s2s.decoding.beam import beam_search
 from s2s.decoding.ensemble import Ensemble
 from s2s.decoding.greedy import greedy_search
-from search_models import as_batch, random_sentences, tiny_model
+from s2s.specials import BOS
 
 
 def outputs(model, sentences, beam):

@@ -7,10 +7,10 @@ import math
 
 import pytest
 import torch
-
-from s2s.data.vocab import BOS, EOS, PAD, UNK
-from s2s.decoding.greedy import greedy_search
 from search_models import ZOO, StepRecorder, as_batch, limit_of, random_sentences, tiny_model
+
+from s2s.decoding.greedy import greedy_search
+from s2s.specials import BOS, EOS, PAD, UNK
 
 A, B = 4, 5
 

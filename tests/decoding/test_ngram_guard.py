@@ -2,11 +2,11 @@
 
 import pytest
 import torch
+from search_models import ZOO, as_batch, random_sentences, tiny_model
 
 from s2s.decoding.beam import beam_search
 from s2s.decoding.common import block_repeated_ngrams
 from s2s.decoding.greedy import greedy_search
-from search_models import ZOO, as_batch, random_sentences, tiny_model
 
 
 def test_blocks_exactly_the_tokens_that_would_repeat_an_ngram():

@@ -3,10 +3,10 @@ import torch
 
 from s2s.config import ModelConfig
 from s2s.data.batching import pad
-from s2s.data.vocab import BOS, EOS, PAD
 from s2s.models import build_model, count_parameters
 from s2s.models.encoder import merge_directions
 from s2s.registry import MODELS
+from s2s.specials import BOS, EOS, PAD
 
 ZOO = ["rnn", "rnn_attn", "lstm", "lstm_attn", "gru", "gru_attn"]
 
@@ -108,8 +108,8 @@ def test_training_loss_equals_logits_then_cross_entropy(name, tie):
 
 
 def test_word_dropout_replaces_real_tokens_with_unk_at_the_rate_asked():
-    from s2s.data.vocab import UNK
     from s2s.models.seq2seq import drop_words
+    from s2s.specials import UNK
 
     torch.manual_seed(0)
     tokens = torch.tensor([[BOS] + [7] * 999 + [PAD] * 200] * 10)

@@ -8,9 +8,9 @@ import sys
 import pytest
 import torch
 
+from s2s.checkpoint import load_checkpoint
 from s2s.config import save_config
 from s2s.decoding.translator import Translator
-from s2s.training.checkpoint import load_checkpoint
 from s2s.training.distributed import Ranks
 from s2s.training.trainer import Trainer
 

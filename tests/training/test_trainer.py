@@ -57,7 +57,7 @@ def test_plateau_schedule_halves_the_learning_rate(tmp_path, make_config):
 @pytest.mark.parametrize("data", [{}, SAMPLED_SUBWORDS], ids=["fixed", "sampled-subwords"])
 def test_resume_continues_bit_for_bit(tmp_path, make_config, data):
     """N steps straight == N/2 steps, stop (as on Ctrl-C), resume from last.pt, N/2 more."""
-    from s2s.training.checkpoint import load_checkpoint
+    from s2s.checkpoint import load_checkpoint
 
     sections = {"train": {"max_steps": 8, "log_every": 2, "epochs": 5}, "model": {"dropout": 0.3}, "data": data}
     straight = quiet(make_config(tmp_path / "a", **sections), tmp_path / "a")
@@ -130,7 +130,7 @@ def test_sampled_subwords_change_between_epochs_and_repeat_within_one(tmp_path, 
 
 
 def test_kept_checkpoints_are_the_latest_and_the_best(tmp_path, make_config):
-    from s2s.training.checkpoint import kept_checkpoints, load_checkpoint
+    from s2s.checkpoint import kept_checkpoints, load_checkpoint
 
     config = make_config(tmp_path / "r", train={"max_steps": 7, "epochs": 9, "valid_every": 1, "keep_checkpoints": 2,
                                                 "patience": 0, "early_stopping_metric": "loss", "lr": 0.03})
@@ -161,7 +161,7 @@ def test_cosine_schedule_decays_to_min_lr_at_the_planned_last_update(tmp_path, m
 
 
 def test_cosine_schedule_resumes_bit_for_bit(tmp_path, make_config):
-    from s2s.training.checkpoint import load_checkpoint
+    from s2s.checkpoint import load_checkpoint
 
     sections = {"train": {"max_steps": 8, "epochs": 5, "schedule": "cosine", "log_every": 2}}
     straight = quiet(make_config(tmp_path / "a", **sections), tmp_path / "a")

@@ -14,9 +14,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from s2s.data.vocab import PAD
 from s2s.errors import S2SError
-from s2s.training.loss import sequence_loss
+from s2s.models.output import sequence_loss
+from s2s.specials import PAD
 
 
 def check_analysable(model: nn.Module) -> None:
@@ -127,8 +127,8 @@ def load_subjects(config_path: str | None, checkpoint: str | None, cells: list[s
             config.model.cell = cell
             models[cell] = build_model(config.model, len(corpus.src_vocab), len(corpus.tgt_vocab))
     else:
+        from s2s.checkpoint import load_checkpoint
         from s2s.decoding.translator import Translator
-        from s2s.training.checkpoint import load_checkpoint
 
         translator = Translator.from_checkpoint(checkpoint, device="cpu")
         config = config_from_dict(load_checkpoint(checkpoint)["config"])

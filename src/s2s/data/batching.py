@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from s2s.data.vocab import BOS, EOS, PAD
+from s2s.specials import BOS, EOS, PAD
 
 
 @dataclass

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable
 
-PAD, UNK, BOS, EOS = 0, 1, 2, 3
-SPECIALS = ["<pad>", "<unk>", "<bos>", "<eos>"]
+from s2s.specials import BOS, EOS, PAD, SPECIALS, UNK
 
 
 class Vocab:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
-from s2s.data.vocab import BOS, EOS
 from s2s.decoding.common import block_repeated_ngrams, forbid_specials, max_output_lengths, select_rows, select_state
+from s2s.specials import BOS, EOS
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from s2s.data.vocab import BOS, PAD
+from s2s.specials import BOS, PAD
 
 
 def select_state(state, index: torch.Tensor):

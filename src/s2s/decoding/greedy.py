@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from s2s.data.vocab import BOS, EOS, PAD
 from s2s.decoding.common import block_repeated_ngrams, forbid_specials, max_output_lengths, select_rows, select_state
+from s2s.specials import BOS, EOS, PAD
 
 
 @torch.no_grad()

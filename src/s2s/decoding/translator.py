@@ -9,6 +9,7 @@ from typing import Iterable, Iterator
 
 import torch
 
+from s2s.checkpoint import load_checkpoint
 from s2s.config import DecodeConfig, config_from_dict
 from s2s.data.batching import pad
 from s2s.data.tokenizers import tokenizer_from_state
@@ -16,11 +17,10 @@ from s2s.data.vocab import Vocab
 from s2s.decoding.beam import beam_search
 from s2s.decoding.ensemble import Ensemble
 from s2s.decoding.greedy import greedy_search
+from s2s.device import resolve_device
 from s2s.errors import S2SError
 from s2s.models import build_model
 from s2s.registry import import_user_modules
-from s2s.training.checkpoint import load_checkpoint
-from s2s.training.device import resolve_device
 
 
 @dataclass

@@ -37,7 +37,7 @@ def summarize_run(run_dir: Path) -> dict:
 
 
 def _parameters(run_dir: Path) -> int | None:
-    from s2s.training.checkpoint import load_checkpoint
+    from s2s.checkpoint import load_checkpoint
 
     for name in ("best.pt", "last.pt"):
         if (run_dir / name).is_file():

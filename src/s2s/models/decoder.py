@@ -11,9 +11,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from s2s.data.vocab import PAD
 from s2s.models.attention import DotAttention
 from s2s.models.encoder import make_rnn
+from s2s.specials import PAD
 
 
 class Decoder(nn.Module):

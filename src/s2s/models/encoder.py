@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from s2s.data.vocab import PAD
+from s2s.specials import PAD
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}  # nn.RNN is the vanilla tanh cell
 UNPACKED_KERNELS = {"RNN_TANH": torch.rnn_tanh, "GRU": torch.gru}  # one direction, one layer per call

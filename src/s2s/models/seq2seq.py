@@ -6,11 +6,11 @@ import torch
 from torch import nn
 
 from s2s.config import ModelConfig
-from s2s.data.vocab import BOS, PAD, UNK
 from s2s.models.decoder import Decoder
 from s2s.models.encoder import Encoder
+from s2s.models.output import output_loss
 from s2s.registry import MODELS
-from s2s.training.loss import output_loss
+from s2s.specials import BOS, PAD, UNK
 
 
 class Seq2Seq(nn.Module):

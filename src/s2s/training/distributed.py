@@ -13,8 +13,8 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from s2s.device import resolve_device
 from s2s.errors import S2SError
-from s2s.training.device import resolve_device
 
 # How long a rank waits for the others at a collective; the longest wait is for rank 0's validation (with BLEU).
 # A rank that exits (an error) ends the others' waits at once: gloo sees the closed connection, torchrun stops the rest.

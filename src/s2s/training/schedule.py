@@ -9,7 +9,6 @@ import torch
 
 from s2s.config import TrainConfig
 
-
 PER_UPDATE = ("inverse_sqrt", "cosine")  # stepped after every update; plateau after every validation
 
 

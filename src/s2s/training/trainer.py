@@ -15,18 +15,18 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from s2s.checkpoint import checkpoint_name, load_checkpoint, save_checkpoint
 from s2s.config import Config, apply_overrides, config_from_dict, load_config, save_config
 from s2s.data.batching import Batch, make_batch, token_batches
 from s2s.data.corpus import Corpus, build_corpus, sampled_training_ids
 from s2s.data.tokenizers import tokenizer_from_state
 from s2s.data.vocab import Vocab
 from s2s.decoding.translator import Translator
+from s2s.device import amp_dtype, autocast, keep_freed_memory
 from s2s.errors import S2SError
 from s2s.evaluation.metrics import corpus_scores
 from s2s.models import build_model, count_parameters
 from s2s.registry import import_user_modules
-from s2s.training.checkpoint import checkpoint_name, load_checkpoint, save_checkpoint
-from s2s.training.device import amp_dtype, autocast, keep_freed_memory
 from s2s.training.distributed import Ranks
 from s2s.training.loss import model_loss
 from s2s.training.schedule import PER_UPDATE, build_scheduler

@@ -3,9 +3,9 @@ import os
 import pytest
 import torch
 
+from s2s.checkpoint import load_checkpoint, save_checkpoint
 from s2s.decoding.translator import Translator
 from s2s.errors import S2SError
-from s2s.training.checkpoint import load_checkpoint, save_checkpoint
 from s2s.training.trainer import Trainer
 
 
@@ -85,7 +85,7 @@ def test_failed_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
 
 KILLER = """
 import sys, torch
-from s2s.training.checkpoint import save_checkpoint
+from s2s.checkpoint import save_checkpoint
 big = torch.randn(4_000_000)
 for i in range(10_000):
     save_checkpoint({"i": i, "weights": big}, sys.argv[1])

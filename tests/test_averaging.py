@@ -3,8 +3,8 @@
 import pytest
 import torch
 
+from s2s.checkpoint import average_checkpoints, load_checkpoint, save_checkpoint, select_kept
 from s2s.errors import S2SError
-from s2s.training.checkpoint import average_checkpoints, load_checkpoint, save_checkpoint, select_kept
 from s2s.training.trainer import Trainer
 
 
@@ -40,7 +40,7 @@ def test_average_of_one_is_that_checkpoint_and_loads_for_translation(kept_run, t
 
 
 def test_best_picks_by_the_validation_metric(kept_run):
-    from s2s.training.checkpoint import kept_checkpoints
+    from s2s.checkpoint import kept_checkpoints
 
     kept = kept_checkpoints(kept_run)
     best_two = sorted(kept, key=lambda e: (-e["metric"], -e["step"]))[:2]

@@ -1,0 +1,84 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from s2s.models.output import LinearCrossEntropy, SmoothedCrossEntropy, output_loss, sequence_loss
+from s2s.specials import PAD
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.3])
+def test_fused_loss_and_gradient_equal_torch_cross_entropy(smoothing):
+    torch.manual_seed(0)
+    logits = (3 * torch.randn(4, 5, 11)).requires_grad_()
+    target = torch.randint(4, 11, (4, 5))
+    target[0, 3:] = PAD
+    target[2, 1:] = PAD
+    ours = sequence_loss(logits, target, smoothing)
+    (grad_ours,) = torch.autograd.grad(0.5 * ours, logits)
+    reference = F.cross_entropy(logits.reshape(-1, 11), target.reshape(-1), ignore_index=PAD,
+                                label_smoothing=smoothing, reduction="sum")
+    (grad_reference,) = torch.autograd.grad(0.5 * reference, logits)
+    torch.testing.assert_close(ours, reference)
+    torch.testing.assert_close(grad_ours, grad_reference)
+    assert grad_ours[2, 1:].abs().max() == 0  # padding positions get no gradient
+
+
+def test_fused_loss_passes_gradcheck():
+    torch.manual_seed(1)
+    logits = torch.randn(6, 7, dtype=torch.float64, requires_grad=True)
+    target = torch.tensor([4, 5, PAD, 6, 4, 5])
+    assert torch.autograd.gradcheck(lambda x: SmoothedCrossEntropy.apply(x, target, 0.2), (logits,))
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+@pytest.mark.parametrize("chunk_rows", [1, 4, 7, 100])  # chunk boundaries inside, at and past the rows
+def test_output_loss_equals_linear_then_cross_entropy(smoothing, chunk_rows):
+    torch.manual_seed(2)
+    out_layer = torch.nn.Linear(6, 13)
+    hidden = torch.randn(3, 5, 6, requires_grad=True)
+    target = torch.randint(4, 13, (3, 5))
+    target[1, 2:] = PAD
+    ours = output_loss(hidden, out_layer, target, smoothing, chunk_rows=chunk_rows)
+    grads_ours = torch.autograd.grad(0.7 * ours, [hidden, out_layer.weight, out_layer.bias])
+    reference = F.cross_entropy(out_layer(hidden).reshape(-1, 13), target.reshape(-1), ignore_index=PAD,
+                                label_smoothing=smoothing, reduction="sum")
+    grads_reference = torch.autograd.grad(0.7 * reference, [hidden, out_layer.weight, out_layer.bias])
+    torch.testing.assert_close(ours, reference)
+    for got, expected in zip(grads_ours, grads_reference):
+        torch.testing.assert_close(got, expected)
+    assert grads_ours[0][1, 2:].abs().max() == 0  # padding positions get no gradient
+
+
+def test_output_loss_passes_gradcheck():
+    torch.manual_seed(3)
+    hidden = torch.randn(7, 4, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(9, 4, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(9, dtype=torch.float64, requires_grad=True)
+    target = torch.tensor([4, 5, PAD, 6, 8, 4, PAD])
+    assert torch.autograd.gradcheck(lambda h, w, b: LinearCrossEntropy.apply(h, w, b, target, 0.2, 3), (hidden, weight, bias))
+
+
+def test_output_loss_without_grad_stores_nothing_and_matches():
+    torch.manual_seed(4)
+    out_layer = torch.nn.Linear(6, 13)
+    hidden, target = torch.randn(2, 4, 6), torch.randint(4, 13, (2, 4))
+    with torch.no_grad():
+        loss = output_loss(hidden, out_layer, target, chunk_rows=3)
+        reference = sequence_loss(out_layer(hidden), target)
+    assert loss.grad_fn is None
+    torch.testing.assert_close(loss, reference)
+
+
+def test_output_loss_under_bf16_autocast_is_close_to_fp32():
+    torch.manual_seed(5)
+    out_layer = torch.nn.Linear(16, 40)
+    hidden = torch.randn(12, 16, requires_grad=True)
+    target = torch.randint(4, 40, (12,))
+    reference = output_loss(hidden, out_layer, target)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # a model's hidden states come out of autocast in bf16
+        low = output_loss(hidden.to(torch.bfloat16), out_layer, target)
+    low.backward()
+    assert low.dtype == torch.float32
+    low, reference = low.detach(), reference.detach()
+    assert abs(low.item() - reference.item()) < 0.02 * reference.item()
+    assert out_layer.weight.grad.dtype == torch.float32 and hidden.grad.dtype == torch.float32
