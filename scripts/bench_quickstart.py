@@ -1,9 +1,10 @@
 """Train configs/quickstart.yaml with and without attention and compare test BLEU, overall and by input length.
 
-    python scripts/bench_quickstart.py [--out runs/bench_quickstart] [--json OUT.json]
+    python scripts/bench_quickstart.py [--out runs/bench_quickstart] [--json OUT.json] [--set KEY=VALUE ...]
 
 Prints a Markdown block (machine, command, table) for BENCHMARKS.md. Each model is trained exactly as
-`s2s train --config configs/quickstart.yaml` trains it (the no-attention row adds model.attention=none).
+`s2s train --config configs/quickstart.yaml` trains it (the no-attention row adds model.attention=none);
+--set overrides apply to both rows (scripts/bench_all.sh --quick uses them for a smoke run).
 """
 
 from __future__ import annotations
@@ -49,9 +50,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="runs/bench_quickstart", help="folder for the two run folders")
     parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="config overrides for both rows (recorded)")
     args = parser.parse_args()
     info = machine_info()
-    results = [run("gru_attn", [], Path(args.out)), run("gru", ["model.attention=none"], Path(args.out))]
+    results = [run("gru_attn", args.set, Path(args.out)), run("gru", args.set + ["model.attention=none"], Path(args.out))]
     print(describe_machine(info))
     print()
     header = "| model | test BLEU | chrF | " + " | ".join(f"BLEU / exact % ({b} words)" for b in results[0]["by_length"]) + \
