@@ -279,3 +279,32 @@ def test_ensemble_of_different_vocabularies_is_refused(run, tmp_path):
     assert s2s("train", "--config", str(config)).returncode == 0
     result = s2s("translate", "--checkpoint", str(run / "best.pt"), str(tmp_path / "other" / "best.pt"), stdin="one\n")
     assert result.returncode == 2 and "have different src vocabs, so they cannot be ensembled" in result.stderr
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--beam", "0", "argument --beam: must be >= 1 (1 is greedy decoding), got 0"),
+    ("--nbest", "0", "argument --nbest: must be >= 1, got 0"),
+    ("--batch-size", "0", "argument --batch-size: must be >= 1, got 0"),
+    ("--batch-size", "many", "argument --batch-size: expected an integer, got 'many'"),
+    ("--length-penalty", "-1", "argument --length-penalty: must be >= 0.0, got -1"),
+    ("--max-len-ratio", "0", "argument --max-len-ratio: must be > 0, got 0"),
+    ("--no-repeat-ngram", "-2", "argument --no-repeat-ngram: must be >= 0 (0 is off), got -2"),
+])
+@pytest.mark.parametrize("command", ["translate", "evaluate", "report"])
+def test_every_decoding_flag_refuses_values_outside_its_range(capsys, command, flag, value, message):
+    from s2s.cli import build_parser
+
+    required = {"translate": ["--checkpoint", "x.pt"], "evaluate": ["--checkpoint", "x.pt", "--src", "a", "--ref", "b"],
+                "report": ["runs/x"]}[command]
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args([command, *required, flag, value])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_a_yaml_syntax_error_names_the_file_and_line(tmp_path):
+    config = tmp_path / "broken.yaml"
+    config.write_text("train:\n  epochs: 3\n lr: 0.1\n")
+    result = s2s("train", "--config", str(config))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"config file '{config}', line 3, column 2: YAML syntax error" in result.stderr
+    assert "<unicode string>" not in result.stderr

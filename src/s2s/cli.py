@@ -29,16 +29,38 @@ EPILOG = """examples:
 """
 
 
+def at_least(minimum: float, kind=int, note: str = ""):
+    """An argparse type: a number of `kind` (int or float) that is at least `minimum`."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}{note}, got {text}")
+        return value
+    return parse
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a number > 0."""
+    value = at_least(0.0, float)(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
 def add_decode_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("decoding (defaults come from the checkpoint's decode: section)")
-    group.add_argument("--beam", type=int, help="beam size; 1 is greedy decoding")
-    group.add_argument("--nbest", type=int, help="hypotheses per sentence (<= beam); above 1, translate writes "
+    group.add_argument("--beam", type=at_least(1, note=" (1 is greedy decoding)"), help="beam size; 1 is greedy decoding")
+    group.add_argument("--nbest", type=at_least(1), help="hypotheses per sentence (<= beam); above 1, translate writes "
                        "'LINE ||| TEXT ||| SCORE' lines (Moses n-best format, LINE counts from 0)")
-    group.add_argument("--length-penalty", type=float, help="rank finished beams by log p / length**A (0: raw log p)")
-    group.add_argument("--max-len-ratio", type=float, help="stop after R * source tokens + 10 output tokens")
-    group.add_argument("--no-repeat-ngram", type=int, metavar="N", help="never repeat an n-gram of N output tokens "
-                       "(subword pieces; 0: off)")
-    group.add_argument("--batch-size", type=int, help="sentences per decoding batch")
+    group.add_argument("--length-penalty", type=at_least(0.0, float), help="rank finished beams by log p / length**A "
+                       "(0: raw log p)")
+    group.add_argument("--max-len-ratio", type=positive_float, help="stop after R * source tokens + 10 output tokens")
+    group.add_argument("--no-repeat-ngram", type=at_least(0, note=" (0 is off)"), metavar="N",
+                       help="never repeat an n-gram of N output tokens (subword pieces; 0: off)")
+    group.add_argument("--batch-size", type=at_least(1), help="sentences per decoding batch")
     group.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N")
 
 
@@ -112,8 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "--last N or --best N to pick among its kept checkpoints (RUN_DIR/checkpoints/).")
     average.add_argument("inputs", nargs="+", metavar="CKPT_OR_RUN_DIR", help="checkpoints, or one run folder")
     picker = average.add_mutually_exclusive_group()
-    picker.add_argument("--last", type=int, metavar="N", help="the N latest kept checkpoints of the run folder")
-    picker.add_argument("--best", type=int, metavar="N", help="the N best kept checkpoints (validation metric)")
+    picker.add_argument("--last", type=at_least(1), metavar="N", help="the N latest kept checkpoints of the run folder")
+    picker.add_argument("--best", type=at_least(1), metavar="N", help="the N best kept checkpoints (validation metric)")
     average.add_argument("--output", required=True, help="the averaged checkpoint (.pt)")
 
     commands.add_parser("zoo", help="list the registered models with their parameter counts",
@@ -135,8 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--checkpoint", help="analyse this trained model (no attention, unidirectional encoder)")
     gradients.add_argument("--cells", nargs="+", default=["rnn", "lstm", "gru"], choices=["rnn", "lstm", "gru"],
                            help="cell types to compare (with --config)")
-    gradients.add_argument("--length", type=int, default=16, help="source tokens per sentence (longer ones are cut)")
-    gradients.add_argument("--sentences", type=int, default=256, help="validation pairs to average over")
+    gradients.add_argument("--length", type=at_least(1), default=16, help="source tokens per sentence (longer ones are cut)")
+    gradients.add_argument("--sentences", type=at_least(1), default=256, help="validation pairs to average over")
     gradients.add_argument("--output", required=True, help="folder for the figures and numbers")
 
     data = commands.add_parser("data", help="dataset tools", description="Dataset tools.")

@@ -294,8 +294,16 @@ def read_yaml(path: str | Path) -> dict:
         raise S2SError(f"config file '{path}' does not exist; pass a YAML file such as configs/quickstart.yaml.")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise S2SError(f"config file '{path}' is not valid UTF-8 YAML: {error}") from None
+    except UnicodeDecodeError as error:
+        raise S2SError(f"config file '{path}' is not UTF-8 text ({error.reason} at byte {error.start}); save it as UTF-8.") from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        what = "; ".join(str(part) for part in (error.context, error.problem) if part)
+        raise S2SError(f"config file '{path}'{where}: YAML syntax error: {what}. Fix the YAML there "
+                       f"(indent with spaces, 'key: value' pairs).") from None
+    except yaml.YAMLError as error:
+        raise S2SError(f"config file '{path}' is not valid YAML: {error}") from None
     return raw or {}
 
 

@@ -57,9 +57,19 @@ def test_nbest_and_attention_details(translator):
     assert result.attention.shape[1] == 3  # three source characters
 
 
-def test_bad_decoding_options_are_clear_errors(translator):
-    with pytest.raises(S2SError, match="nbest <= beam"):
-        translator.translate(["abc"], beam=2, nbest=3)
+@pytest.mark.parametrize("options, shown", [
+    ({"beam": 2, "nbest": 3}, "beam=2, nbest=3"),
+    ({"beam": 0}, "beam=0"),  # a falsy value is refused, not replaced by the checkpoint's default
+    ({"nbest": 0}, "nbest=0"),
+    ({"batch_size": 0}, "batch_size=0"),
+    ({"max_len_ratio": 0.0}, "max_len_ratio=0.0"),
+    ({"length_penalty": -0.5}, "length_penalty=-0.5"),
+    ({"no_repeat_ngram": -1}, "no_repeat_ngram=-1"),
+])
+def test_bad_decoding_options_are_clear_errors(translator, options, shown):
+    with pytest.raises(S2SError, match="decoding options need beam >= 1") as error:
+        translator.translate(["abc"], **options)
+    assert shown in str(error.value)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

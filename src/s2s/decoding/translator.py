@@ -97,15 +97,19 @@ class Translator:
                            batch_size: int | None = None, return_attention: bool = False,
                            no_repeat_ngram: int | None = None) -> list[Translation]:
         """Translate a list of sentences; None options fall back to the checkpoint's decode: section."""
-        beam = beam or self.decode.beam
-        nbest = nbest or self.decode.nbest
-        length_penalty = self.decode.length_penalty if length_penalty is None else length_penalty
-        max_len_ratio = max_len_ratio or self.decode.max_len_ratio
-        batch_size = batch_size or self.decode.batch_size
-        no_repeat_ngram = self.decode.no_repeat_ngram if no_repeat_ngram is None else no_repeat_ngram
-        if beam < 1 or nbest < 1 or nbest > beam or batch_size < 1 or no_repeat_ngram < 0:
-            raise S2SError(f"decoding options need beam >= 1, 1 <= nbest <= beam, batch size >= 1 and no-repeat-ngram "
-                           f">= 0 (got beam={beam}, nbest={nbest}, batch size={batch_size}, no-repeat-ngram={no_repeat_ngram}).")
+        default = self.decode
+        beam = default.beam if beam is None else beam
+        nbest = default.nbest if nbest is None else nbest
+        length_penalty = default.length_penalty if length_penalty is None else length_penalty
+        max_len_ratio = default.max_len_ratio if max_len_ratio is None else max_len_ratio
+        batch_size = default.batch_size if batch_size is None else batch_size
+        no_repeat_ngram = default.no_repeat_ngram if no_repeat_ngram is None else no_repeat_ngram
+        if beam < 1 or nbest < 1 or nbest > beam or batch_size < 1 or no_repeat_ngram < 0 or length_penalty < 0 \
+                or max_len_ratio <= 0:
+            raise S2SError(f"decoding options need beam >= 1, 1 <= nbest <= beam, batch_size >= 1, no_repeat_ngram >= 0, "
+                           f"length_penalty >= 0 and max_len_ratio > 0 (got beam={beam}, nbest={nbest}, "
+                           f"batch_size={batch_size}, no_repeat_ngram={no_repeat_ngram}, length_penalty={length_penalty}, "
+                           f"max_len_ratio={max_len_ratio}).")
         results = [Translation("") for _ in lines]
         src_tokens = []
         for number, line in enumerate(lines, start=1):
