@@ -1,4 +1,4 @@
-"""Shared helpers for the benchmark scripts: describe the machine and measure its matmul peak.
+"""Shared helpers for the benchmark scripts: the machine, its matmul peak, model FLOPs, training steps, reports.
 
 Import from a script in this folder with::
 
@@ -7,21 +7,32 @@ Import from a script in this folder with::
 
 ``measure_matmul_peak`` is the denominator of every MFU figure the scripts report: the best
 GFLOP/s of one large square matmul, measured on this machine with the current torch thread count,
-so that an MFU means the same thing on any machine.
+so that an MFU means the same thing on any machine. ``forward_flops`` is the numerator's formula for
+the zoo models.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
+import math
 import os
 import platform
+import resource
 import shlex
 import subprocess
 import sys
 import time
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+
+from s2s.data.batching import Batch, make_batch
+from s2s.device import autocast
+from s2s.specials import PAD
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -113,3 +124,222 @@ def measure_matmul_peak(n: int = 4096, dtype: torch.dtype = torch.float32, repea
         torch.mm(a, b, out=out)
         best = min(best, time.perf_counter() - start)
     return 2.0 * n**3 / best / 1e9
+
+
+def peak_rss_mib() -> float:
+    """The peak resident set size of this process so far, in MiB (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def current_rss_mib() -> float:
+    """The resident set size of this process now, in MiB (nan where /proc/self/status is missing)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def progress_log(script: str):
+    """A log(message) function that prints "[script] message" to stderr: progress, kept apart from the report."""
+    return lambda message: print(f"[{script}] {message}", file=sys.stderr, flush=True)
+
+
+# ---- reports ------------------------------------------------------------------------------------------------
+
+
+def markdown_table(columns: list[str], align: str, rows: list[list]) -> list[str]:
+    """The lines of a Markdown table. align has one letter a column: l (left, ---) or r (right, ---:)."""
+    def line(cells: list) -> str:
+        return "|" + "".join(f" {cell} |" if cell != "" else " |" for cell in cells)
+
+    return [line(columns), "|" + "".join("---:|" if side == "r" else "---|" for side in align), *map(line, rows)]
+
+
+def write_json(path: str | Path, data: dict) -> None:
+    """Write data as indented JSON, creating the folder if needed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+# ---- training -----------------------------------------------------------------------------------------------
+
+
+def split_batch(split, indices: list[int]) -> Batch:
+    """The padded batch of these sentence pairs of a corpus split (anything with src_ids and tgt_ids)."""
+    return make_batch([split.src_ids[i] for i in indices], [split.tgt_ids[i] for i in indices], indices)
+
+
+def train_step(model, optimizer, batch: Batch, loss_fn, clip_norm: float, amp: torch.dtype | None = None) -> float:
+    """The trainer's update on CPU (Trainer.train_step, whose grad scaler is off there); returns the loss per token.
+
+    loss_fn(model, batch) gives the summed loss over the batch's target tokens.
+    """
+    model.train()
+    tokens = batch.num_tokens
+    with autocast(torch.device("cpu"), amp):
+        loss = loss_fn(model, batch)
+    optimizer.zero_grad(set_to_none=True)
+    (loss / tokens).backward()
+    if clip_norm:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
+    optimizer.step()
+    return float(loss.detach()) / tokens
+
+
+def train_in_turns(runs: dict[str, dict], batches: list[Batch], warmup: int, clip_norm: float,
+                   amp: torch.dtype | None = None, log=None) -> None:
+    """Train every run (a dict with "model", "optimizer" and "loss_fn") on each batch, timing each train_step.
+
+    The runs take turns on every batch, who goes first rotating from batch to batch, so that a drift of the
+    machine's speed hits them all alike. Adds to each run "losses" (loss per token, every batch) and, for the
+    batches after the first `warmup`, "seconds" and "tokens" (non-padding target tokens). log(message), if
+    given, hears of slow batches and of every tenth.
+    """
+    names = list(runs)
+    for run in runs.values():
+        run.update(losses=[], seconds=[], tokens=[])
+    for i, batch in enumerate(batches):
+        elapsed = 0.0
+        for k in range(len(names)):
+            name = names[(i + k) % len(names)]  # rotate who goes first
+            run = runs[name]
+            start = time.perf_counter()
+            loss = train_step(run["model"], run["optimizer"], batch, run["loss_fn"], clip_norm, amp)
+            took = time.perf_counter() - start
+            elapsed += took
+            run["losses"].append(loss)
+            if i >= warmup:
+                run["seconds"].append(took)
+                run["tokens"].append(batch.num_tokens)
+            if not math.isfinite(loss):
+                raise SystemExit(f"{name}: loss became {loss} at batch {i + 1}")
+        if log and (elapsed > 5 or (i + 1) % 10 == 0):
+            log(f"batch {i + 1}/{len(batches)}{' (warm-up)' if i < warmup else ''} {elapsed:.2f} s")
+
+# ---- FLOPs --------------------------------------------------------------------------------------------------
+#
+# Matmuls only, 2 FLOPs per multiply-add; biases, nonlinearities, softmax, embedding lookups and the loss are not
+# counted. An RNN layer with G gates (rnn 1, gru 3, lstm 4), input size I and hidden size H does 2*G*H*(I + H)
+# forward FLOPs per token. With E = embedding size, H = hidden size, V = target vocabulary, L = layers:
+#
+# * encoder, per non-padding source token (packed sequences, so pads are never computed): for each layer and
+#   direction 2*G*Hd*(I + Hd), with Hd = H/2 and 2 directions when bidirectional (Hd = H, 1 direction otherwise),
+#   I = E for the first layer and I = H above it;
+# * decoder, per target token: 2*G*H*(I + H) per layer (I = E, then H); with attention 2*S*H (scores) +
+#   2*S*H (context) + 2*(2H)*H (the combine layer W_c [c; s]) for S attended source positions; and 2*H*V for
+#   the output projection;
+# * training FLOPs = 3 x forward FLOPs (the backward pass needs about twice the forward's matmuls).
+
+GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+
+
+def rnn_gates(rnn: torch.nn.RNNBase) -> int:
+    """G of a torch RNN module, whose mode is RNN_TANH, RNN_RELU, GRU or LSTM."""
+    return GATES[rnn.mode.split("_")[0].lower()]
+
+
+def rnn_layer_flops(gates: int, input_size: int, hidden_size: int) -> int:
+    """Forward matmul FLOPs per token of one RNN layer in one direction: 2*G*H*(I + H)."""
+    return 2 * gates * hidden_size * (input_size + hidden_size)
+
+
+@dataclass(frozen=True)
+class Arch:
+    cell: str
+    attention: bool
+    emb: int
+    hidden: int
+    layers: int
+    bidirectional: bool
+    tgt_vocab: int
+
+
+def encoder_flops_per_token(arch: Arch) -> int:
+    gates, directions = GATES[arch.cell], 2 if arch.bidirectional else 1
+    h_dir = arch.hidden // directions
+    return sum(directions * rnn_layer_flops(gates, arch.emb if layer == 0 else arch.hidden, h_dir)
+               for layer in range(arch.layers))
+
+
+def decoder_rnn_flops_per_token(arch: Arch) -> int:
+    gates = GATES[arch.cell]
+    return sum(rnn_layer_flops(gates, arch.emb if layer == 0 else arch.hidden, arch.hidden)
+               for layer in range(arch.layers))
+
+
+def forward_flops(arch: Arch, batch: Batch, padded: bool = False) -> dict[str, int]:
+    """Forward matmul FLOPs of one batch, by part.
+
+    padded=False: the useful work (decoder over non-padding target tokens, attention over each sentence's own
+    source length). padded=True: what the whole-target decoder computes (every target position of the padded
+    tensor, attention over the padded source length). The encoder runs on packed sequences either way.
+    """
+    src_len = batch.src_lengths.to(torch.long)
+    tgt_len = (batch.tgt_out != PAD).sum(1).to(torch.long)
+    batch_size, src_pad, tgt_pad = batch.src.size(0), batch.src.size(1), batch.tgt_out.size(1)
+    if padded:
+        positions, attended = batch_size * tgt_pad, batch_size * tgt_pad * src_pad  # attended: sum of S over positions
+    else:
+        positions, attended = int(tgt_len.sum()), int((tgt_len * src_len).sum())
+    h = arch.hidden
+    return {
+        "encoder_rnn": int(src_len.sum()) * encoder_flops_per_token(arch),
+        "decoder_rnn": positions * decoder_rnn_flops_per_token(arch),
+        "attention_scores": 2 * h * attended if arch.attention else 0,
+        "attention_context": 2 * h * attended if arch.attention else 0,
+        "attention_combine": positions * 2 * (2 * h) * h if arch.attention else 0,
+        "output": positions * 2 * h * arch.tgt_vocab,
+    }
+
+
+def train_flops(arch: Arch, batches: list[Batch], padded: bool = False) -> int:
+    """Training FLOPs = 3 x forward FLOPs, summed over the batches."""
+    return 3 * sum(sum(forward_flops(arch, batch, padded).values()) for batch in batches)
+
+
+@contextmanager
+def flop_counter():
+    """torch.utils.flop_counter.FlopCounterMode with oneDNN off; read counter.get_total_flops() after the block.
+
+    FlopCounterMode counts the aten matmuls (mm, addmm, bmm) that torch's native RNN decomposes into, but not
+    the fused oneDNN RNN op that nn.LSTM uses on CPU.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with torch.backends.mkldnn.flags(enabled=False), FlopCounterMode(display=False) as counter:
+            yield counter
+
+
+# ---- one job per fresh process ------------------------------------------------------------------------------
+
+
+def save_batches(batches: list[Batch], path: Path) -> None:
+    torch.save([{"src": b.src, "src_lengths": b.src_lengths, "tgt_in": b.tgt_in, "tgt_out": b.tgt_out}
+                for b in batches], path)
+
+
+def load_batches(path: Path) -> list[Batch]:
+    return [Batch(d["src"], d["src_lengths"], d["tgt_in"], d["tgt_out"], [])
+            for d in torch.load(path, weights_only=True)]
+
+
+def run_fresh(script: str, job: dict, work: Path, tag: str, log) -> dict:
+    """Run `python SCRIPT --single TAG.job.json` in a fresh process, so that its timings and peak memory are its own.
+
+    The child reads the job from that file and writes its result dict to job["result"]; returns that dict, or
+    {"error": ...} when the child failed (its messages went to stderr).
+    """
+    job = {**job, "result": str(work / f"{tag}.result.json")}
+    job_path = work / f"{tag}.job.json"
+    job_path.write_text(json.dumps(job))
+    done = subprocess.run([sys.executable, str(Path(script).resolve()), "--single", str(job_path)])
+    if done.returncode != 0 or not Path(job["result"]).is_file():
+        log(f"{tag}: the subprocess failed (exit {done.returncode}); see its messages above")
+        return {"error": f"subprocess exit {done.returncode}"}
+    return json.loads(Path(job["result"]).read_text())

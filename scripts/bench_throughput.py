@@ -21,32 +21,22 @@ whole-target model does; its ratio isolates what the one-call recurrence buys. W
 model under torch.autocast("cpu", bfloat16) for a few batches (bf16 matmuls are far slower than fp32 on CPUs
 without AVX512-BF16/AMX).
 
-The training step is the trainer's (s2s.training.trainer.Trainer.train_step): model.train(), the model's loss
-(teacher forcing; output layer and summed cross-entropy fused, label smoothing 0), zero_grad,
+The training step is the trainer's (Trainer.train_step, as train_step in scripts/_machine.py): model.train(),
+the model's loss (teacher forcing; output layer and summed cross-entropy fused, label smoothing 0), zero_grad,
 (loss / tokens).backward(), clip_grad_norm_(1.0), Adam step (lr 1e-3, fused kernel), with the trainer's malloc
 setting (s2s.device.keep_freed_memory). Batches are padded into tensors before timing, so batching is
 not timed. The stream is token_batches(train, --batch-tokens, seed=1000 * --seed + 1): the first epoch of a
 trainer run with train.seed = --seed. The first --warmup batches are trained but not timed. Each model (and the
-step loop, and bf16) runs in its own fresh subprocess, so peak memory and timings of one do not affect another.
+step loop, and bf16) runs in its own fresh subprocess, so peak memory and timings of one do not affect another;
+the step loops and the whole-target decoder are also timed side by side in one process, taking turns batch by batch.
 
-FLOP count (matmuls only, 2 FLOPs per multiply-add; biases, nonlinearities, softmax, embedding lookups and
-the loss are not counted). An RNN layer with G gates (rnn 1, gru 3, lstm 4), input size I and hidden size H
-does 2*G*H*(I + H) forward FLOPs per token. With E = embedding size, H = hidden size, V = target vocabulary,
-L = layers:
-
-* encoder, per non-padding source token (packed sequences, so pads are never computed): for each layer and
-  direction 2*G*Hd*(I + Hd), with Hd = H/2 and 2 directions when bidirectional (Hd = H, 1 direction otherwise),
-  I = E for the first layer and I = H above it;
-* decoder, per target token: 2*G*H*(I + H) per layer (I = E, then H); with attention 2*S*H (scores) +
-  2*S*H (context) + 2*(2H)*H (the combine layer W_c [c; s]); and 2*H*V for the output projection;
-* training FLOPs = 3 x forward FLOPs (the backward pass needs about twice the forward's matmuls).
-
-MFU counts the decoder only over the non-padding target tokens (tgt_out != pad) and, for each of them, S as
-its own sentence's source length. That is the work a padding-free implementation would need: conservative,
-since the whole-target decoder also computes the padded positions (and attends over padded source positions).
-The FLOPs the kernels really execute (decoder over batch x padded target length, S = padded source length)
-are in the JSON as "hfu" (hardware FLOP utilisation). --verify-flops checks the formula against
-torch.utils.flop_counter.FlopCounterMode on one batch.
+FLOPs come from a formula (the FLOP section of scripts/_machine.py spells it out): matmuls only, 2 FLOPs per
+multiply-add, training = 3 x forward. MFU counts the decoder only over the non-padding target tokens
+(tgt_out != pad) and, for each of them, S (the attended source positions) as its own sentence's source length.
+That is the work a padding-free implementation would need: conservative, since the whole-target decoder also
+computes the padded positions (and attends over padded source positions). The FLOPs the kernels really execute
+(decoder over batch x padded target length, S = padded source length) are in the JSON as "hfu" (hardware FLOP
+utilisation). --verify-flops checks the formula against torch.utils.flop_counter.FlopCounterMode on one batch.
 
 Run the full measurement (about 8 minutes on 2 idle cores; --bf16 adds about 5, --verify-flops about half a
 minute), and paste the Markdown it prints into BENCHMARKS.md:
@@ -64,36 +54,29 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import resource
-import subprocess
 import sys
 import tempfile
 import time
-import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import REPO, describe_machine, machine_info, measure_matmul_peak  # noqa: E402
+from _machine import (  # noqa: E402
+    REPO, Arch, current_rss_mib, describe_machine, flop_counter, forward_flops, load_batches, machine_info,
+    markdown_table, measure_matmul_peak, peak_rss_mib, progress_log, run_fresh, save_batches, split_batch,
+    train_flops, train_in_turns, write_json,
+)
 
 from s2s.config import Config, config_from_dict  # noqa: E402
-from s2s.data.batching import Batch, make_batch, token_batches  # noqa: E402
-from s2s.device import autocast, keep_freed_memory  # noqa: E402
+from s2s.data.batching import Batch, token_batches  # noqa: E402
+from s2s.device import keep_freed_memory  # noqa: E402
 from s2s.models import build_model, count_parameters  # noqa: E402
 from s2s.models.output import output_loss, sequence_loss  # noqa: E402
-from s2s.specials import PAD  # noqa: E402
 from s2s.training.loss import model_loss  # noqa: E402
 from s2s.training.trainer import make_optimizer  # noqa: E402
 
-ZOO = {  # model name -> (cell, attention)
-    "rnn": ("rnn", False), "rnn_attn": ("rnn", True),
-    "lstm": ("lstm", False), "lstm_attn": ("lstm", True),
-    "gru": ("gru", False), "gru_attn": ("gru", True),
-}
-GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+ZOO = ("rnn", "rnn_attn", "lstm", "lstm_attn", "gru", "gru_attn")  # cell, then "_attn" with attention
 VARIANT_NOTES = {
     "fused": "whole-target decoder",
     "steploop": "step loop: decoder (RNN, attention, output layer) called per target position (tutorial style)",
@@ -104,71 +87,7 @@ VARIANT_LABELS = {"steploop": "step loop", "recurrence_loop": "recurrence loop",
 TARGETS = {"speedup": 1.3, "mfu": 0.55, "padding": 0.10}
 BUSY_LOAD = 0.5  # a 1-minute load average at least this high at the start means the machine was not idle
 
-
-def log(message: str) -> None:
-    print(f"[bench_throughput] {message}", file=sys.stderr, flush=True)
-
-
-# ---- FLOP count ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Arch:
-    cell: str
-    attention: bool
-    emb: int
-    hidden: int
-    layers: int
-    bidirectional: bool
-    tgt_vocab: int
-
-
-def rnn_layer_flops(gates: int, input_size: int, hidden_size: int) -> int:
-    """Forward matmul FLOPs per token of one RNN layer in one direction: 2*G*H*(I + H)."""
-    return 2 * gates * hidden_size * (input_size + hidden_size)
-
-
-def encoder_flops_per_token(arch: Arch) -> int:
-    gates, directions = GATES[arch.cell], 2 if arch.bidirectional else 1
-    h_dir = arch.hidden // directions
-    return sum(directions * rnn_layer_flops(gates, arch.emb if layer == 0 else arch.hidden, h_dir)
-               for layer in range(arch.layers))
-
-
-def decoder_rnn_flops_per_token(arch: Arch) -> int:
-    gates = GATES[arch.cell]
-    return sum(rnn_layer_flops(gates, arch.emb if layer == 0 else arch.hidden, arch.hidden) for layer in range(arch.layers))
-
-
-def forward_flops(arch: Arch, batch: Batch, padded: bool = False) -> dict[str, int]:
-    """Forward matmul FLOPs of one batch, by part.
-
-    padded=False: the useful work (decoder over non-padding target tokens, attention over each sentence's own
-    source length). padded=True: what the whole-target decoder computes (every target position of the padded
-    tensor, attention over the padded source length). The encoder runs on packed sequences either way.
-    """
-    src_len = batch.src_lengths.to(torch.long)
-    tgt_len = (batch.tgt_out != PAD).sum(1).to(torch.long)
-    batch_size, src_pad, tgt_pad = batch.src.size(0), batch.src.size(1), batch.tgt_out.size(1)
-    if padded:
-        positions, attended = batch_size * tgt_pad, batch_size * tgt_pad * src_pad  # attended: sum of S over positions
-    else:
-        positions, attended = int(tgt_len.sum()), int((tgt_len * src_len).sum())
-    h = arch.hidden
-    parts = {
-        "encoder_rnn": int(src_len.sum()) * encoder_flops_per_token(arch),
-        "decoder_rnn": positions * decoder_rnn_flops_per_token(arch),
-        "attention_scores": 2 * h * attended if arch.attention else 0,
-        "attention_context": 2 * h * attended if arch.attention else 0,
-        "attention_combine": positions * 2 * (2 * h) * h if arch.attention else 0,
-        "output": positions * 2 * h * arch.tgt_vocab,
-    }
-    return parts
-
-
-def train_flops(arch: Arch, batches: list[Batch], padded: bool = False) -> int:
-    """Training FLOPs = 3 x forward FLOPs, summed over the batches."""
-    return 3 * sum(sum(forward_flops(arch, batch, padded).values()) for batch in batches)
+log = progress_log("bench_throughput")
 
 
 # ---- data ---------------------------------------------------------------------------------------------------
@@ -195,10 +114,9 @@ def build_batches(config: Config, count: int) -> tuple[list[Batch], dict]:
     order = token_batches(train.src_ids, train.tgt_ids, config.train.batch_tokens, seed=stream_seed)
     if len(order) < count:
         raise SystemExit(f"the stream has only {len(order)} batches; ask for fewer --warmup + --batches")
-    batches = [make_batch([train.src_ids[i] for i in idx], [train.tgt_ids[i] for i in idx], idx) for idx in order[:count]]
     info = {"train_pairs": len(train.src_ids), "dropped": corpus.dropped, "src_vocab": len(corpus.src_vocab),
             "tgt_vocab": len(corpus.tgt_vocab), "stream_batches": len(order), "stream_seed": stream_seed}
-    return batches, info
+    return [split_batch(train, indices) for indices in order[:count]], info
 
 
 def stream_stats(batches: list[Batch]) -> dict:
@@ -211,15 +129,7 @@ def stream_stats(batches: list[Batch]) -> dict:
             "tgt_padding": 1 - tgt_real / tgt_all, "src_padding": 1 - src_real / src_all}
 
 
-def save_batches(batches: list[Batch], path: Path) -> None:
-    torch.save([{"src": b.src, "src_lengths": b.src_lengths, "tgt_in": b.tgt_in, "tgt_out": b.tgt_out} for b in batches], path)
-
-
-def load_batches(path: Path) -> list[Batch]:
-    return [Batch(d["src"], d["src_lengths"], d["tgt_in"], d["tgt_out"], []) for d in torch.load(path, weights_only=True)]
-
-
-# ---- training step ------------------------------------------------------------------------------------------
+# ---- the decoder variants' losses ---------------------------------------------------------------------------
 
 
 def whole_target_loss(model, batch: Batch) -> torch.Tensor:
@@ -263,28 +173,7 @@ LOSS_FNS = {"fused": whole_target_loss, "steploop": step_loop_loss, "recurrence_
             "bf16": whole_target_loss}
 
 
-def train_step(model, optimizer, batch: Batch, loss_fn, amp: torch.dtype | None, clip_norm: float) -> float:
-    """The trainer's update (Trainer.train_step on CPU, where the grad scaler is disabled)."""
-    model.train()
-    tokens = batch.num_tokens
-    with autocast(torch.device("cpu"), amp):
-        loss = loss_fn(model, batch)
-    optimizer.zero_grad(set_to_none=True)
-    (loss / tokens).backward()
-    if clip_norm:
-        torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
-    optimizer.step()
-    return float(loss.detach()) / tokens
-
-
-def _rss_mib() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
+# ---- child: one job in a fresh process ----------------------------------------------------------------------
 
 
 def run_child(job_path: Path) -> None:
@@ -298,10 +187,8 @@ def run_child(job_path: Path) -> None:
     if job["threads"]:
         torch.set_num_threads(job["threads"])
     config = config_from_dict(job["config"], source="bench_throughput job")
-    batches = load_batches(Path(job["batch_file"]))
-    warmup, timed = job["warmup"], job["timed"]
-    batches = batches[job["skip"]:job["skip"] + warmup + timed]
-    variant = job["variant"]
+    warmup, timed, variant = job["warmup"], job["timed"], job["variant"]
+    batches = load_batches(Path(job["batch_file"]))[job["skip"]:job["skip"] + warmup + timed]
     variants = PAIRED_VARIANTS if variant == "paired" else (variant,)
     amp = torch.bfloat16 if variant == "bf16" else None
 
@@ -309,46 +196,30 @@ def run_child(job_path: Path) -> None:
     # cores drifts by tens of percent over minutes, so each row's MFU is taken against the peak of its own time.
     # Measured before keep_freed_memory(), so its 3 x 64 MiB go back to the system and stay out of peak memory.
     peak_before = measure_matmul_peak(job["peak_size"], torch.float32, 3)
-    baseline = _rss_mib()
+    start_rss = current_rss_mib()
     keep_freed_memory()  # as the trainer does
     runs = {}
     for v in variants:
         torch.manual_seed(config.train.seed)  # the trainer's seed_everything: same initial weights in every variant
         model = build_model(config.model, job["src_vocab"], job["tgt_vocab"])
-        runs[v] = {"model": model, "optimizer": make_optimizer(model, config.train.lr, config.train.weight_decay,
-                                                               torch.device("cpu")),
-                   "losses": [], "seconds": [], "tokens": []}
+        optimizer = make_optimizer(model, config.train.lr, config.train.weight_decay, torch.device("cpu"))
+        runs[f"{job['model']} ({v})"] = {"variant": v, "model": model, "optimizer": optimizer, "loss_fn": LOSS_FNS[v]}
+    # train_in_turns names a run by its key when a loss turns non-finite
     name = f"{job['model']} ({variant})"
-
-    for i, batch in enumerate(batches):
-        elapsed = 0.0
-        for k in range(len(variants)):
-            v = variants[(i + k) % len(variants)]  # rotate who goes first
-            run = runs[v]
-            start = time.perf_counter()
-            loss = train_step(run["model"], run["optimizer"], batch, LOSS_FNS[v], amp, config.train.clip_norm)
-            took = time.perf_counter() - start
-            elapsed += took
-            run["losses"].append(loss)
-            if i >= warmup:
-                run["seconds"].append(took)
-                run["tokens"].append(batch.num_tokens)
-            if not math.isfinite(loss):
-                raise SystemExit(f"{job['model']} ({v}): loss became {loss} at batch {i + 1}")
-        if elapsed > 5 or (i + 1) % 10 == 0:
-            log(f"{name}: batch {i + 1}/{len(batches)}{' (warm-up)' if i < warmup else ''} {elapsed:.2f} s")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    train_in_turns(runs, batches, warmup, config.train.clip_norm, amp, log=lambda message: log(f"{name}: {message}"))
+    peak_rss = peak_rss_mib()
     peak_after = measure_matmul_peak(job["peak_size"], torch.float32, 3)
-    per_variant = {v: {"seconds": sum(r["seconds"]), "tokens": sum(r["tokens"]),
-                       "tokens_per_s": sum(r["tokens"]) / sum(r["seconds"]),
-                       "batch_seconds": [round(x, 4) for x in r["seconds"]],
-                       "loss_per_token": [round(x, 4) for x in r["losses"]]} for v, r in runs.items()}
+
+    per_variant = {r["variant"]: {"seconds": sum(r["seconds"]), "tokens": sum(r["tokens"]),
+                                  "tokens_per_s": sum(r["tokens"]) / sum(r["seconds"]),
+                                  "batch_seconds": [round(x, 4) for x in r["seconds"]],
+                                  "loss_per_token": [round(x, 4) for x in r["losses"]]} for r in runs.values()}
     first = per_variant[variants[0]]
-    result = {"model": job["model"], "variant": variant, "params": count_parameters(runs[variants[0]]["model"]),
-              "warmup": warmup, "timed": timed, "seconds": first["seconds"], "tokens": first["tokens"],
-              "batch_seconds": first["batch_seconds"], "loss_per_token": first["loss_per_token"],
-              "peak_rss_mib": round(peak, 1), "start_rss_mib": round(baseline, 1), "threads": torch.get_num_threads(),
-              "peak_gflops_before": peak_before, "peak_gflops_after": peak_after,
+    result = {"model": job["model"], "variant": variant, "params": count_parameters(model),  # one model, all variants
+              "warmup": warmup,
+              "timed": timed, **{key: first[key] for key in ("seconds", "tokens", "batch_seconds", "loss_per_token")},
+              "peak_rss_mib": round(peak_rss, 1), "start_rss_mib": round(start_rss, 1),
+              "threads": torch.get_num_threads(), "peak_gflops_before": peak_before, "peak_gflops_after": peak_after,
               "peak_gflops": max(peak_before, peak_after)}
     if variant == "paired":
         result["per_variant"] = per_variant
@@ -359,48 +230,35 @@ def run_child(job_path: Path) -> None:
 
 
 def launch(job: dict, work: Path) -> dict:
-    tag = f"{job['model']}-{job['variant']}"
-    job = {**job, "result": str(work / f"{tag}.result.json")}
-    job_path = work / f"{tag}.job.json"
-    job_path.write_text(json.dumps(job))
-    log(f"{job['model']} ({job['variant']}): {job['warmup']} warm-up + {job['timed']} timed batches in a fresh process")
+    """Run one job in a fresh process (run_child there); returns its result, or its model, variant and error."""
+    name = f"{job['model']} ({job['variant']})"
+    log(f"{name}: {job['warmup']} warm-up + {job['timed']} timed batches in a fresh process")
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--single", str(job_path)])
-    if done.returncode != 0 or not Path(job["result"]).is_file():
-        log(f"{tag}: the subprocess failed (exit {done.returncode}); see its messages above")
-        return {"model": job["model"], "variant": job["variant"], "error": f"subprocess exit {done.returncode}"}
-    result = json.loads(Path(job["result"]).read_text())
-    log(f"{job['model']} ({job['variant']}): {result['tokens'] / result['seconds']:.0f} tokens/s "
-        f"({time.perf_counter() - started:.0f} s wall)")
+    result = run_fresh(__file__, job, work, f"{job['model']}-{job['variant']}", log)
+    if "error" in result:
+        return {"model": job["model"], "variant": job["variant"], **result}
+    log(f"{name}: {result['tokens'] / result['seconds']:.0f} tokens/s ({time.perf_counter() - started:.0f} s wall)")
     return result
 
 
 def verify_flops(args, config: Config, batch: Batch, archs: dict[str, Arch], vocab: dict) -> list[dict]:
     """Compare forward_flops(padded=True) with FlopCounterMode on one forward pass of each model.
 
-    FlopCounterMode counts the aten matmuls (mm, addmm, bmm) that torch's native RNN decomposes into, but not
-    the fused oneDNN RNN op that nn.LSTM uses on CPU, so the check runs with oneDNN off. It also measures the
-    fwd+bwd / fwd FLOP ratio (the formula assumes 3) and that the step loop gives the same logits.
+    The check runs in eval mode with oneDNN off (see flop_counter). It also measures the fwd+bwd / fwd FLOP
+    ratio (the formula assumes 3) and that the step loop gives the same logits.
     """
-    from torch.utils.flop_counter import FlopCounterMode
-
     rows = []
     for name, arch in archs.items():
         torch.manual_seed(config.train.seed)
         cfg = make_config(args, name).model
         cfg.dropout = 0.0
         model = build_model(cfg, vocab["src_vocab"], vocab["tgt_vocab"]).eval()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with torch.backends.mkldnn.flags(enabled=False):
-                counter = FlopCounterMode(display=False)
-                with torch.no_grad(), counter:
-                    logits = model(batch.src, batch.src_lengths, batch.tgt_in)
-                forward = counter.get_total_flops()
-                counter = FlopCounterMode(display=False)
-                with counter:
-                    whole_target_loss(model, batch).backward()
-                both = counter.get_total_flops()
+        with torch.no_grad(), flop_counter() as counter:
+            logits = model(batch.src, batch.src_lengths, batch.tgt_in)
+        forward = counter.get_total_flops()
+        with flop_counter() as counter:
+            whole_target_loss(model, batch).backward()
+        both = counter.get_total_flops()
         expected = sum(forward_flops(arch, batch, padded=True).values())
         with torch.no_grad():
             looped = step_loop_features(model, batch.src, batch.src_lengths, batch.tgt_in, project=True)
@@ -410,10 +268,6 @@ def verify_flops(args, config: Config, batch: Batch, archs: dict[str, Arch], voc
         log(f"verify {name}: FlopCounterMode {forward / 1e9:.4f} GFLOP, formula {expected / 1e9:.4f} GFLOP, "
             f"fwd+bwd/fwd {both / forward:.3f}")
     return rows
-
-
-def fmt_int(n: int) -> str:
-    return f"{n:,}"
 
 
 def report(info: dict, args, peak: dict, data: dict, stream: dict, results: list[dict], verify: list[dict]) -> str:
@@ -433,45 +287,64 @@ def report(info: dict, args, peak: dict, data: dict, stream: dict, results: list
                      f"{peak['fp32_small_gflops']:.1f} GFLOP/s at the same size "
                      f"({peak['fp32_small_gflops'] / peak['bf16_gflops']:.0f}x slower) and the fp32 peak above "
                      f"({peak['fp32_gflops'] / peak['bf16_gflops']:.0f}x): why bf16 autocast is off by default on CPU")
-    lines.append(f"- data: Multi30k {args.src}->{args.tgt} train ({fmt_int(data['train_pairs'])} pairs, max_len 100), "
+    lines.append(f"- data: Multi30k {args.src}->{args.tgt} train ({data['train_pairs']:,} pairs, max_len 100), "
                  f"SentencePiece BPE {args.vocab_size} per side, vocabularies: source {data['src_vocab']}, "
                  f"target {data['tgt_vocab']}")
     lines.append(f"- batches: token_batches(batch_tokens={args.batch_tokens}, seed={data['stream_seed']}), the first "
-                 f"{args.warmup} untimed, then {stream['batches']} timed: {fmt_int(stream['sentences'])} sentences, "
-                 f"{fmt_int(stream['tgt_tokens'])} target tokens; padding {100 * stream['tgt_padding']:.1f}% of target "
+                 f"{args.warmup} untimed, then {stream['batches']} timed: {stream['sentences']:,} sentences, "
+                 f"{stream['tgt_tokens']:,} target tokens; padding {100 * stream['tgt_padding']:.1f}% of target "
                  f"and {100 * stream['src_padding']:.1f}% of source positions")
     lines.append(f"- models: embedding {args.emb}, hidden {args.hidden}, {args.layers} layer(s), bidirectional "
                  f"encoder, dropout {args.dropout}; step as in the trainer: loss/tokens backward, clip 1.0, Adam "
                  f"lr 1e-3; each row in a fresh process")
     lines.append("- tokens/s counts non-padding target tokens; MFU = model matmul FLOPs/s (3x forward, decoder over "
                  "non-padding target tokens only) / the row's fp32 peak; peak MiB = the process's peak RSS")
-    lines += ["", "| model | params | tokens/s | padding % (tgt) | model GFLOP/s | peak GFLOP/s | MFU % | peak MiB | note |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    rows = []
     for r in results:
         if r["variant"] == "paired":
             continue  # reported below the table
         label = r["model"] if r["variant"] == "fused" else f"{r['model']} ({VARIANT_LABELS[r['variant']]})"
         if "error" in r:
-            lines.append(f"| {label} | | | | | | | | failed: {r['error']} |")
+            rows.append([label, *[""] * 7, f"failed: {r['error']}"])
             continue
         note = VARIANT_NOTES[r["variant"]]
         if r["timed"] != stream["batches"]:
             note += f"; first {r['timed']} timed batches only"
-        lines.append(f"| {label} | {fmt_int(r['params'])} | {r['tokens_per_s']:,.0f} | {100 * r['tgt_padding']:.1f} | "
-                     f"{r['achieved_gflops']:.1f} | {r['peak_gflops']:.1f} | {100 * r['mfu']:.1f} | "
-                     f"{r['peak_rss_mib']:,.0f} | {note} |")
-    lines.append("")
-    fused = {r["model"]: r for r in results if r["variant"] == "fused" and "error" not in r}
-    loop = next((r for r in results if r["variant"] == "steploop" and "error" not in r), None)
+        rows.append([label, f"{r['params']:,}", f"{r['tokens_per_s']:,.0f}", f"{100 * r['tgt_padding']:.1f}",
+                     f"{r['achieved_gflops']:.1f}", f"{r['peak_gflops']:.1f}", f"{100 * r['mfu']:.1f}",
+                     f"{r['peak_rss_mib']:,.0f}", note])
+    lines += ["", *markdown_table(["model", "params", "tokens/s", "padding % (tgt)", "model GFLOP/s", "peak GFLOP/s",
+                                   "MFU %", "peak MiB", "note"], "lrrrrrrrl", rows), ""]
     start = [r["start_rss_mib"] for r in results if "error" not in r]
     if start:
         held = f"{min(start):,.0f}" if round(min(start)) == round(max(start)) else f"{min(start):,.0f}-{max(start):,.0f}"
         lines.append(f"- peak MiB includes the {held} MiB each process holds before it builds the model "
                      "(Python, torch, the batches)")
-    checks = []
-    paired = next((r for r in results if r["variant"] == "paired" and "error" not in r), None)
-    recurrence = next((r for r in results if r["variant"] == "recurrence_loop" and "error" not in r), None)
-    separate = ""
+    lines += target_checks(info, args, peak, stream, results)
+    if verify:
+        lines += ["", "FLOP formula check on the first timed batch (eval mode, oneDNN off so that nn.LSTM runs as "
+                  "countable matmuls): torch.utils.flop_counter.FlopCounterMode against the formula over the positions "
+                  "the kernels compute (padded target, padded source length):", ""]
+        lines += markdown_table(["model", "FlopCounterMode fwd GFLOP", "formula fwd GFLOP", "ratio",
+                                 "FlopCounterMode fwd+bwd / fwd", "step loop vs whole target: max abs logit diff"],
+                                "lrrrrr", [[v["model"], f"{v['flop_counter'] / 1e9:.4f}", f"{v['formula'] / 1e9:.4f}",
+                                            f"{v['ratio']:.4f}", f"{v['train_over_forward']:.3f}",
+                                            f"{v['step_loop_max_abs_diff']:.1e}"] for v in verify])
+    return "\n".join(lines)
+
+
+def target_checks(info: dict, args, peak: dict, stream: dict, results: list[dict]) -> list[str]:
+    """The report's lines below the table: the speed-up, MFU and padding against TARGETS, and bf16 against fp32."""
+    def met(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    first = {}  # variant -> its first successful result
+    for r in results:
+        if "error" not in r:
+            first.setdefault(r["variant"], r)
+    fused = {r["model"]: r for r in results if r["variant"] == "fused" and "error" not in r}
+    loop, recurrence, paired, bf16 = (first.get(v) for v in ("steploop", "recurrence_loop", "paired", "bf16"))
+    checks, separate = [], ""
     if loop is not None and loop["model"] in fused:
         separate = f"{fused[loop['model']]['tokens_per_s'] / loop['tokens_per_s']:.2f}x"
         if recurrence is not None:
@@ -483,7 +356,7 @@ def report(info: dict, args, peak: dict, data: dict, stream: dict, results: list
                       f"(the three variants take turns on each batch, so the machine's drift hits them alike; "
                       f"{speed['fused']:,.0f} / {speed['steploop']:,.0f} / {speed['recurrence_loop']:,.0f} tokens/s for "
                       f"whole target / step loop / recurrence loop): **{speedup:.2f}x** "
-                      f"(target >= {TARGETS['speedup']}x: {'met' if speedup >= TARGETS['speedup'] else 'NOT met'})")
+                      f"(target >= {TARGETS['speedup']}x: {met(speedup >= TARGETS['speedup'])})")
         checks.append(f"- of which the recurrence alone (RNN + attention in one call vs per position, the same fused "
                       f"output layer and loss in both): {recurrence_only:.2f}x"
                       + (f"; from the separate rows of the table above: {separate}" if separate else ""))
@@ -491,18 +364,16 @@ def report(info: dict, args, peak: dict, data: dict, stream: dict, results: list
         speedup = fused[loop["model"]]["tokens_per_s"] / loop["tokens_per_s"]
         checks.append(f"- whole-target decoder / step loop and recurrence loop ({loop['model']}, separate processes): "
                       f"**{separate}** tokens/s (target >= {TARGETS['speedup']}x for the step loop: "
-                      f"{'met' if speedup >= TARGETS['speedup'] else 'NOT met'})")
+                      f"{met(speedup >= TARGETS['speedup'])})")
     if args.step_loop_model in fused:
         row = fused[args.step_loop_model]
-        mfu = row["mfu"]
-        checks.append(f"- {args.step_loop_model} MFU: **{100 * mfu:.1f}%** against its own {row['peak_gflops']:.1f} GFLOP/s "
-                      f"(target >= {100 * TARGETS['mfu']:.0f}%: {'met' if mfu >= TARGETS['mfu'] else 'NOT met'}); "
-                      f"{100 * row['mfu_vs_highest_peak']:.1f}% against the highest peak of the whole run "
-                      f"({peak['fp32_gflops_highest']:.1f} GFLOP/s)")
+        checks.append(f"- {args.step_loop_model} MFU: **{100 * row['mfu']:.1f}%** against its own "
+                      f"{row['peak_gflops']:.1f} GFLOP/s (target >= {100 * TARGETS['mfu']:.0f}%: "
+                      f"{met(row['mfu'] >= TARGETS['mfu'])}); {100 * row['mfu_vs_highest_peak']:.1f}% against the "
+                      f"highest peak of the whole run ({peak['fp32_gflops_highest']:.1f} GFLOP/s)")
     pad = stream["tgt_padding"]
     checks.append(f"- target padding: **{100 * pad:.1f}%** of the batch stream (target < {100 * TARGETS['padding']:.0f}%: "
-                  f"{'met' if pad < TARGETS['padding'] else 'NOT met'})")
-    bf16 = next((r for r in results if r["variant"] == "bf16" and "error" not in r), None)
+                  f"{met(pad < TARGETS['padding'])})")
     if bf16 is not None and bf16["model"] in fused:
         ratio = fused[bf16["model"]]["tokens_per_s"] / bf16["tokens_per_s"]
         native = bool({"avx512_bf16", "amx_bf16"} & set(info["cpu_isa"]))
@@ -510,18 +381,7 @@ def report(info: dict, args, peak: dict, data: dict, stream: dict, results: list
         checks.append(f"- bf16 autocast on CPU ({bf16['model']}, measured on {bf16['timed']} batches): "
                       f"{bf16['tokens_per_s']:,.1f} tokens/s, {speed} fp32 on this CPU, which "
                       f"{'has' if native else 'lacks'} AVX512-BF16/AMX bf16 instructions")
-    lines += checks
-    if verify:
-        lines += ["", "FLOP formula check on the first timed batch (eval mode, oneDNN off so that nn.LSTM runs as "
-                  "countable matmuls): torch.utils.flop_counter.FlopCounterMode against the formula over the positions "
-                  "the kernels compute (padded target, padded source length):", "",
-                  "| model | FlopCounterMode fwd GFLOP | formula fwd GFLOP | ratio | FlopCounterMode fwd+bwd / fwd | "
-                  "step loop vs whole target: max abs logit diff |",
-                  "|---|---:|---:|---:|---:|---:|"]
-        for v in verify:
-            lines.append(f"| {v['model']} | {v['flop_counter'] / 1e9:.4f} | {v['formula'] / 1e9:.4f} | {v['ratio']:.4f} | "
-                         f"{v['train_over_forward']:.3f} | {v['step_loop_max_abs_diff']:.1e} |")
-    return "\n".join(lines)
+    return checks
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -597,8 +457,8 @@ def main(argv=None) -> int:
                     fp32_small_gflops=measure_matmul_peak(512, torch.float32, 10))
     log(f"fp32 peak {peak['fp32_gflops_start']:.1f} GFLOP/s")
 
-    archs = {name: Arch(ZOO[name][0], ZOO[name][1], args.emb, args.hidden, args.layers, True, data["tgt_vocab"])
-             for name in dict.fromkeys([*args.models, args.step_loop_model])}
+    archs = {name: Arch(name.removesuffix("_attn"), name.endswith("_attn"), args.emb, args.hidden, args.layers, True,
+                        data["tgt_vocab"]) for name in dict.fromkeys([*args.models, args.step_loop_model])}
     verify = verify_flops(args, config, timed[0], {n: archs[n] for n in args.models}, data) if args.verify_flops else []
 
     jobs = [(name, "fused") for name in args.models]
@@ -646,11 +506,9 @@ def main(argv=None) -> int:
     print(text)
     log(f"done in {time.perf_counter() - wall:.0f} s")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
         settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "single"}
-        args.json.write_text(json.dumps({"machine": info, "settings": settings, "peak": peak, "data": data,
-                                         "stream": stream, "results": results, "verify_flops": verify,
-                                         "markdown": text}, indent=2) + "\n")
+        write_json(args.json, {"machine": info, "settings": settings, "peak": peak, "data": data, "stream": stream,
+                               "results": results, "verify_flops": verify, "markdown": text})
         log(f"wrote {args.json}")
     return 1 if any("error" in r for r in results) else 0
 
