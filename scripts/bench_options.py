@@ -3,28 +3,26 @@
     python scripts/bench_options.py [--config configs/multi30k/best_de_en.yaml] [--batches 20] [--json OUT]
 
 Each variant is the config's model with one option changed (input feeding, two layers, tied target embeddings,
-word dropout). The variants take turns on every batch (same batches, same order), so the shared machine's speed
-drift hits them alike; a full training step as the trainer runs it (loss, backward, clipping, Adam). Also reported:
-how many more source/target tokens an epoch holds with sampled segmentations (data.subword_alpha), the cost of
-subword regularization. Prints a Markdown block for BENCHMARKS.md.
+word dropout). The variants take turns on every batch (same batches, same order, who goes first rotating), so
+the shared machine's speed drift hits them alike; a full training step as the trainer runs it (loss, backward,
+clipping, Adam). Also reported: how many more source/target tokens an epoch holds with sampled segmentations
+(data.subword_alpha), the cost of subword regularization. Prints a Markdown block for BENCHMARKS.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import REPO, describe_machine, machine_info  # noqa: E402
+from _machine import REPO, describe_machine, machine_info, split_batch, train_in_turns, write_json  # noqa: E402
 
 from s2s.config import load_config  # noqa: E402
-from s2s.data.batching import make_batch, token_batches  # noqa: E402
+from s2s.data.batching import token_batches  # noqa: E402
 from s2s.data.corpus import build_corpus, sampled_training_ids  # noqa: E402
 from s2s.models import build_model, count_parameters  # noqa: E402
 from s2s.training.loss import model_loss  # noqa: E402
@@ -59,29 +57,23 @@ def main() -> None:
         sampling = {side: round(sum(map(len, sampled)) / sum(map(len, fixed)), 3) for side, sampled, fixed in
                     (("src", src_ids, split.src_ids), ("tgt", tgt_ids, split.tgt_ids))}
 
-    batches = token_batches(split.src_ids, split.tgt_ids, config.train.batch_tokens, seed=1)[: args.batches + 2]
-    batches = [make_batch([split.src_ids[i] for i in b], [split.tgt_ids[i] for i in b], b) for b in batches]
+    orders = token_batches(split.src_ids, split.tgt_ids, config.train.batch_tokens, seed=1)[: args.batches + 2]
+    batches = [split_batch(split, indices) for indices in orders]
+
+    def loss_fn(model, batch):
+        return model_loss(model, model, batch, config.train.label_smoothing)
+
     runs = {}
     for name, options in VARIANTS.items():
         torch.manual_seed(config.train.seed)
         model_config = dataclasses.replace(config.model, **options)
         model = build_model(model_config, len(corpus.src_vocab), len(corpus.tgt_vocab)).train()
         runs[name] = {"model": model, "optimizer": make_optimizer(model, config.train.lr, 0.0, torch.device("cpu")),
-                      "seconds": 0.0, "tokens": 0, "parameters": count_parameters(model)}
-    for position, batch in enumerate(batches):
-        for run in runs.values():
-            started = time.perf_counter()
-            loss = model_loss(run["model"], run["model"], batch, config.train.label_smoothing)
-            run["optimizer"].zero_grad(set_to_none=True)
-            (loss / batch.num_tokens).backward()
-            torch.nn.utils.clip_grad_norm_(run["model"].parameters(), config.train.clip_norm)
-            run["optimizer"].step()
-            if position >= 2:
-                run["seconds"] += time.perf_counter() - started
-                run["tokens"] += batch.num_tokens
-    base = runs["recipe model"]["tokens"] / runs["recipe model"]["seconds"]
-    rows = [{"variant": name, "parameters": run["parameters"], "tokens_per_s": round(run["tokens"] / run["seconds"]),
-             "relative_time": round(base / (run["tokens"] / run["seconds"]), 2)} for name, run in runs.items()]
+                      "loss_fn": loss_fn}
+    train_in_turns(runs, batches, 2, config.train.clip_norm)
+    speed = {name: sum(run["tokens"]) / sum(run["seconds"]) for name, run in runs.items()}
+    rows = [{"variant": name, "parameters": count_parameters(run["model"]), "tokens_per_s": round(speed[name]),
+             "relative_time": round(speed["recipe model"] / speed[name], 2)} for name, run in runs.items()]
     lines = [describe_machine(info), "", f"config: `{args.config}`; {args.batches} timed batches per variant, taking turns",
              "", "| variant | parameters | target tokens/s | time per step vs recipe model |", "|---|---:|---:|---:|"]
     lines += [f"| {r['variant']} | {r['parameters']:,} | {r['tokens_per_s']:,} | {r['relative_time']:.2f}× |" for r in rows]
@@ -90,8 +82,7 @@ def main() -> None:
                      f"{config.data.subword_sides}): tokens per epoch × {sampling['src']} (source), × {sampling['tgt']} (target)")
     print("\n".join(lines))
     if args.json:
-        Path(args.json).write_text(json.dumps({"machine": info, "config": args.config, "rows": rows,
-                                               "sampled_tokens_ratio": sampling}, indent=2))
+        write_json(args.json, {"machine": info, "config": args.config, "rows": rows, "sampled_tokens_ratio": sampling})
 
 
 if __name__ == "__main__":
