@@ -10,8 +10,6 @@ over the machine's fp32 matmul peak measured here. Prints a Markdown block for B
 from __future__ import annotations
 
 import argparse
-import json
-import resource
 import sys
 import time
 from pathlib import Path
@@ -19,13 +17,16 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import REPO, describe_machine, machine_info, measure_matmul_peak  # noqa: E402
+from _machine import (  # noqa: E402
+    REPO, describe_machine, machine_info, markdown_table, measure_matmul_peak, peak_rss_mib, progress_log, rnn_gates,
+    rnn_layer_flops, write_json,
+)
 
 from s2s.data.readers import read_lines  # noqa: E402
 from s2s.decoding.translator import Translator  # noqa: E402
 from s2s.evaluation.metrics import corpus_scores  # noqa: E402
 
-GATES = {"RNN_TANH": 1, "LSTM": 4, "GRU": 3}
+log = progress_log("bench_decode")
 
 
 class FlopCounter:
@@ -35,9 +36,9 @@ class FlopCounter:
         self.model, self.flops = model, 0
         enc, dec = model.encoder.rnn, model.decoder.rnn
         directions = 2 if enc.bidirectional else 1
-        self.enc_per_token = directions * 2 * GATES[enc.mode] * enc.hidden_size * (enc.input_size + enc.hidden_size)
+        self.enc_per_token = directions * rnn_layer_flops(rnn_gates(enc), enc.input_size, enc.hidden_size)
         hidden, vocab = dec.hidden_size, model.decoder.out.out_features
-        self.dec_per_row = 2 * GATES[dec.mode] * hidden * (dec.input_size + hidden) + 2 * hidden * vocab
+        self.dec_per_row = rnn_layer_flops(rnn_gates(dec), dec.input_size, hidden) + 2 * hidden * vocab
         self.attn_per_row_per_src = 4 * hidden if model.decoder.attention is not None else 0
         self.combine_per_row = 4 * hidden * hidden if model.decoder.attention is not None else 0
         self._encode, self._step = model.encode, model.decode_step
@@ -84,21 +85,19 @@ def main() -> None:
             row = {"beam": beam, "batch_size": batch_size, "sentences": len(lines), "seconds": round(seconds, 2),
                    "sentences_per_s": round(len(lines) / seconds, 1), "gflop": round(counter.flops / 1e9, 1),
                    "mfu": round(100 * counter.flops / seconds / 1e9 / peak, 1),
-                   "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+                   "peak_rss_mib": round(peak_rss_mib())}
             if len(lines) == len(references):
                 row["bleu"] = corpus_scores(hypotheses, references)["bleu"]
             rows.append(row)
-            print(f"[bench_decode] {row}", file=sys.stderr)
+            log(row)
 
     print(describe_machine(info))
     print(f"- fp32 matmul peak (MFU denominator): {peak:.1f} GFLOP/s; checkpoint `{args.checkpoint}`; "
           f"batch size 1 rows decode the first {args.batch1_limit} sentences only\n")
-    print("| decoding | batch | sentences/s | MFU % | BLEU | peak RSS MiB (cumulative) |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for row in rows:
-        name = "greedy" if row["beam"] == 1 else f"beam {row['beam']}"
-        print(f"| {name} | {row['batch_size']} | {row['sentences_per_s']} | {row['mfu']} | {row.get('bleu', '–')} | "
-              f"{row['peak_rss_mib']} |")
+    print("\n".join(markdown_table(
+        ["decoding", "batch", "sentences/s", "MFU %", "BLEU", "peak RSS MiB (cumulative)"], "lrrrrr",
+        [["greedy" if row["beam"] == 1 else f"beam {row['beam']}", row["batch_size"], row["sentences_per_s"],
+          row["mfu"], row.get("bleu", "–"), row["peak_rss_mib"]] for row in rows])))
     for beam in args.beams:
         speeds = {r["batch_size"]: r["sentences_per_s"] for r in rows if r["beam"] == beam}
         if 1 in speeds and len(speeds) > 1:
@@ -106,7 +105,7 @@ def main() -> None:
             print(f"\n- {'greedy' if beam == 1 else f'beam {beam}'}: batch {best} is "
                   f"{speeds[best] / speeds[1]:.1f}x the speed of one sentence at a time")
     if args.json:
-        Path(args.json).write_text(json.dumps({"machine": info, "peak_gflops": peak, "rows": rows}, indent=2))
+        write_json(args.json, {"machine": info, "peak_gflops": peak, "rows": rows})
 
 
 if __name__ == "__main__":
