@@ -39,16 +39,16 @@ import torch
 import torch.multiprocessing as mp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import REPO, describe_machine, machine_info  # noqa: E402
+from _machine import (  # noqa: E402
+    REPO, describe_machine, machine_info, markdown_table, progress_log, split_batch, write_json,
+)
 
 from s2s.config import config_from_dict, load_config  # noqa: E402
-from s2s.data.batching import make_batch  # noqa: E402
 from s2s.training.distributed import process_group  # noqa: E402
 from s2s.training.trainer import Trainer  # noqa: E402
 
 
-def log(message: str) -> None:
-    print(f"[bench_ddp] {message}", file=sys.stderr, flush=True)
+log = progress_log("bench_ddp")
 
 
 def free_port() -> int:
@@ -66,8 +66,7 @@ def worker(rank: int, processes: int, port: int, config: dict, args: argparse.Na
         split = trainer.corpus.splits["train"]
 
         def train_on(indices: list[int]) -> int:
-            batch = make_batch([split.src_ids[i] for i in indices], [split.tgt_ids[i] for i in indices], indices)
-            return trainer.train_step(batch)[1]  # target tokens of all ranks' batches
+            return trainer.train_step(split_batch(split, indices))[1]  # target tokens of all ranks' batches
 
         batches = itertools.chain.from_iterable(trainer.epoch_batches(epoch) for epoch in itertools.count(1))
         for indices in itertools.islice(batches, args.warmup):
@@ -108,16 +107,13 @@ def main() -> None:
     print("## Data-parallel training throughput (DDP, gloo, CPU)\n")
     print(describe_machine(info))
     print(f"- config: `{args.config}` {' '.join(args.set)}; train.batch_tokens {config['train']['batch_tokens']} per process\n")
-    print("| processes | threads each | global batch (tokens) | timed steps | target tokens/s | vs 1 process |")
-    print("|---:|---:|---:|---:|---:|---:|")
     base = next((r["tokens_per_s"] for r in results if r["processes"] == 1), None)
-    for r in results:
-        ratio = f"{r['tokens_per_s'] / base:.2f}x" if base else "n/a"
-        print(f"| {r['processes']} | {r['threads_per_process']} | {r['global_batch_tokens']} | {r['steps']} | "
-              f"{r['tokens_per_s']:.0f} | {ratio} |")
+    print("\n".join(markdown_table(
+        ["processes", "threads each", "global batch (tokens)", "timed steps", "target tokens/s", "vs 1 process"],
+        "rrrrrr", [[r["processes"], r["threads_per_process"], r["global_batch_tokens"], r["steps"],
+                    f"{r['tokens_per_s']:.0f}", f"{r['tokens_per_s'] / base:.2f}x" if base else "n/a"] for r in results])))
     if args.json:
-        Path(args.json).write_text(json.dumps({"machine": info, "config": args.config, "set": args.set,
-                                               "results": results}, indent=2))
+        write_json(args.json, {"machine": info, "config": args.config, "set": args.set, "results": results})
 
 
 if __name__ == "__main__":

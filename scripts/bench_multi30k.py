@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import REPO, describe_machine, machine_info  # noqa: E402
+from _machine import REPO, describe_machine, machine_info, peak_rss_mib, write_json  # noqa: E402
 
 from s2s.config import load_config  # noqa: E402
 from s2s.decoding.translator import Translator  # noqa: E402
@@ -88,12 +87,12 @@ def main() -> None:
         "config": args.config, "overrides": overrides, "machine": info, "run_dir": str(run_dir),
         "epochs": summary["epochs"], "steps": summary["steps"], "train_minutes": round(trainer.train_seconds / 60, 2),
         "wall_minutes": round(wall_minutes, 2), "tokens_per_s": round(sum(speeds) / max(1, len(speeds))),
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "peak_rss_mib": round(peak_rss_mib()),
         "decode": vars(config.decode), "valid": scores["valid"], "test2016": scores["test"], "valid_bleu_curve": curve,
     }
     print(render(result))
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2))
+        write_json(args.json, result)
 
 
 if __name__ == "__main__":

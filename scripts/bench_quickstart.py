@@ -10,13 +10,12 @@ Prints a Markdown block (machine, command, table) for BENCHMARKS.md. Each model 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import REPO, describe_machine, machine_info  # noqa: E402
+from _machine import REPO, describe_machine, machine_info, markdown_table, write_json  # noqa: E402
 
 from s2s.config import load_config  # noqa: E402
 from s2s.decoding.translator import Translator  # noqa: E402
@@ -56,17 +55,15 @@ def main() -> None:
     results = [run("gru_attn", args.set, Path(args.out)), run("gru", args.set + ["model.attention=none"], Path(args.out))]
     print(describe_machine(info))
     print()
-    header = "| model | test BLEU | chrF | " + " | ".join(f"BLEU / exact % ({b} words)" for b in results[0]["by_length"]) + \
-             " | epochs | train min | wall min |"
-    print(header)
-    print("|" + "---|" * (header.count("|") - 1))
-    for r in results:
-        cells = " | ".join(f"{v['bleu']:.1f} / {v['exact']:.0f} (n={v['n']})" for v in r["by_length"].values())
-        print(f"| {r['model']} | {r['test']['bleu']:.2f} | {r['test']['chrf']:.2f} | {cells} | {r['epochs']} | "
-              f"{r['train_minutes']:.2f} | {r['wall_minutes']:.2f} |")
+    columns = ["model", "test BLEU", "chrF", *(f"BLEU / exact % ({b} words)" for b in results[0]["by_length"]),
+               "epochs", "train min", "wall min"]
+    print("\n".join(markdown_table(columns, "l" * len(columns), [
+        [r["model"], f"{r['test']['bleu']:.2f}", f"{r['test']['chrf']:.2f}",
+         *(f"{v['bleu']:.1f} / {v['exact']:.0f} (n={v['n']})" for v in r["by_length"].values()),
+         r["epochs"], f"{r['train_minutes']:.2f}", f"{r['wall_minutes']:.2f}"] for r in results])))
     print(f"\nsacreBLEU: `{results[0]['test']['signature']['bleu']}`")
     if args.json:
-        Path(args.json).write_text(json.dumps({"machine": info, "results": results}, indent=2))
+        write_json(args.json, {"machine": info, "results": results})
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ only for the run's own best.pt and for the final choice; nothing is chosen by th
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import describe_machine, machine_info  # noqa: E402
+from _machine import describe_machine, machine_info, write_json  # noqa: E402
 
 from s2s.checkpoint import average_checkpoints, load_checkpoint, save_checkpoint, select_kept  # noqa: E402
 from s2s.config import config_from_dict  # noqa: E402
@@ -100,8 +99,7 @@ def main() -> None:
                             no_repeat_ngram=row["no_repeat_ngram"], max_len_ratio=row["max_len_ratio"])
     print(render(run, info, rows, baseline, chosen))
     if args.json:
-        Path(args.json).write_text(json.dumps({"run": str(run), "machine": info, "rows": rows,
-                                               "baseline": baseline, "chosen": chosen}, indent=2))
+        write_json(args.json, {"run": str(run), "machine": info, "rows": rows, "baseline": baseline, "chosen": chosen})
 
 
 def render(run: Path, info: dict, rows: list[dict], baseline: dict, chosen: dict) -> str:
