@@ -151,7 +151,7 @@ def progress_log(script: str):
 
 
 def markdown_table(columns: list[str], align: str, rows: list[list]) -> list[str]:
-    """The lines of a Markdown table. align has one letter a column: l (left, ---) or r (right, ---:)."""
+    """The lines of a Markdown table. align has one letter per column: l (left, ---) or r (right, ---:)."""
     def line(cells: list) -> str:
         return "|" + "".join(f" {cell} |" if cell != "" else " |" for cell in cells)
 
@@ -159,7 +159,7 @@ def markdown_table(columns: list[str], align: str, rows: list[list]) -> list[str
 
 
 def write_json(path: str | Path, data: dict) -> None:
-    """Write data as indented JSON, creating the folder if needed."""
+    """Write data as indented JSON with a final newline, creating the folder if needed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n")
