@@ -34,8 +34,11 @@ class Corpus:
 def read_splits(data: DataConfig) -> dict[str, tuple[list[str], list[str]]]:
     """Raw text of each split, from the built-in generator, a named dataset, or file paths."""
     if data.dataset == "numbers":
-        return numbers.generate(data.numbers_train, data.numbers_valid, data.numbers_test,
-                                data.numbers_max_digits, data.numbers_seed)
+        try:
+            return numbers.generate(data.numbers_train, data.numbers_valid, data.numbers_test,
+                                    data.numbers_max_digits, data.numbers_seed)
+        except ValueError as error:
+            raise S2SError(f"data.numbers_*: {error}.") from None
     if data.dataset == "multi30k":
         from s2s.data.multi30k import multi30k_paths
 

@@ -78,27 +78,38 @@ def _german_below_1000(n: int, compound: bool) -> list[str]:
     return words
 
 
+TAUGHT_DIGITS = 3  # every number below 1,000 is training data; validation and test use longer numbers
+
+
 def generate(num_train: int, num_valid: int, num_test: int, max_digits: int = 12, seed: int = 1234):
     """Return {"train"|"valid"|"test": (english lines, german lines)}; the three splits share no number.
 
-    The digit count is uniform in 1..max_digits, so long inputs are as common as short ones.
+    Every number below 1,000 is in the training split, the short ones many times: the digit count of a training
+    pair is uniform in 1..max_digits, numbers below 1,000 are drawn with replacement (there are only ten one-digit
+    numbers) and longer ones without. Validation and test hold distinct numbers of 4..max_digits digits, the digit
+    count uniform too, so long inputs are as common as short ones and the held-out numbers are all new.
     """
+    if max_digits <= TAUGHT_DIGITS:
+        raise ValueError(f"numbers_max_digits must be at least {TAUGHT_DIGITS + 1}: numbers below "
+                         f"{10 ** TAUGHT_DIGITS:,} are all training data, validation and test use longer ones")
     rng = random.Random(seed)
-    total = num_train + num_valid + num_test
-    capacity = 10**max_digits
-    if total > capacity // 2:
-        raise ValueError(f"cannot draw {total} distinct numbers below {capacity}; raise numbers_max_digits")
+    long_count = 10**max_digits - 10**TAUGHT_DIGITS
+    if num_train + num_valid + num_test > long_count // 2:
+        raise ValueError(f"cannot draw {num_train + num_valid + num_test} distinct numbers below "
+                         f"{10**max_digits}; raise numbers_max_digits")
     seen: set[int] = set()
-    numbers = []
-    while len(numbers) < total:
-        digits = rng.randint(1, max_digits)
-        n = rng.randrange(0 if digits == 1 else 10 ** (digits - 1), 10**digits)
-        if n not in seen:
-            seen.add(n)
-            numbers.append(n)
-    splits, start = {}, 0
-    for name, size in (("train", num_train), ("valid", num_valid), ("test", num_test)):
-        chunk = numbers[start : start + size]
-        splits[name] = ([english(n) for n in chunk], [german(n) for n in chunk])
-        start += size
-    return splits
+
+    def draw(digits: int) -> int:
+        low = 0 if digits == 1 else 10 ** (digits - 1)
+        while True:
+            n = rng.randrange(low, 10**digits)
+            if digits <= TAUGHT_DIGITS or n not in seen:
+                seen.add(n)
+                return n
+
+    held_out = [draw(rng.randint(TAUGHT_DIGITS + 1, max_digits)) for _ in range(num_valid + num_test)]
+    taught = list(range(min(10**TAUGHT_DIGITS, num_train // 2)))  # each once: all of them unless num_train < 2,000
+    train = taught + [draw(rng.randint(1, max_digits)) for _ in range(num_train - len(taught))]
+    rng.shuffle(train)
+    chunks = {"train": train, "valid": held_out[:num_valid], "test": held_out[num_valid:]}
+    return {name: ([english(n) for n in chunk], [german(n) for n in chunk]) for name, chunk in chunks.items()}
