@@ -23,6 +23,7 @@ def run(tmp_path_factory):
     config.write_text(yaml.safe_dump(tiny_config_dict(folder / "run")))
     result = s2s("train", "--config", str(config), "--set", "train.epochs=2", "model.cell=lstm")
     assert result.returncode == 0, result.stderr
+    assert "\r" not in result.stderr  # stderr is a pipe here: progress comes as whole lines
     return folder / "run"
 
 

@@ -2,7 +2,7 @@
 
 Layers, lowest first (a module's layer is its package, or its own name for a top-level module):
 
-    0  errors, specials, registry, config, checkpoint, device, plotting   shared by everything above
+    0  errors, specials, registry, config, checkpoint, device, progress, plotting   shared by all above
     1  data        read, tokenize, batch
     2  models      nn.Modules: ids and lengths in, losses and log-probabilities out
     3  decoding    greedy and beam search over a trained model
@@ -25,7 +25,8 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "s2s"
 LAYERS = {
-    "errors": 0, "specials": 0, "registry": 0, "config": 0, "checkpoint": 0, "device": 0, "plotting": 0,
+    "errors": 0, "specials": 0, "registry": 0, "config": 0, "checkpoint": 0, "device": 0, "progress": 0,
+    "plotting": 0,
     "data": 1, "models": 2, "decoding": 3, "evaluation": 4, "training": 5, "analysis": 6,
     "cli": 7, "__main__": 7, "__init__": 7,
 }

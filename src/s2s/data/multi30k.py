@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-from tqdm import tqdm
 
 from s2s.errors import S2SError
+from s2s.progress import progress as progress_bar
 
 LANGUAGES = ("en", "de", "fr", "cs")
 SPLITS = ("train", "val", "test_2016_flickr")
@@ -69,7 +69,7 @@ def _download(url: str, out: BinaryIO, name: str, progress: bool, timeout: float
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc=name, disable=not progress) as bar:
+            with progress_bar(total=total, unit="B", unit_scale=True, desc=name, disable=not progress) as bar:
                 while chunk := response.read(_CHUNK):
                     out.write(chunk)
                     bar.update(len(chunk))

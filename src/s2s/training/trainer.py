@@ -26,6 +26,7 @@ from s2s.device import amp_dtype, autocast, keep_freed_memory
 from s2s.errors import S2SError
 from s2s.evaluation.metrics import corpus_scores
 from s2s.models import build_model, count_parameters
+from s2s.progress import progress
 from s2s.registry import import_user_modules
 from s2s.training.distributed import Ranks
 from s2s.training.loss import model_loss
@@ -270,8 +271,8 @@ class Trainer:
                 self.epoch += 1
             batches = self.epoch_batches(self.epoch)
             src_ids, tgt_ids = self.epoch_ids(self.epoch)
-            progress = tqdm(batches, desc=f"epoch {self.epoch}", unit="batch", dynamic_ncols=True, leave=False,
-                            initial=self.batch_in_epoch, disable=not self.ranks.is_main)
+            bar = progress(batches, desc=f"epoch {self.epoch}", unit="batch", leave=False,
+                           initial=self.batch_in_epoch, disable=not self.ranks.is_main)
             window_loss = window_tokens = 0.0
             window_start = time.perf_counter()
             for indices in batches[self.batch_in_epoch :]:
@@ -282,7 +283,7 @@ class Trainer:
                 self.train_seconds += time.perf_counter() - started
                 # the ranks agree on these, so that they all stop at the same step (also on a signal to one of them)
                 stop_signal, self.train_seconds = self.ranks.max([self.stop_signal, self.train_seconds])
-                progress.update()
+                bar.update()
                 window_loss += loss
                 window_tokens += tokens
                 if self.step % train.log_every == 0 and window_tokens:
@@ -290,20 +291,20 @@ class Trainer:
                     entry = {"step": self.step, "epoch": self.epoch, "train_loss": round(window_loss / window_tokens, 4),
                              "tokens_per_s": round(window_tokens / elapsed, 1), "lr": self.optimizer.param_groups[0]["lr"]}
                     self._record(entry)
-                    progress.set_postfix(loss=f"{entry['train_loss']:.3f}", tok_s=f"{entry['tokens_per_s']:.0f}")
+                    bar.set_postfix(loss=f"{entry['train_loss']:.3f}", tok_s=f"{entry['tokens_per_s']:.0f}", refresh=False)
                     window_loss = window_tokens = 0.0
                     window_start = time.perf_counter()
                 if self.batch_in_epoch == len(batches):
                     self.batch_in_epoch = 0  # epoch complete: a checkpoint from here starts the next epoch
                 if stop_signal:
-                    progress.close()
+                    bar.close()
                     return self._save_and_stop_on_signal(stop_signal)
                 if train.valid_every and self.step % train.valid_every == 0:
                     stop = self.validate_and_checkpoint()
                 if stop or self._out_of_budget():
                     stop = True
                     break
-            progress.close()
+            bar.close()
             if not train.valid_every or self.step % train.valid_every:
                 stop = self.validate_and_checkpoint() or stop
         self.log(f"done: {self.step} steps, {self.epoch} epochs, {self.train_seconds / 60:.1f} training minutes; "
