@@ -17,7 +17,7 @@ SAMPLED_SUBWORDS = {"tokenizer": "sentencepiece", "vocab_size": 80, "subword_alp
 def test_same_seed_repeats_exactly_on_cpu(tmp_path, make_config, data):
     weights = []
     for name in ("a", "b"):
-        trainer = quiet(make_config(tmp_path / name, train={"max_steps": 6}, data=data), tmp_path / name)
+        trainer = quiet(make_config(tmp_path / name, train={"max_steps": 6, "epochs": 2}, data=data), tmp_path / name)
         trainer.train()
         weights.append(trainer.model.state_dict())
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
