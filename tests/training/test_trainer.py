@@ -104,9 +104,10 @@ def test_nonfinite_steps_are_skipped_then_stop_with_advice(tmp_path, make_config
 
     trainer.model.forward = poisoned
     before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
-    with pytest.raises(S2SError, match="3 training steps in a row had a non-finite loss.*Lower train.lr"):
+    with pytest.raises(S2SError, match=r"3 training steps in a row had a non-finite loss.*\(step 7\).*Lower train.lr"):
         trainer.train()
-    assert trainer.nonfinite_total == 4 and trainer.step == 7
+    # the steps are read back from the device at log points (log_every 2), so the run stops at step 8, not 7
+    assert trainer.nonfinite_total == 4 and trainer.step == 8
     assert any(not torch.equal(before[k], v) for k, v in trainer.model.state_dict().items())
     assert all(torch.isfinite(v).all() for v in trainer.model.state_dict().values())
 

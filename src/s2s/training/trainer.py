@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from tqdm import tqdm
@@ -50,6 +51,16 @@ def vocabularies_from_state(state: dict) -> tuple:
     """(src_tokenizer, tgt_tokenizer, src_vocab, tgt_vocab) from a Trainer.vocabulary_state() (or a checkpoint)."""
     return (tokenizer_from_state(state["src_tokenizer"]), tokenizer_from_state(state["tgt_tokenizer"]),
             Vocab(state["src_vocab"]), Vocab(state["tgt_vocab"]))
+
+
+class StepResult(NamedTuple):
+    """One training step, as Trainer.train_step returns it. The tensors stay on the device: reading them waits for
+    the GPU, so the training loop reads a window of steps at once (Trainer.read_steps)."""
+
+    loss: torch.Tensor  # () this rank's summed loss
+    tokens: int  # non-padding target tokens of all ranks' batches
+    grads_finite: torch.Tensor  # () bool, the same on every rank; False: the update was skipped on the device
+    step: int
 
 
 class Trainer:
@@ -92,6 +103,7 @@ class Trainer:
         self.best = None
         self.bad_validations = 0
         self.nonfinite_in_a_row = self.nonfinite_total = 0
+        self.unread: list[StepResult] = []  # steps trained but not yet read back from the device
         self.train_seconds = 0.0
         self.kept: list[tuple[int, float]] = []  # (step, validation metric) of the checkpoints in checkpoints/
         self.stop_signal = 0  # set by SIGINT/SIGTERM: save and stop after the current step
@@ -187,43 +199,71 @@ class Trainer:
         self.log(f"resuming at step {self.step}, epoch {self.epoch}, batch {self.batch_in_epoch} of the epoch")
 
     # ---- training -----------------------------------------------------------------------------
-    def train_step(self, batch: Batch) -> tuple[float, int]:
-        """One update; returns (summed loss, non-padding target tokens) over all ranks' batches of the step.
-        A non-finite loss (on any rank) or gradient skips the update."""
+    def train_step(self, batch: Batch) -> StepResult:
+        """One update, queued on the device without waiting for it (no host-device synchronisation on CUDA).
+        A non-finite loss (on any rank) or gradient skips the update, decided on the device; read_steps logs it."""
         self.train_model.train()
+        tokens = self.ranks.sum([batch.num_tokens])[0]  # counted on the host batch, before it moves to the device
         batch = batch.to(self.device)
         with autocast(self.device, self.amp):
             loss = model_loss(self.model, self.train_model, batch, self.config.train.label_smoothing)
         self.optimizer.zero_grad(set_to_none=True)
         self.step += 1
-        loss_value = float(loss.detach())
-        loss_sum, tokens, nonfinite = self.ranks.sum([loss_value, batch.num_tokens, not math.isfinite(loss_value)])
-        finite = not nonfinite
-        if finite:
-            # DDP averages the ranks' gradients, so x world_size makes them (sum of all ranks' token losses) / all tokens
-            self.scaler.scale(loss * self.ranks.world_size / tokens).backward()
-            self.scaler.unscale_(self.optimizer)
-            grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.clip_norm or float("inf"))
-            finite = bool(torch.isfinite(grad_norm)) or self.scaler.is_enabled()  # fp16: the scaler skips and rescales
-        if finite:
+        # a non-finite loss makes every gradient NaN (and DDP spreads them to all ranks), so that the one check on the
+        # gradients below, or fp16's grad scaler, skips the update on every rank
+        guard = torch.where(torch.isfinite(loss.detach()), 1.0, math.nan)
+        # DDP averages the ranks' gradients, so x world_size makes them (sum of all ranks' token losses) / all tokens
+        self.scaler.scale(loss * guard * self.ranks.world_size / tokens).backward()
+        self.scaler.unscale_(self.optimizer)
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.clip_norm or float("inf"))
+        grads_finite = torch.isfinite(grad_norm)
+        if self.scaler.is_enabled():  # fp16: the scaler skips a step with inf/NaN gradients and lowers its scale
             self.scaler.step(self.optimizer)
             self.scaler.update()
-            self.nonfinite_in_a_row = 0
         else:
-            self._skip_nonfinite_step(loss_sum)
+            self._optimizer_step_if(grads_finite)
         if self.config.train.schedule in PER_UPDATE:
             self.scheduler.step()
-        return (loss_sum, tokens) if finite else (0.0, 0)
+        return StepResult(loss.detach(), tokens, grads_finite, self.step)
 
-    def _skip_nonfinite_step(self, loss: float) -> None:
-        self.optimizer.zero_grad(set_to_none=True)
+    def _optimizer_step_if(self, finite: torch.Tensor) -> None:
+        """optimizer.step(), skipped on the device where `finite` is False: fused Adam reads a found_inf tensor as
+        torch.amp.GradScaler.step hands it over. An optimizer without that input waits for the flag."""
+        if not getattr(self.optimizer, "_step_supports_amp_scaling", False):
+            if finite:
+                self.optimizer.step()
+            return
+        self.optimizer.found_inf = (~finite).float()
+        try:
+            self.optimizer.step()
+        finally:
+            del self.optimizer.found_inf
+
+    def read_steps(self) -> list[tuple[float, int]]:
+        """Read the unread steps back from the device (one wait for it): log each skipped update, stop at
+        train.max_nonfinite_steps in a row, and return (summed loss of all ranks, target tokens) of the others."""
+        steps, self.unread = self.unread, []
+        if not steps:
+            return []
+        losses = self.ranks.sum(torch.stack([result.loss.float() for result in steps]).tolist())
+        grads_finite = torch.stack([result.grads_finite for result in steps]).tolist()
+        trained = []
+        for result, loss, grads_ok in zip(steps, losses, grads_finite):
+            if math.isfinite(loss) and (grads_ok or self.scaler.is_enabled()):  # fp16: the scaler's overflow skips are routine
+                self.nonfinite_in_a_row = 0
+                trained.append((loss, result.tokens))
+            else:
+                self._skip_nonfinite_step(result.step, loss)
+        return trained
+
+    def _skip_nonfinite_step(self, step: int, loss: float) -> None:
         self.nonfinite_in_a_row += 1
         self.nonfinite_total += 1
         limit = self.config.train.max_nonfinite_steps
-        self.log(f"step {self.step}: non-finite loss or gradient (loss {loss}); update skipped "
+        self.log(f"step {step}: non-finite loss or gradient (loss {loss}); update skipped "
                  f"({self.nonfinite_in_a_row} in a row, limit {limit})")
         if self.nonfinite_in_a_row >= limit:
-            raise S2SError(f"{limit} training steps in a row had a non-finite loss or gradient (step {self.step}). "
+            raise S2SError(f"{limit} training steps in a row had a non-finite loss or gradient (step {step}). "
                            f"Lower train.lr (now {self.optimizer.param_groups[0]['lr']:g}), keep train.clip_norm > 0, "
                            f"or set train.amp: none. The last good checkpoint in {self.run_dir} is intact.")
 
@@ -278,15 +318,19 @@ class Trainer:
             for indices in batches[self.batch_in_epoch :]:
                 started = time.perf_counter()
                 batch = make_batch([src_ids[i] for i in indices], [tgt_ids[i] for i in indices], indices, pin)
-                loss, tokens = self.train_step(batch)
+                self.unread.append(self.train_step(batch))
                 self.batch_in_epoch += 1
+                logging = self.step % train.log_every == 0
+                validating = bool(train.valid_every) and self.step % train.valid_every == 0
+                if logging or validating or self.batch_in_epoch == len(batches):  # timed: it waits for the device
+                    for loss, tokens in self.read_steps():
+                        window_loss += loss
+                        window_tokens += tokens
                 self.train_seconds += time.perf_counter() - started
                 # the ranks agree on these, so that they all stop at the same step (also on a signal to one of them)
                 stop_signal, self.train_seconds = self.ranks.max([self.stop_signal, self.train_seconds])
                 bar.update()
-                window_loss += loss
-                window_tokens += tokens
-                if self.step % train.log_every == 0 and window_tokens:
+                if logging and window_tokens:
                     elapsed = time.perf_counter() - window_start
                     entry = {"step": self.step, "epoch": self.epoch, "train_loss": round(window_loss / window_tokens, 4),
                              "tokens_per_s": round(window_tokens / elapsed, 1), "lr": self.optimizer.param_groups[0]["lr"]}
@@ -299,7 +343,7 @@ class Trainer:
                 if stop_signal:
                     bar.close()
                     return self._save_and_stop_on_signal(stop_signal)
-                if train.valid_every and self.step % train.valid_every == 0:
+                if validating:
                     stop = self.validate_and_checkpoint()
                 if stop or self._out_of_budget():
                     stop = True
@@ -338,6 +382,7 @@ class Trainer:
         return {"best": self.best, "steps": self.step, "epochs": self.epoch, "interrupted": signum}
 
     def _save(self, name: str, with_optimizer: bool) -> None:
+        self.read_steps()  # a checkpoint counts every skipped step, and none is written past the non-finite limit
         if self.ranks.is_main:  # every rank holds the same weights; rank 0 writes them
             save_checkpoint(self.checkpoint_payload(with_optimizer), self.run_dir / name)
 
