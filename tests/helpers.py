@@ -1,8 +1,14 @@
-"""Test helpers: tiny configs and the path of the offline Multi30k mirror."""
+"""Test helpers: tiny configs, a torchrun job, and the path of the offline Multi30k mirror."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
+
+from s2s.config import save_config
+from s2s.training.distributed import Ranks
 
 REPO = Path(__file__).resolve().parents[1]
 MULTI30K_MIRROR = REPO.parent / "shared" / "data" / "multi30k"
@@ -21,3 +27,23 @@ def tiny_config_dict(run_dir: Path, **sections) -> dict:
     for section, values in sections.items():
         raw[section].update(values)
     return raw
+
+
+def torchrun(config, tmp_path: Path) -> subprocess.CompletedProcess:
+    """`torchrun --standalone --nproc-per-node 2 -m s2s train --config CONFIG` with the config saved as YAML."""
+    config_path = tmp_path / "config.yaml"
+    save_config(config, config_path)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+               "-m", "s2s", "train", "--config", str(config_path)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def train_as_two_ranks(trainer) -> None:
+    """Make a single-process trainer take, at each step, the union of the two batches two ranks would take."""
+    all_batches = trainer.epoch_batches  # a single process gets all of the epoch's batches
+
+    def union_of_two_shards(epoch):
+        batches = all_batches(epoch)
+        return [first + second for first, second in zip(Ranks(0, 2).shard(batches), Ranks(1, 2).shard(batches))]
+
+    trainer.epoch_batches = union_of_two_shards

@@ -1,30 +1,18 @@
 """Data-parallel training: a 2-process torchrun job on CPU (gloo) against one process on the same global batches."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 import torch
+from helpers import torchrun, train_as_two_ranks
 
 from s2s.checkpoint import load_checkpoint
-from s2s.config import save_config
 from s2s.decoding.translator import Translator
 from s2s.training.distributed import Ranks
 from s2s.training.trainer import Trainer
 
 # 300 pairs in batches of 400 tokens: 6 batches an epoch, 3 per rank; 6 steps are 2 epochs with 2 validations
 SECTIONS = {"train": {"max_steps": 6, "epochs": 2, "log_every": 2, "device": "cpu"}}
-
-
-def torchrun(config, tmp_path) -> subprocess.CompletedProcess:
-    """`torchrun --standalone --nproc-per-node 2 -m s2s train --config CONFIG` with the config saved as YAML."""
-    config_path = tmp_path / "config.yaml"
-    save_config(config, config_path)
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
-               "-m", "s2s", "train", "--config", str(config_path)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"})
 
 
 @pytest.fixture(scope="module")
@@ -45,13 +33,7 @@ def test_shards_are_disjoint_and_equally_long():
 def test_two_processes_match_one_process_on_the_union_of_their_batches(two_process_run, tmp_path, make_config):
     run_dir, _ = two_process_run
     reference = Trainer(make_config(tmp_path / "one", **SECTIONS), tmp_path / "one", log=lambda message: None)
-    all_batches = reference.epoch_batches  # a single process gets all of the epoch's batches
-
-    def union_of_two_shards(epoch):
-        batches = all_batches(epoch)
-        return [first + second for first, second in zip(Ranks(0, 2).shard(batches), Ranks(1, 2).shard(batches))]
-
-    reference.epoch_batches = union_of_two_shards
+    train_as_two_ranks(reference)
     before = {name: value.clone() for name, value in reference.model.state_dict().items()}
     reference.train()
 
