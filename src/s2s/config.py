@@ -94,7 +94,7 @@ class TrainConfig:
     log_every: int = 50
     seed: int = 1
     device: str = "auto"  # auto, cpu, cuda, cuda:N
-    amp: str = "auto"  # auto (bf16/fp16 on CUDA, off on CPU), none, bf16, fp16
+    amp: str = "auto"  # auto (bf16/fp16 on CUDA; bf16 on CPUs with AMX or AVX512-BF16, else fp32), none, bf16, fp16
     threads: int = 0  # torch CPU threads (0: torch default)
     keep_checkpoints: int = 0  # also keep the N latest and the N best validation checkpoints (checkpoints/), for s2s average
     tensorboard: bool = False  # also log metrics and validation attention maps to RUN_DIR/tensorboard

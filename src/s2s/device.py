@@ -1,4 +1,4 @@
-"""Device and mixed-precision choices: CUDA when present, else CPU; bf16 on CPU only when asked."""
+"""Device and mixed-precision choices: CUDA when present, else CPU; bf16 autocast where the hardware runs it natively."""
 
 from __future__ import annotations
 
@@ -23,16 +23,40 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
-def amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype, or None for full fp32. 'auto' is bf16 (or fp16) on CUDA and off on CPU,
-    where bf16 matmuls without native hardware support run far slower than fp32."""
-    if amp == "none" or (amp == "auto" and device.type != "cuda"):
-        return None
-    if amp == "auto":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+CPU_BF16_FEATURES = (("AMX", "_is_amx_tile_supported"), ("AVX512-BF16", "_is_avx512_bf16_supported"))
+
+
+def cpu_native_bf16() -> str | None:
+    """The CPU feature that runs bf16 matmuls natively ('AMX' or 'AVX512-BF16', as torch detects it), or None.
+
+    Without one, oneDNN emulates bf16 and a bf16 matmul runs tens of times slower than fp32."""
+    for feature, probe in CPU_BF16_FEATURES:
+        check = getattr(torch.cpu, probe, None)  # private helpers of torch.cpu (torch >= 2.3)
+        if check is not None and check():
+            return feature
+    return None
+
+
+def amp_choice(amp: str, device: torch.device) -> tuple[torch.dtype | None, str]:
+    """(autocast dtype or None for full fp32, why) for train.amp on this device.
+
+    'auto' is bf16 (or fp16 without bf16) on CUDA; on a CPU, bf16 where it has native bf16 (AMX or AVX512-BF16)
+    and fp32 elsewhere. Weights, optimizer state, softmax and the loss stay fp32 under autocast either way."""
+    if amp == "none":
+        return None, "fp32 (train.amp: none)"
     if amp == "fp16" and device.type != "cuda":
         raise S2SError("train.amp=fp16 needs a CUDA device; on CPU use amp: none (or bf16 on CPUs with AMX/AVX512-BF16).")
-    return torch.bfloat16 if amp == "bf16" else torch.float16
+    if amp != "auto":
+        return (torch.bfloat16 if amp == "bf16" else torch.float16), f"{amp} autocast (train.amp: {amp})"
+    if device.type == "cuda":
+        if torch.cuda.is_bf16_supported():
+            return torch.bfloat16, "bf16 autocast (train.amp: auto; the GPU supports bf16)"
+        return torch.float16, "fp16 autocast with loss scaling (train.amp: auto; the GPU has no bf16)"
+    feature = cpu_native_bf16()
+    if feature is None:
+        return None, (f"fp32 (train.amp: auto; this CPU has no native bf16, {torch.backends.cpu.get_cpu_capability()}: "
+                      "bf16 would run far slower)")
+    return torch.bfloat16, f"bf16 autocast (train.amp: auto; this CPU has {feature}; set train.amp: none for fp32)"
 
 
 def autocast(device: torch.device, dtype: torch.dtype | None):

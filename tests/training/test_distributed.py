@@ -11,7 +11,7 @@ from s2s.decoding.translator import Translator
 from s2s.training.distributed import Ranks
 from s2s.training.trainer import Trainer
 
-# 300 pairs in batches of 400 tokens: 6 batches an epoch, 3 per rank; 6 steps are 2 epochs with 2 validations
+# 300 pairs in batches of 340 tokens: 6 batches an epoch, 3 per rank; 6 steps are 2 epochs with 2 validations
 SECTIONS = {"train": {"max_steps": 6, "epochs": 2, "log_every": 2, "device": "cpu"}}
 
 
@@ -54,7 +54,7 @@ def test_rank_zero_alone_writes_logs_and_checkpoints(two_process_run):
     assert sorted(p.name for p in run_dir.iterdir()) == ["best.pt", "config.yaml", "data", "last.pt", "metrics.jsonl",
                                                          "src.vocab", "tgt.vocab"]
     assert done.stderr.count("data: 300 training pairs") == 1
-    assert done.stderr.count("data parallel: 2 processes x train.batch_tokens 400 = global batch of 800 tokens") == 1
+    assert done.stderr.count("data parallel: 2 processes x train.batch_tokens 340 = global batch of 680 tokens") == 1
 
 
 def test_two_process_checkpoint_translates_in_one_process(two_process_run):

@@ -23,7 +23,7 @@ from s2s.data.corpus import Corpus, build_corpus, sampled_training_ids
 from s2s.data.tokenizers import tokenizer_from_state
 from s2s.data.vocab import Vocab
 from s2s.decoding.translator import Translator
-from s2s.device import amp_dtype, autocast, keep_freed_memory
+from s2s.device import amp_choice, autocast, keep_freed_memory
 from s2s.errors import S2SError
 from s2s.evaluation.metrics import corpus_scores
 from s2s.models import build_model, count_parameters
@@ -82,7 +82,7 @@ class Trainer:
         import_user_modules(config.imports)
         self.device = self.ranks.device(train.device)
         keep_freed_memory()  # large CPU tensors reused rather than page-faulted in again at every step
-        self.amp = amp_dtype(train.amp, self.device)
+        self.amp, amp_reason = amp_choice(train.amp, self.device)
         vocabularies = None
         if resume is not None:  # reuse the run's tokenizers and vocabularies rather than learning them again
             vocabularies = vocabularies_from_state(resume)
@@ -107,8 +107,8 @@ class Trainer:
         self.train_seconds = 0.0
         self.kept: list[tuple[int, float]] = []  # (step, validation metric) of the checkpoints in checkpoints/
         self.stop_signal = 0  # set by SIGINT/SIGTERM: save and stop after the current step
-        self.log(f"model {config.model.resolved_name}: {count_parameters(self.model):,} parameters; device {self.device}"
-                 f"{'' if self.amp is None else f', autocast {self.amp}'}")
+        self.log(f"model {config.model.resolved_name}: {count_parameters(self.model):,} parameters; device {self.device}; "
+                 f"{amp_reason}")
         if self.ranks.world_size > 1:
             self.log(f"data parallel: {self.ranks.world_size} processes x train.batch_tokens "
                      f"{train.batch_tokens} = global batch of {self.ranks.world_size * train.batch_tokens} tokens; "
