@@ -62,6 +62,9 @@ def add_decode_options(parser: argparse.ArgumentParser) -> None:
                        help="never repeat an n-gram of N output tokens (subword pieces; 0: off)")
     group.add_argument("--batch-size", type=at_least(1), help="sentences per decoding batch")
     group.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N")
+    group.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "int8"],
+                       help="fp32 (default); int8: dynamic quantization of the linear layers, faster on CPU "
+                            "(BENCHMARKS.md has speed and BLEU); bf16: autocast, on GPUs and CPUs with AMX/AVX512-BF16")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -229,7 +232,7 @@ def read_input_lines(path: str | None):
 def cmd_translate(args) -> int:
     from s2s.decoding.translator import Translator
 
-    translator = Translator.from_checkpoint(args.checkpoint, device=args.device)
+    translator = Translator.from_checkpoint(args.checkpoint, device=args.device, precision=args.precision)
     options = decode_options(args)
     if args.input is None and sys.stdin.isatty():
         print("s2s interactive translation: type a sentence and press Enter (Ctrl-D to quit).", file=sys.stderr)
@@ -269,7 +272,7 @@ def cmd_evaluate(args) -> int:
     from s2s.decoding.translator import Translator
 
     sources, references = read_parallel(args.src, args.ref)
-    translator = Translator.from_checkpoint(args.checkpoint, device=args.device)
+    translator = Translator.from_checkpoint(args.checkpoint, device=args.device, precision=args.precision)
     checkpoint = Path(args.checkpoint[0])
     run_evaluation(translator, sources, references, decode_options(args), report=args.report, translations=args.output,
                    src=args.src, ref=args.ref, run_dir=checkpoint if checkpoint.is_dir() else checkpoint.parent)
@@ -303,7 +306,7 @@ def cmd_report(args) -> int:
         raise S2SError(f"'{run_dir}' has no best.pt; give a run folder written by s2s train (e.g. runs/quickstart).")
     if (args.src is None) != (args.ref is None):
         raise S2SError("--src and --ref go together: give both, or neither to use the run's test split.")
-    translator = Translator.from_checkpoint(args.checkpoint or run_dir / "best.pt", device=args.device)
+    translator = Translator.from_checkpoint(args.checkpoint or run_dir / "best.pt", device=args.device, precision=args.precision)
     if args.src:
         (sources, references), src, ref = read_parallel(args.src, args.ref), args.src, args.ref
     else:

@@ -17,7 +17,8 @@ from s2s.data.vocab import Vocab
 from s2s.decoding.beam import beam_search
 from s2s.decoding.ensemble import Ensemble
 from s2s.decoding.greedy import greedy_search
-from s2s.device import resolve_device
+from s2s.decoding.precision import apply_precision
+from s2s.device import autocast, resolve_device
 from s2s.errors import S2SError
 from s2s.models import build_model
 from s2s.registry import import_user_modules
@@ -55,8 +56,11 @@ def _load_model(path) -> tuple:
 
 class Translator:
     def __init__(self, model, src_tokenizer, tgt_tokenizer, src_vocab: Vocab, tgt_vocab: Vocab,
-                 decode: DecodeConfig | None = None, device: torch.device | str = "cpu", max_input_tokens: int = 400):
-        self.model = model.to(device).eval()
+                 decode: DecodeConfig | None = None, device: torch.device | str = "cpu", max_input_tokens: int = 400,
+                 precision: str = "fp32"):
+        """precision: fp32, bf16 (autocast, where native) or int8 (dynamic quantization of the linear layers, CPU)."""
+        self.model, self.amp = apply_precision(model.to(device).eval(), precision, torch.device(device))
+        self.precision = precision
         self.src_tokenizer, self.tgt_tokenizer = src_tokenizer, tgt_tokenizer
         self.src_vocab, self.tgt_vocab = src_vocab, tgt_vocab
         self.decode = decode or DecodeConfig()
@@ -65,7 +69,7 @@ class Translator:
         self.checkpoint: dict = {}  # from_checkpoint: path, step, epoch and the run's config
 
     @classmethod
-    def from_checkpoint(cls, path, device: str = "auto") -> "Translator":
+    def from_checkpoint(cls, path, device: str = "auto", precision: str = "fp32") -> "Translator":
         """A translator for one checkpoint, or for an ensemble when `path` is a list of several (their
         log-probabilities are averaged at every step; they must share tokenizers and vocabularies). The decode:
         defaults and the reported config are the first checkpoint's."""
@@ -83,7 +87,8 @@ class Translator:
         if len(loaded) > 1:
             model = Ensemble([m for m, _, _ in loaded])
         translator = cls(model, tokenizer_from_state(payload["src_tokenizer"]), tokenizer_from_state(payload["tgt_tokenizer"]),
-                         Vocab(payload["src_vocab"]), Vocab(payload["tgt_vocab"]), config.decode, resolve_device(device))
+                         Vocab(payload["src_vocab"]), Vocab(payload["tgt_vocab"]), config.decode, resolve_device(device),
+                         precision=precision)
         translator.checkpoint = {"path": str(paths[0]) if len(paths) == 1 else [str(p) for p in paths],
                                  "step": payload.get("step"), "epoch": payload.get("epoch"), "config": config}
         return translator
@@ -125,13 +130,14 @@ class Translator:
             ids = [self.src_vocab.encode(src_tokens[i]) for i in chunk]
             src = pad(ids).to(self.device)
             src_lengths = torch.tensor([len(x) for x in ids])
-            if beam == 1:
-                outputs = [[(tokens, score, score, attn)] for tokens, score, attn in
-                           greedy_search(self.model, src, src_lengths, max_len_ratio, return_attention, no_repeat_ngram)]
-            else:
-                outputs = [[(h.tokens, h.score, h.log_prob, h.attention) for h in hyps] for hyps in
-                           beam_search(self.model, src, src_lengths, beam, nbest, length_penalty, max_len_ratio,
-                                       return_attention, no_repeat_ngram)]
+            with autocast(self.device, self.amp):
+                if beam == 1:
+                    outputs = [[(tokens, score, score, attn)] for tokens, score, attn in
+                               greedy_search(self.model, src, src_lengths, max_len_ratio, return_attention, no_repeat_ngram)]
+                else:
+                    outputs = [[(h.tokens, h.score, h.log_prob, h.attention) for h in hyps] for hyps in
+                               beam_search(self.model, src, src_lengths, beam, nbest, length_penalty, max_len_ratio,
+                                           return_attention, no_repeat_ngram)]
             for i, hyps in zip(chunk, outputs):
                 texts = [self._detokenize(tokens) for tokens, *_ in hyps]
                 best_tokens, score, log_prob, attention = hyps[0]
