@@ -1,10 +1,13 @@
 """Decoding speed on Multi30k test2016: sentences/s, MFU and peak memory for greedy and beam search at several batch sizes.
 
-    python scripts/bench_decode.py --checkpoint runs/best_de_en/best.pt [--batch-sizes 1 16 64 128] [--json OUT]
+    python scripts/bench_decode.py --checkpoint runs/best_de_en/best.pt [--batch-sizes 1 16 64 128]
+        [--precisions fp32 int8 bf16] [--json OUT]
 
 MFU = the model's matmul FLOPs actually computed while decoding (counted at every decode_step call from the rows
 still in the batch: decoder RNN, attention, output layer; plus the encoder over real source tokens) per second,
-over the machine's fp32 matmul peak measured here. Prints a Markdown block for BENCHMARKS.md.
+over the machine's fp32 matmul peak measured here (fp32 rows only). With several --precisions each decodes the same
+sentences (s2s translate --precision: int8 dynamic quantization of the linear layers, bf16 autocast where native)
+and the table gives its speed and BLEU against fp32's. Prints a Markdown block for BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -62,44 +65,56 @@ def main() -> None:
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 16, 64, 128], help="sentences per batch")
     parser.add_argument("--beams", type=int, nargs="+", default=[1, 5], help="beam sizes (1 = greedy)")
     parser.add_argument("--batch1-limit", type=int, default=200, help="at batch size 1, decode only the first N sentences")
+    parser.add_argument("--precisions", nargs="+", default=["fp32"], choices=["fp32", "int8", "bf16"],
+                        help="inference precisions to compare (the first is the reference of the speed-up column)")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
 
     info = machine_info()
-    translator = Translator.from_checkpoint(args.checkpoint, device="cpu")
     config = torch.load(args.checkpoint, weights_only=True)["config"]["data"]
     data_dir = REPO / config["data_dir"]
     sources = read_lines(args.src or data_dir / f"test_2016_flickr.{config['src']}.gz")
     references = read_lines(args.ref or data_dir / f"test_2016_flickr.{config['tgt']}.gz")
     peak = measure_matmul_peak()
-    counter = FlopCounter(translator.model)
-    translator.translate(sources[:64], beam=5)  # warm-up
     rows = []
-    for beam in args.beams:
-        for batch_size in args.batch_sizes:
-            lines = sources[: args.batch1_limit] if batch_size == 1 else sources
-            counter.flops = 0
-            started = time.perf_counter()
-            hypotheses = translator.translate(lines, beam=beam, nbest=1, batch_size=batch_size)
-            seconds = time.perf_counter() - started
-            row = {"beam": beam, "batch_size": batch_size, "sentences": len(lines), "seconds": round(seconds, 2),
-                   "sentences_per_s": round(len(lines) / seconds, 1), "gflop": round(counter.flops / 1e9, 1),
-                   "mfu": round(100 * counter.flops / seconds / 1e9 / peak, 1),
-                   "peak_rss_mib": round(peak_rss_mib())}
-            if len(lines) == len(references):
-                row["bleu"] = corpus_scores(hypotheses, references)["bleu"]
-            rows.append(row)
-            log(row)
+    for precision in args.precisions:
+        translator = Translator.from_checkpoint(args.checkpoint, device="cpu", precision=precision)
+        counter = FlopCounter(translator.model)
+        translator.translate(sources[:64], beam=5)  # warm-up
+        for beam in args.beams:
+            for batch_size in args.batch_sizes:
+                lines = sources[: args.batch1_limit] if batch_size == 1 else sources
+                counter.flops = 0
+                started = time.perf_counter()
+                hypotheses = translator.translate(lines, beam=beam, nbest=1, batch_size=batch_size)
+                seconds = time.perf_counter() - started
+                row = {"precision": precision, "beam": beam, "batch_size": batch_size, "sentences": len(lines),
+                       "seconds": round(seconds, 2), "sentences_per_s": round(len(lines) / seconds, 1),
+                       "gflop": round(counter.flops / 1e9, 1), "peak_rss_mib": round(peak_rss_mib())}
+                if precision == "fp32":
+                    row["mfu"] = round(100 * counter.flops / seconds / 1e9 / peak, 1)
+                if len(lines) == len(references):
+                    row["bleu"] = corpus_scores(hypotheses, references)["bleu"]
+                rows.append(row)
+                log(row)
+    reference = {(r["beam"], r["batch_size"]): r for r in rows if r["precision"] == args.precisions[0]}
 
     print(describe_machine(info))
     print(f"- fp32 matmul peak (MFU denominator): {peak:.1f} GFLOP/s; checkpoint `{args.checkpoint}`; "
           f"batch size 1 rows decode the first {args.batch1_limit} sentences only\n")
+    def versus(row, key, form):
+        base = reference[row["beam"], row["batch_size"]]
+        return "–" if key not in row or row is base else form(row[key], base[key])
+
     print("\n".join(markdown_table(
-        ["decoding", "batch", "sentences/s", "MFU %", "BLEU", "peak RSS MiB (cumulative)"], "lrrrrr",
-        [["greedy" if row["beam"] == 1 else f"beam {row['beam']}", row["batch_size"], row["sentences_per_s"],
-          row["mfu"], row.get("bleu", "–"), row["peak_rss_mib"]] for row in rows])))
+        ["precision", "decoding", "batch", "sentences/s", f"× {args.precisions[0]}", "MFU %", "BLEU",
+         f"BLEU − {args.precisions[0]}", "peak RSS MiB (cumulative)"], "llrrrrrrr",
+        [[row["precision"], "greedy" if row["beam"] == 1 else f"beam {row['beam']}", row["batch_size"],
+          row["sentences_per_s"], versus(row, "sentences_per_s", lambda a, b: f"{a / b:.2f}"), row.get("mfu", "–"),
+          row.get("bleu", "–"), versus(row, "bleu", lambda a, b: f"{a - b:+.2f}"), row["peak_rss_mib"]]
+         for row in rows])))
     for beam in args.beams:
-        speeds = {r["batch_size"]: r["sentences_per_s"] for r in rows if r["beam"] == beam}
+        speeds = {r["batch_size"]: r["sentences_per_s"] for r in rows if r["beam"] == beam and r["precision"] == "fp32"}
         if 1 in speeds and len(speeds) > 1:
             best = max(b for b in speeds if b != 1)
             print(f"\n- {'greedy' if beam == 1 else f'beam {beam}'}: batch {best} is "
