@@ -12,7 +12,7 @@ def test_reversal_index_reverses_within_length_and_keeps_pads():
     assert torch.equal(gather_time(gather_time(x, index), index), x)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "gru"])
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
 @pytest.mark.parametrize("bidirectional", [True, False])
 @pytest.mark.parametrize("layers", [1, 2])
 def test_unpacked_cpu_route_equals_packed_route(cell, bidirectional, layers):
@@ -25,7 +25,8 @@ def test_unpacked_cpu_route_equals_packed_route(cell, bidirectional, layers):
     for route in (encoder.run_unpacked, encoder.run_packed):
         encoder.zero_grad()
         enc_states, state = route(encoder.embed(src), lengths)
-        (enc_states.square().sum() + state.sum()).backward()
+        state = torch.cat(state, dim=-1) if cell == "lstm" else state  # LSTM: (h, c) side by side
+        (enc_states.square().sum() + (state * torch.linspace(-1, 1, state.size(-1))).sum()).backward()
         results.append((enc_states, state, encoder.rnn.weight_hh_l0.grad.clone()))
     (states_a, final_a, grad_a), (states_b, final_b, grad_b) = results
     assert states_a.shape == (4, 7, 12) and final_a.shape == final_b.shape

@@ -5,8 +5,11 @@ only for padded (unpacked) input; packed input pays one small matmul per step. S
 unpacked: the forward direction reads the real tokens first and its final state is taken at each
 sequence's last real token; the backward direction reads each sequence reversed within its own length, so
 it too starts at a real token and never sees a pad before its final state. Pads only reach states past
-each length, which are zeroed. LSTM (whose final cell state is not among the per-step outputs) and CUDA
-(where cuDNN packs efficiently) use packed sequences. Both routes give the same numbers (tested).
+each length, which are zeroed. An LSTM's final cell state is not among its per-step outputs, so there the
+pads are made to carry it unchanged: one extra input, 1 at pads, whose weights push the input gate to 0
+and the forget gate to 1 (pre-activations -/+ 10^4: exactly 0 and 1 in floating point), so c_t = c_{t-1}
+and the kernel's final c is each sequence's own. CUDA (where cuDNN packs efficiently) uses packed
+sequences. Both routes give the same numbers (tested).
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from s2s.specials import PAD
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}  # nn.RNN is the vanilla tanh cell
-UNPACKED_KERNELS = {"RNN_TANH": torch.rnn_tanh, "GRU": torch.gru}  # one direction, one layer per call
+UNPACKED_KERNELS = {"RNN_TANH": torch.rnn_tanh, "GRU": torch.gru, "LSTM": torch.lstm}  # one direction, one layer a call
+GATE_SATURATION = 1e4  # LSTM pads: input gate sigmoid(-1e4) = 0, forget gate sigmoid(1e4) = 1, exactly in fp32/bf16
 
 
 def make_rnn(cell: str, input_size: int, hidden_size: int, layers: int, dropout: float, bidirectional: bool = False) -> nn.RNNBase:
@@ -88,7 +92,13 @@ class Encoder(nn.Module):
         last = (lengths - 1).clamp(min=0)  # each row's last real position
         rows = torch.arange(batch, device=emb.device)
         zeros = emb.new_zeros(1, batch, rnn.hidden_size)
-        inputs, finals = emb, []
+        is_real = torch.arange(src_len, device=emb.device).unsqueeze(0) < lengths.unsqueeze(1)  # (batch, src_len)
+        lstm = rnn.mode == "LSTM"
+        if lstm:  # the pad input that holds the cell state (module docstring); pads sit last in both directions
+            is_pad = (~is_real).unsqueeze(-1).to(emb.dtype)  # (batch, src_len, 1)
+            hold = torch.zeros(4 * rnn.hidden_size, 1, dtype=emb.dtype, device=emb.device)  # gates i, f, g, o
+            hold[: rnn.hidden_size], hold[rnn.hidden_size : 2 * rnn.hidden_size] = -GATE_SATURATION, GATE_SATURATION
+        inputs, finals, cells = emb, [], []
         for layer in range(self.layers):
             if layer:
                 inputs = F.dropout(inputs, rnn.dropout, self.training)
@@ -97,10 +107,16 @@ class Encoder(nn.Module):
                 weights = [getattr(rnn, f"{name}_l{layer}{suffix}") for name in
                            (("weight_ih", "weight_hh", "bias_ih", "bias_hh") if rnn.bias else ("weight_ih", "weight_hh"))]
                 x = gather_time(inputs, reverse) if suffix else inputs
-                out, _ = kernel(x, zeros, weights, rnn.bias, 1, 0.0, self.training, False, True)
+                if lstm:
+                    x = torch.cat([x, is_pad], dim=-1)  # reversal keeps pads in place, so is_pad fits both directions
+                    weights[0] = torch.cat([weights[0], hold.to(weights[0].dtype)], dim=1)
+                    out, _, cell = kernel(x, (zeros, zeros), weights, rnn.bias, 1, 0.0, self.training, False, True)
+                    cells.append(cell[0])  # (batch, hidden / directions): held since each sequence's last token
+                else:
+                    out, _ = kernel(x, zeros, weights, rnn.bias, 1, 0.0, self.training, False, True)
                 out = gather_time(out, reverse) if suffix else out  # back to source order
                 finals.append(out[:, 0] if suffix else out[rows, last])  # (batch, hidden / directions)
                 outputs.append(out)
             inputs = torch.cat(outputs, dim=-1)  # (batch, src_len, hidden)
-        is_real = torch.arange(src_len, device=emb.device).unsqueeze(0) < lengths.unsqueeze(1)  # (batch, src_len)
-        return inputs * is_real.unsqueeze(-1), torch.stack(finals)
+        final = torch.stack(finals)  # (layers * directions, batch, hidden / directions)
+        return inputs * is_real.unsqueeze(-1), (final, torch.stack(cells)) if lstm else final
