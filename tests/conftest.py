@@ -12,3 +12,19 @@ from s2s.config import config_from_dict
 def make_config():
     """make_config(run_dir, train={...}, ...) -> a validated tiny Config."""
     return lambda run_dir, **sections: config_from_dict(tiny_config_dict(run_dir, **sections))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def data_cache_in_a_temporary_folder(tmp_path_factory):
+    """Tests (and the s2s subprocesses they start) keep the encoded-data cache out of the user's ~/.cache."""
+    import os
+
+    from s2s.data.cache import CACHE_ENV
+
+    previous = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("s2s-cache"))
+    yield
+    if previous is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = previous

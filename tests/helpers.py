@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from s2s.config import save_config
 from s2s.training.distributed import Ranks
 
@@ -44,6 +46,6 @@ def train_as_two_ranks(trainer) -> None:
 
     def union_of_two_shards(epoch):
         batches = all_batches(epoch)
-        return [first + second for first, second in zip(Ranks(0, 2).shard(batches), Ranks(1, 2).shard(batches))]
+        return [np.concatenate([first, second]) for first, second in zip(Ranks(0, 2).shard(batches), Ranks(1, 2).shard(batches))]
 
     trainer.epoch_batches = union_of_two_shards

@@ -44,6 +44,8 @@ class DataConfig:
     #   (bpe: BPE-dropout probability, 0.1 in Provilkov et al. 2020; unigram: sampling smoothing, Kudo 2018); 0: off
     subword_sides: str = "both"  # which sides are sampled: both, src or tgt (validation and test stay deterministic)
     lowercase: bool = False
+    cache: bool = True  # keep the encoded training pairs and the learned tokenizers/vocabularies for later runs
+    cache_dir: str = ""  # where (README: "Large corpora"); empty: $S2S_CACHE, else $XDG_CACHE_HOME/s2s, else ~/.cache/s2s
 
 
 @dataclass

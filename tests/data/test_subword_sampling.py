@@ -23,7 +23,7 @@ def test_only_the_named_sides_are_resampled(tmp_path, sides):
     assert (src_ids != split.src_ids) == (sides in ("src", "both"))
     assert (tgt_ids != split.tgt_ids) == (sides in ("tgt", "both"))
     assert sampled_training_ids(corpus, data, seed=1) == (src_ids, tgt_ids)
-    assert all(UNK not in ids for ids in src_ids + tgt_ids)  # sampled pieces are all in the vocabularies
+    assert all(UNK not in ids for ids in [*src_ids, *tgt_ids])  # sampled pieces are all in the vocabularies
 
 
 def test_sampled_sides_get_every_piece_and_the_others_the_seen_tokens(tmp_path):

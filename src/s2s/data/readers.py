@@ -9,6 +9,15 @@ from pathlib import Path
 from s2s.errors import S2SError
 
 
+def file_identity(path: str | Path) -> dict:
+    """What says a file is unchanged without reading it: its resolved path, size and modification time (ns)."""
+    path = Path(path)
+    if not path.is_file():
+        raise S2SError(f"data file '{path}' does not exist; check the path in the config's data section.")
+    stat = path.stat()
+    return {"path": str(path.resolve()), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
 def read_lines(path: str | Path, replace_errors: bool = False) -> list[str]:
     """Return the lines of a UTF-8 text file (.gz allowed), without trailing newlines.
 

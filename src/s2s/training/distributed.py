@@ -76,7 +76,7 @@ class Ranks:
         device = next(model.parameters()).device
         return DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
 
-    def shard(self, batches: list[list[int]]) -> list[list[int]]:
+    def shard(self, batches: list) -> list:
         """This rank's batches: every world_size-th one, the same number on every rank so that collectives line up."""
         usable = len(batches) // self.world_size * self.world_size  # the last len % world_size batches are left out
         if usable == 0:

@@ -18,8 +18,9 @@ from tqdm import tqdm
 
 from s2s.checkpoint import checkpoint_name, load_checkpoint, save_checkpoint
 from s2s.config import Config, apply_overrides, config_from_dict, load_config, save_config
-from s2s.data.batching import Batch, make_batch, token_batches
+from s2s.data.batching import Batch, gather_batch, token_batches
 from s2s.data.corpus import Corpus, build_corpus, sampled_training_ids
+from s2s.data.token_ids import TokenIds
 from s2s.data.tokenizers import tokenizer_from_state
 from s2s.data.vocab import Vocab
 from s2s.decoding.translator import Translator
@@ -280,7 +281,7 @@ class Trainer:
         per_epoch = len(self.epoch_batches(1))
         return min(train.max_steps or math.inf, train.epochs * per_epoch)
 
-    def epoch_ids(self, epoch: int) -> tuple[list[list[int]], list[list[int]]]:
+    def epoch_ids(self, epoch: int) -> tuple[TokenIds, TokenIds]:
         """The training pairs' (src_ids, tgt_ids) for this epoch: the fixed encoding, or with data.subword_alpha a
         segmentation sampled with a seed of the run's seed and the epoch (so a resumed run samples the same)."""
         split = self.corpus.splits["train"]
@@ -290,11 +291,12 @@ class Trainer:
             self._sampled = (epoch, sampled_training_ids(self.corpus, self.config.data, self.config.train.seed * 1000 + epoch))
         return self._sampled[1]
 
-    def epoch_batches(self, epoch: int) -> list[list[int]]:
-        """This rank's batches of the epoch (lists of training-pair indices): the epoch's seeded token batches,
+    def epoch_batches(self, epoch: int) -> list:
+        """This rank's batches of the epoch (arrays of training-pair indices): the epoch's seeded token batches,
         dealt round-robin over the ranks (all of them in a single process)."""
         train = self.config.train
-        return self.ranks.shard(token_batches(*self.epoch_ids(epoch), train.batch_tokens, seed=train.seed * 1000 + epoch))
+        src_ids, tgt_ids = self.epoch_ids(epoch)
+        return self.ranks.shard(token_batches(src_ids.lengths, tgt_ids.lengths, train.batch_tokens, seed=train.seed * 1000 + epoch))
 
     def train(self) -> dict:
         """Train until epochs, max_steps, the time budget, early stopping or a signal end it; return a summary."""
@@ -317,7 +319,7 @@ class Trainer:
             window_start = time.perf_counter()
             for indices in batches[self.batch_in_epoch :]:
                 started = time.perf_counter()
-                batch = make_batch([src_ids[i] for i in indices], [tgt_ids[i] for i in indices], indices, pin)
+                batch = gather_batch(src_ids, tgt_ids, indices, pin)
                 self.unread.append(self.train_step(batch))
                 self.batch_in_epoch += 1
                 logging = self.step % train.log_every == 0
@@ -392,8 +394,8 @@ class Trainer:
         self.model.eval()
         split = self.corpus.splits["valid"]
         total, tokens = 0.0, 0
-        for indices in token_batches(split.src_ids, split.tgt_ids, self.config.train.batch_tokens):
-            batch = make_batch([split.src_ids[i] for i in indices], [split.tgt_ids[i] for i in indices], indices).to(self.device)
+        for indices in token_batches(split.src_ids.lengths, split.tgt_ids.lengths, self.config.train.batch_tokens):
+            batch = gather_batch(split.src_ids, split.tgt_ids, indices).to(self.device)
             with autocast(self.device, self.amp):
                 total += float(model_loss(self.model, self.model, batch))
             tokens += batch.num_tokens

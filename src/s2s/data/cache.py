@@ -1,0 +1,241 @@
+"""The encoded-data cache: a folder of entries, each a set of files written at once and found again by a key.
+
+An entry is a folder named `{kind}-{key}` holding numpy arrays (.npy, opened memory-mapped) and other files, with a
+manifest.json that records the key and every file's size and CRC-32. It is written in a temporary folder and renamed
+into place (os.replace), so a reader sees a complete entry or none; on opening, the manifest, sizes and checksums are
+checked, and an entry that fails is reported, deleted and rebuilt, never used. The key is a SHA-256 of everything
+that determines the entry's contents (corpus.py says what that is for each kind).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import zlib
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+FORMAT = 1  # bump when the layout of an entry changes: older entries are then never matched
+MANIFEST = "manifest.json"
+KINDS = ("ids", "vocabularies")  # encoded training pairs; learned tokenizers and vocabularies
+CACHE_ENV = "S2S_CACHE"
+_CHUNK = 1 << 22
+
+
+def default_cache_dir() -> Path:
+    """$S2S_CACHE, else $XDG_CACHE_HOME/s2s, else ~/.cache/s2s."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "s2s"
+
+
+def resolve_cache_dir(setting: str = "") -> Path:
+    """The cache folder for data.cache_dir (empty: default_cache_dir())."""
+    return Path(setting).expanduser() if setting else default_cache_dir()
+
+
+def fingerprint(value) -> str:
+    """SHA-256 (hex) of a JSON-able value; bytes inside it count by their own SHA-256."""
+    def encode_bytes(item):
+        if isinstance(item, bytes):
+            return {"sha256": hashlib.sha256(item).hexdigest()}
+        raise TypeError(f"cannot fingerprint {type(item).__name__}")
+
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=encode_bytes).encode()).hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of s2s and of the libraries that tokenize: a new version may cut text differently."""
+    versions = {}
+    for name in ("s2s", "sentencepiece", "nltk", "numpy"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = ""
+    return versions
+
+
+def format_bytes(size: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    raise AssertionError("unreachable")
+
+
+def _crc32(path: Path) -> int:
+    crc = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            crc = zlib.crc32(chunk, crc)
+    return crc
+
+
+class UnusableEntry(Exception):
+    """An entry on disk that must not be used; the message says why."""
+
+
+class DataCache:
+    """Entries in one folder. `log` reports what is reused, written, found broken or cannot be written."""
+
+    def __init__(self, root: Path, log=print):
+        self.root, self.log = Path(root), log
+        self.writable = True
+
+    def path(self, kind: str, key: str) -> Path:
+        return self.root / f"{kind}-{key[:32]}"
+
+    def load(self, kind: str, key: str) -> tuple[dict, dict] | None:
+        """(meta, files) of the entry, or None when there is none or it is unusable (then it is logged and deleted).
+        files maps each name to a read-only memory-mapped array (.npy) or to the file's bytes."""
+        folder = self.path(kind, key)
+        if not folder.exists():
+            return None
+        try:
+            return _open_entry(folder, kind, key)
+        except UnusableEntry as problem:
+            self.log(f"data cache: {folder} is unusable ({problem}); rebuilding it")
+            _discard(folder)
+            return None
+
+    def save(self, kind: str, key: str, meta: dict, files: dict) -> Path | None:
+        """Write an entry (arrays for .npy names, bytes for others) and return its folder; None if the cache folder
+        cannot be written (logged once; the run goes on without the cache)."""
+        if not self.writable:
+            return None
+        folder = self.path(kind, key)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=self.root))
+        except OSError as error:
+            return self._unwritable(error)
+        try:
+            described = {}
+            for name, content in files.items():
+                path = staging / name
+                if name.endswith(".npy"):
+                    np.save(path, content, allow_pickle=False)
+                else:
+                    path.write_bytes(content)
+                described[name] = {"bytes": path.stat().st_size, "crc32": _crc32(path)}
+                if name.endswith(".npy"):
+                    described[name].update(dtype=content.dtype.str, shape=list(content.shape))
+            manifest = {"format": FORMAT, "kind": kind, "key": key, "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+                        "meta": meta, "files": described}
+            (staging / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+            try:
+                os.replace(staging, folder)
+            except OSError:
+                if not folder.exists():
+                    raise
+                # another process renamed its copy of the same entry into place first: keep that one
+        except OSError as error:
+            return self._unwritable(error)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return folder
+
+    def _unwritable(self, error: OSError) -> None:
+        self.log(f"data cache: cannot write to {self.root} ({error.strerror or error}); going on without the cache. "
+                 "Set data.cache_dir (or $S2S_CACHE) to a writable folder, or data.cache: false")
+        self.writable = False
+        return None
+
+
+def _open_entry(folder: Path, kind: str, key: str, checksums: bool = True) -> tuple[dict, dict]:
+    """(meta, files) of a complete entry, or UnusableEntry; without checksums only the sizes are checked."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UnusableEntry(f"no {MANIFEST}") from None
+    except (OSError, ValueError) as error:
+        raise UnusableEntry(f"{MANIFEST} cannot be read: {error}") from None
+    if not isinstance(manifest, dict) or (manifest.get("format"), manifest.get("kind"), manifest.get("key")) != (FORMAT, kind, key):
+        raise UnusableEntry(f"{MANIFEST} is for another format, kind or key")
+    files = {}
+    for name, expected in manifest.get("files", {}).items():
+        path = folder / name
+        if not path.is_file():
+            raise UnusableEntry(f"{name} is missing")
+        size = path.stat().st_size
+        if size != expected["bytes"]:
+            raise UnusableEntry(f"{name} has {size} bytes, the manifest says {expected['bytes']}")
+        if checksums and _crc32(path) != expected["crc32"]:
+            raise UnusableEntry(f"{name} fails its CRC-32 check")
+        if name.endswith(".npy"):
+            try:
+                array = np.load(path, mmap_mode="r", allow_pickle=False)
+            except (OSError, ValueError) as error:
+                raise UnusableEntry(f"{name} is not a numpy array: {error}") from None
+            if (array.dtype.str, list(array.shape)) != (expected["dtype"], expected["shape"]):
+                raise UnusableEntry(f"{name} is {array.dtype.str} {list(array.shape)}, the manifest says "
+                                    f"{expected['dtype']} {expected['shape']}")
+            files[name] = array
+        else:
+            files[name] = path.read_bytes()
+    return manifest["meta"], files
+
+
+def _discard(folder: Path) -> None:
+    """Delete an entry: first renamed out of the way, so that no other process opens it half-deleted."""
+    trash = folder.with_name(f".trash-{folder.name}-{os.getpid()}-{time.monotonic_ns()}")
+    try:
+        os.replace(folder, trash)
+    except OSError:
+        return
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def _size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
+
+
+def _is_ours(path: Path) -> bool:
+    """Entries, unfinished writes and half-deleted entries: the folders this module creates in the cache folder."""
+    prefixes = tuple(f"{kind}-" for kind in KINDS) + tuple(f".{kind}-" for kind in KINDS) + (".trash-",)
+    return path.is_dir() and path.name.startswith(prefixes)
+
+
+def list_entries(root: Path) -> list[dict]:
+    """One dict per entry in the cache folder: name, path, kind, bytes, created, meta, and state ("ok", or why it
+    is not usable; sizes are checked, checksums only when a run opens the entry)."""
+    root = Path(root)
+    entries = []
+    for path in sorted(root.iterdir()) if root.is_dir() else []:
+        if not _is_ours(path):
+            continue
+        entry = {"name": path.name, "path": str(path), "bytes": _size(path), "kind": "", "created": "", "meta": {}}
+        if path.name.startswith("."):
+            entry["state"] = "left by an interrupted write or delete"
+        else:
+            try:
+                manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+                entry.update(kind=manifest["kind"], created=manifest["created"], meta=manifest["meta"])
+                _open_entry(path, manifest["kind"], manifest["key"], checksums=False)
+                entry["state"] = "ok"
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                entry["state"] = f"unusable ({error})"
+            except UnusableEntry as problem:
+                entry["state"] = f"unusable ({problem})"
+        entries.append(entry)
+    return entries
+
+
+def clear(root: Path) -> tuple[int, int]:
+    """Delete every entry (and unfinished write) in the cache folder; return (items, bytes) deleted.
+    Other files in the folder are left alone."""
+    items = size = 0
+    for entry in list_entries(root):
+        path = Path(entry["path"])
+        shutil.rmtree(path, ignore_errors=True)
+        if not path.exists():
+            items, size = items + 1, size + entry["bytes"]
+    return items, size
