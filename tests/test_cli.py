@@ -198,8 +198,30 @@ def test_sigint_saves_a_checkpoint_and_resume_finishes_the_run(tmp_path):
     resumed = s2s("train", "--resume", str(tmp_path / "run"), "--set", f"train.max_steps={step + 3}")
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming at step {step}" in resumed.stderr
+    assert "encoded training pairs memory-mapped from" in resumed.stderr  # --resume reuses the encoded data
     last = json.loads(metrics.read_text().splitlines()[-1])
     assert last["step"] == step + 3 and "valid_bleu" in last
+
+
+def test_data_cache_lists_and_clears_its_entries(tmp_path):
+    from s2s.config import config_from_dict
+    from s2s.data.corpus import build_corpus
+
+    raw = tiny_config_dict(tmp_path / "run", data={"cache_dir": str(tmp_path / "cache")})
+    build_corpus(config_from_dict(raw).data, log=lambda message: None)
+    (tmp_path / "cache" / "notes.txt").write_text("not the cache's")
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(raw))
+    listed = s2s("data", "cache", "--config", str(tmp_path / "c.yaml"))
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0].startswith(f"data cache: {tmp_path / 'cache'} (2 entries, ") and len(lines) == 3
+    assert lines[1].startswith("  ids-") and lines[1].endswith("ok: 300 training pairs (0 dropped) from generated text")
+    assert lines[2].startswith("  vocabularies-") and "ok: tokenizers and vocabularies (source 34, target 36 tokens)" in lines[2]
+    cleared = s2s("data", "cache", "--clear", "--dir", str(tmp_path / "cache"))
+    assert cleared.returncode == 0 and cleared.stdout.startswith("data cache: deleted 2 entries (")
+    assert os.listdir(tmp_path / "cache") == ["notes.txt"]
+    assert s2s("data", "cache", "--list", "--dir", str(tmp_path / "cache")).stdout.startswith(
+        f"data cache: {tmp_path / 'cache'} (0 entries, 0 B)")
 
 
 def test_translate_a_latin1_file_warns_and_keeps_every_line(run, tmp_path):

@@ -26,6 +26,7 @@ EPILOG = """examples:
   s2s evaluate --checkpoint runs/a/best.pt runs/b/best.pt --src test.de --ref test.en   # an ensemble
   s2s zoo
   s2s data download multi30k --mirror ../shared/data/multi30k
+  s2s data cache --list                 # where the encoded-data cache is, its entries and sizes (--clear)
 """
 
 
@@ -173,6 +174,16 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--dest", default="data/multi30k", help="folder for the files (default: data/multi30k)")
     download.add_argument("--mirror", help="copy from this local folder instead of the internet "
                                            "(or set S2S_MULTI30K_MIRROR)")
+    cache = data_commands.add_parser("cache", help="list or clear the encoded-data cache",
+                                     description="The encoded-data cache holds the training pairs' ids (memory-mapped "
+                                                 "by later runs) and the learned tokenizers and vocabularies. Lists "
+                                                 "where it is, its entries and their sizes; --clear deletes them.")
+    action = cache.add_mutually_exclusive_group()
+    action.add_argument("--list", action="store_true", help="list the entries (the default)")
+    action.add_argument("--clear", action="store_true", help="delete every entry (other files there are left alone)")
+    where = cache.add_mutually_exclusive_group()
+    where.add_argument("--dir", help="the cache folder (default: $S2S_CACHE, else $XDG_CACHE_HOME/s2s, else ~/.cache/s2s)")
+    where.add_argument("--config", help="the cache folder of this config (its data.cache_dir)")
     return parser
 
 
@@ -311,7 +322,7 @@ def cmd_report(args) -> int:
         (sources, references), src, ref = read_parallel(args.src, args.ref), args.src, args.ref
     else:
         data = translator.checkpoint["config"].data
-        splits = read_splits(data)
+        splits = read_splits(data, ("test",))
         if "test" not in splits:
             raise S2SError("the run's data has no test split (data.test_src / data.test_tgt are empty); pass --src and --ref.")
         (sources, references), src, ref = splits["test"], f"{data.dataset} test ({data.src})", f"{data.dataset} test ({data.tgt})"
@@ -370,12 +381,27 @@ def cmd_zoo(args) -> int:
 
 
 def cmd_data(args) -> int:
+    if args.data_command == "cache":
+        return cmd_data_cache(args)
     if args.data_command != "download":
-        raise S2SError("usage: s2s data download multi30k [--dest DIR] [--mirror DIR]")
+        raise S2SError("usage: s2s data download multi30k [--dest DIR] [--mirror DIR] | s2s data cache [--list | --clear]")
     from s2s.data.multi30k import download_multi30k
 
     paths = download_multi30k(args.dest, mirror=args.mirror)
     print(json.dumps({name: str(path) for name, path in paths.items()}, indent=2))
+    return 0
+
+
+def cmd_data_cache(args) -> int:
+    from s2s.config import load_config
+    from s2s.data.cache import clear, describe, format_bytes, resolve_cache_dir
+
+    root = resolve_cache_dir(load_config(args.config).data.cache_dir if args.config else args.dir or "")
+    if args.clear:
+        items, size = clear(root)
+        print(f"data cache: deleted {items} entr{'y' if items == 1 else 'ies'} ({format_bytes(size)}) from {root}")
+    else:
+        print(describe(root))
     return 0
 
 

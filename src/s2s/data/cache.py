@@ -239,3 +239,23 @@ def clear(root: Path) -> tuple[int, int]:
         if not path.exists():
             items, size = items + 1, size + entry["bytes"]
     return items, size
+
+
+def describe(root: Path) -> str:
+    """The cache folder, its entries (kind, size, state, what they hold) and the total size, as `s2s data cache` prints."""
+    entries = list_entries(root)
+    lines = [f"data cache: {root} ({len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, "
+             f"{format_bytes(sum(entry['bytes'] for entry in entries))})"]
+    for entry in entries:
+        meta = entry["meta"]
+        if entry["kind"] == "ids":
+            held = f"{meta['pairs']} training pairs ({meta['dropped']} dropped)"
+        elif entry["kind"] == "vocabularies":
+            held = f"tokenizers and vocabularies (source {meta['src_vocab']}, target {meta['tgt_vocab']} tokens)"
+        else:
+            held = ""
+        train = meta.get("train", {})
+        source = ", ".join(file["path"] for file in train.get("files", [])) or ("generated text" if train else "")
+        lines.append(f"  {entry['name']:<46} {format_bytes(entry['bytes']):>9}  {entry['created'] or '-':<19}  "
+                     f"{entry['state']}{': ' if held else ''}{held}{' from ' + source if source else ''}")
+    return "\n".join(lines)

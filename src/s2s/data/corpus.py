@@ -193,12 +193,12 @@ def _load_vocabularies(cache: DataCache, key: str) -> tuple | None:
     return src_tokenizer, tgt_tokenizer, src_vocab, tgt_vocab
 
 
-def _save_vocabularies(cache: DataCache, key: str, vocabularies: tuple) -> None:
+def _save_vocabularies(cache: DataCache, key: str, train: dict, vocabularies: tuple) -> None:
     src_tokenizer, tgt_tokenizer, src_vocab, tgt_vocab = vocabularies
     saved = {"joint": src_tokenizer is tgt_tokenizer and src_vocab is tgt_vocab,
              "src_tokenizer": _state_to_json(src_tokenizer.state()), "tgt_tokenizer": _state_to_json(tgt_tokenizer.state()),
              "src_vocab": src_vocab.tokens, "tgt_vocab": tgt_vocab.tokens}
-    cache.save("vocabularies", key, {"src_vocab": len(src_vocab), "tgt_vocab": len(tgt_vocab)},
+    cache.save("vocabularies", key, {"src_vocab": len(src_vocab), "tgt_vocab": len(tgt_vocab), "train": train},
                {"vocabularies.json": json.dumps(saved).encode()})
 
 
@@ -215,9 +215,6 @@ def _load_ids(cache: DataCache, key: str) -> tuple[TokenIds, TokenIds, np.ndarra
         cache.log(f"data cache: {cache.path('ids', key)} does not hold {meta.get('pairs')} pairs as its manifest says; "
                   "rebuilding it")
         return None
-    folder = cache.path("ids", key)
-    cache.log(f"data cache: {meta['pairs']} encoded training pairs memory-mapped from {folder} "
-              f"({format_bytes(sum(array.nbytes for array in files.values()))})")
     return (TokenIds(files["src_ids.npy"], files["src_offsets.npy"]), TokenIds(files["tgt_ids.npy"], files["tgt_offsets.npy"]),
             np.asarray(files["dropped.npy"]))
 
@@ -255,12 +252,15 @@ def build_corpus(data: DataConfig, log=print, vocabularies: tuple | None = None)
     if vocabularies is None:
         vocabularies, tokenized = _learn_vocabularies(data, training_text.get())
         if cache:
-            _save_vocabularies(cache, _vocabularies_key(data, train), vocabularies)
+            _save_vocabularies(cache, _vocabularies_key(data, train), train, vocabularies)
     src_tokenizer, tgt_tokenizer, src_vocab, tgt_vocab = vocabularies
 
     ids_key = _ids_key(data, train, vocabularies) if cache else ""
     encoded = _load_ids(cache, ids_key) if cache else None
-    if encoded is None:
+    if encoded is not None:
+        log(f"data cache: {len(encoded[0])} encoded training pairs memory-mapped from {cache.path('ids', ids_key)} "
+            f"({format_bytes(sum(ids.ids.nbytes + ids.offsets.nbytes for ids in encoded[:2]))})")
+    else:
         encoded = _encode_training_pairs(tokenized or _tokenize(src_tokenizer, tgt_tokenizer, training_text.get()),
                                          src_vocab, tgt_vocab, data.max_len)
         if cache and _save_ids(cache, ids_key, train, *encoded):

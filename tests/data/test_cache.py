@@ -1,0 +1,204 @@
+"""The encoded-data cache: reused when nothing changed, rebuilt when the data, tokenizer or vocabulary did, never used
+when broken, and training from it gives the same batches and weights as training without it."""
+
+import os
+
+import numpy as np
+import pytest
+import torch
+from helpers import tiny_config_dict
+
+from s2s.config import config_from_dict
+from s2s.data.batching import gather_batch, token_batches
+from s2s.data.corpus import build_corpus, sampled_training_ids
+from s2s.data.tokenizers import WhitespaceTokenizer
+
+WORDS = "the a cat dog sees runs big small red house tree near far blue".split()
+
+
+def write_corpus(folder, pairs=60, seed=0):
+    """Parallel files: a word-reversal 'translation', with one empty line and one long line to drop."""
+    rng = np.random.default_rng(seed)
+    src = [" ".join(rng.choice(WORDS, rng.integers(2, 9))) for _ in range(pairs)]
+    src[5], src[9] = "", " ".join(["tree"] * 150)  # dropped: empty, longer than max_len (100) in any tokenization
+    tgt = [" ".join(reversed(line.split())) or "empty" for line in src]
+    folder.mkdir(exist_ok=True)
+    for name, lines in (("train.src", src), ("train.tgt", tgt), ("valid.src", src[:6]), ("valid.tgt", tgt[:6])):
+        (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def files_config(tmp_path, **data):
+    folder = tmp_path / "text"
+    settings = {"dataset": "files", "train_src": str(folder / "train.src"), "train_tgt": str(folder / "train.tgt"),
+                "valid_src": str(folder / "valid.src"), "valid_tgt": str(folder / "valid.tgt"),
+                "cache_dir": str(tmp_path / "cache"), **data}
+    return config_from_dict(tiny_config_dict(tmp_path / "run", data=settings))
+
+
+def build(config, vocabularies=None):
+    """(corpus, log messages) of build_corpus."""
+    messages = []
+    return build_corpus(config.data, log=messages.append, vocabularies=vocabularies), messages
+
+
+def said(messages, text):
+    return any(text in message for message in messages)
+
+
+@pytest.fixture
+def corpus_files(tmp_path):
+    return write_corpus(tmp_path / "text")
+
+
+def test_a_second_build_maps_the_cached_ids_without_tokenizing_the_training_text(tmp_path, corpus_files, monkeypatch):
+    config = files_config(tmp_path)
+    first, messages = build(config)
+    assert said(messages, "data cache: encoded the 58 training pairs once, into " + str(tmp_path / "cache"))
+    calls = []
+    original = WhitespaceTokenizer.tokenize
+    monkeypatch.setattr(WhitespaceTokenizer, "tokenize", lambda self, text: calls.append(text) or original(self, text))
+    second, messages = build(config)
+    assert said(messages, "data cache: 58 encoded training pairs memory-mapped from " + str(tmp_path / "cache" / "ids-"))
+    assert said(messages, "data cache: tokenizers and vocabularies learned before")
+    assert len(calls) == 12  # the validation split's 6 pairs only
+    train = second.splits["train"]
+    assert isinstance(train.src_ids.ids, np.memmap) and train.src_ids.ids.dtype == np.uint16
+    assert train.src_ids == first.splits["train"].src_ids and train.tgt_ids == first.splits["train"].tgt_ids
+    assert second.src_vocab.tokens == first.src_vocab.tokens and second.dropped == first.dropped == 2
+    assert train.src_text is None  # the training text is not kept (nor read)
+
+
+def test_the_cache_holds_the_ids_that_encoding_gives(tmp_path, corpus_files):
+    cached, _ = build(files_config(tmp_path))
+    uncached, _ = build(files_config(tmp_path, cache=False))
+    lines = (corpus_files / "train.src").read_text().splitlines()
+    kept = [line for line in lines if line and len(line.split()) <= 100]
+    assert list(cached.splits["train"].src_ids) == [uncached.src_vocab.encode(line.split()) for line in kept]
+    assert cached.splits["train"].src_ids == uncached.splits["train"].src_ids
+    assert not (tmp_path / "cache").exists() or len(os.listdir(tmp_path / "cache")) == 2  # cache: false wrote nothing
+
+
+def test_changed_training_data_is_encoded_again(tmp_path, corpus_files):
+    config = files_config(tmp_path)
+    build(config)
+    write_corpus(corpus_files, seed=1)  # new content
+    corpus, messages = build(config)
+    assert said(messages, "encoded the 58 training pairs once") and not said(messages, "learned before")
+    lines = (corpus_files / "train.tgt").read_text().splitlines()
+    assert corpus.splits["train"].tgt_ids[0] == corpus.tgt_vocab.encode(lines[0].split())
+    os.utime(corpus_files / "train.src", ns=(1, 1))  # the same bytes, another modification time
+    _, messages = build(config)
+    assert said(messages, "encoded the 58 training pairs once")
+
+
+@pytest.mark.parametrize("change, vocabularies_reused", [
+    ({"tokenizer": "char"}, False), ({"lowercase": True}, False), ({"min_freq": 2}, False), ({"max_len": 8}, True),
+])
+def test_changed_settings_give_their_own_entries(tmp_path, corpus_files, change, vocabularies_reused):
+    build(files_config(tmp_path))
+    corpus, messages = build(files_config(tmp_path, **change))
+    assert said(messages, "training pairs once") and said(messages, "learned before") == vocabularies_reused
+    uncached, _ = build(files_config(tmp_path, cache=False, **change))
+    assert corpus.splits["train"].src_ids == uncached.splits["train"].src_ids
+    assert corpus.src_vocab.tokens == uncached.src_vocab.tokens
+    _, messages = build(files_config(tmp_path))  # the first settings still find theirs
+    assert said(messages, "memory-mapped from")
+
+
+def test_a_changed_sentencepiece_vocabulary_size_is_learned_and_encoded_again(tmp_path, corpus_files):
+    small, _ = build(files_config(tmp_path, tokenizer="sentencepiece", vocab_size=30))
+    larger, messages = build(files_config(tmp_path, tokenizer="sentencepiece", vocab_size=40))
+    assert said(messages, "encoded the 58 training pairs once") and not said(messages, "learned before")
+    assert len(larger.src_vocab) > len(small.src_vocab)
+    again, messages = build(files_config(tmp_path, tokenizer="sentencepiece", vocab_size=30))
+    assert said(messages, "learned before") and said(messages, "memory-mapped from")
+    assert again.splits["train"].src_ids == small.splits["train"].src_ids
+
+
+def test_a_checkpoints_vocabularies_find_the_ids_their_run_cached(tmp_path, corpus_files):
+    """--resume and the other torchrun ranks pass the vocabularies in: the same tokenizers and tokens, the same key."""
+    first, _ = build(files_config(tmp_path, tokenizer="sentencepiece", vocab_size=30))
+    from s2s.data.tokenizers import tokenizer_from_state
+    from s2s.data.vocab import Vocab
+
+    given = (tokenizer_from_state(first.src_tokenizer.state()), tokenizer_from_state(first.tgt_tokenizer.state()),
+             Vocab(first.src_vocab.tokens), Vocab(first.tgt_vocab.tokens))
+    second, messages = build(files_config(tmp_path, tokenizer="sentencepiece", vocab_size=30), vocabularies=given)
+    assert said(messages, "memory-mapped from") and second.splits["train"].src_ids == first.splits["train"].src_ids
+
+
+def ids_entry(tmp_path):
+    (entry,) = (tmp_path / "cache").glob("ids-*")
+    return entry
+
+
+@pytest.mark.parametrize("damage, reason", [
+    (lambda entry: (entry / "src_ids.npy").write_bytes((entry / "src_ids.npy").read_bytes()[:-10]),
+     r"src_ids.npy has \d+ bytes, the manifest says \d+"),
+    (lambda entry: (entry / "manifest.json").unlink(), "no manifest.json"),
+    (lambda entry: (entry / "tgt_offsets.npy").unlink(), "tgt_offsets.npy is missing"),
+    (lambda entry: (entry / "tgt_ids.npy").write_bytes((entry / "tgt_ids.npy").read_bytes()[:-2] + b"\xff\xff"),
+     "tgt_ids.npy fails its CRC-32 check"),
+    (lambda entry: (entry / "manifest.json").write_text("{"), "manifest.json cannot be read"),
+], ids=["truncated", "no-manifest", "missing-array", "flipped-bytes", "garbled-manifest"])
+def test_a_broken_entry_is_reported_and_rebuilt_never_used(tmp_path, corpus_files, damage, reason):
+    import re
+
+    config = files_config(tmp_path)
+    first, _ = build(config)
+    expected = [list(first.splits["train"].src_ids), list(first.splits["train"].tgt_ids)]
+    damage(ids_entry(tmp_path))
+    corpus, messages = build(config)
+    assert any(re.search(rf"data cache: .*ids-\w+ is unusable \({reason}.*\); rebuilding it", m) for m in messages), messages
+    assert said(messages, "encoded the 58 training pairs once")
+    assert [list(corpus.splits["train"].src_ids), list(corpus.splits["train"].tgt_ids)] == expected
+    _, messages = build(config)  # the rebuilt entry is whole again
+    assert said(messages, "memory-mapped from") and not said(messages, "unusable")
+
+
+def test_an_unwritable_cache_folder_is_reported_and_the_run_goes_on(tmp_path, corpus_files):
+    (tmp_path / "a-file").write_text("not a folder")
+    corpus, messages = build(files_config(tmp_path, cache_dir=str(tmp_path / "a-file")))
+    assert said(messages, f"data cache: cannot write to {tmp_path / 'a-file'}") and len(corpus.splits["train"].src_ids) == 58
+
+
+def test_sampled_subwords_read_the_kept_training_lines_next_to_cached_ids(tmp_path, corpus_files):
+    settings = {"tokenizer": "sentencepiece", "vocab_size": 30, "subword_alpha": 0.3}
+    cold, _ = build(files_config(tmp_path, **settings))
+    warm, messages = build(files_config(tmp_path, **settings))
+    assert said(messages, "memory-mapped from")
+    lines = (corpus_files / "train.src").read_text().splitlines()
+    assert warm.splits["train"].src_text == [line for i, line in enumerate(lines) if i not in (5, 9)]
+    config = files_config(tmp_path, **settings)
+    assert sampled_training_ids(warm, config.data, seed=4) == sampled_training_ids(cold, config.data, seed=4)
+
+
+def test_identical_batches_with_and_without_the_cache(tmp_path, corpus_files):
+    cold, _ = build(files_config(tmp_path))
+    warm, _ = build(files_config(tmp_path))
+    uncached, _ = build(files_config(tmp_path, cache=False))
+    for corpus in (cold, warm):
+        for seed in (None, 1, 2):
+            train, reference = corpus.splits["train"], uncached.splits["train"]
+            batches = token_batches(train.src_ids.lengths, train.tgt_ids.lengths, 60, seed)
+            expected = token_batches(reference.src_ids.lengths, reference.tgt_ids.lengths, 60, seed)
+            assert [b.tolist() for b in batches] == [b.tolist() for b in expected]
+            for indices in batches:
+                got, want = gather_batch(train.src_ids, train.tgt_ids, indices), gather_batch(reference.src_ids, reference.tgt_ids, indices)
+                assert all(torch.equal(getattr(got, name), getattr(want, name)) for name in ("src", "src_lengths", "tgt_in", "tgt_out"))
+
+
+def test_identical_trained_weights_with_and_without_the_cache(tmp_path, make_config):
+    from s2s.training.trainer import Trainer
+
+    weights = []
+    for name, cache in (("off", False), ("cold", True), ("warm", True)):
+        config = make_config(tmp_path / name, train={"max_steps": 5, "epochs": 2},
+                             data={"cache": cache, "cache_dir": str(tmp_path / "cache")})
+        messages = []
+        trainer = Trainer(config, tmp_path / name, log=messages.append)
+        trainer.train()
+        weights.append(trainer.model.state_dict())
+        assert said(messages, "memory-mapped from") == (name == "warm")
+    assert all(torch.equal(weights[0][k], other[k]) for other in weights[1:] for k in weights[0])
