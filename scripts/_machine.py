@@ -30,7 +30,7 @@ from pathlib import Path
 
 import torch
 
-from s2s.data.batching import Batch, make_batch
+from s2s.data.batching import Batch, gather_batch
 from s2s.device import autocast
 from s2s.specials import PAD
 
@@ -169,8 +169,8 @@ def write_json(path: str | Path, data: dict) -> None:
 
 
 def split_batch(split, indices: list[int]) -> Batch:
-    """The padded batch of these sentence pairs of a corpus split (anything with src_ids and tgt_ids)."""
-    return make_batch([split.src_ids[i] for i in indices], [split.tgt_ids[i] for i in indices], indices)
+    """The padded batch of these sentence pairs of a corpus split (anything with src_ids and tgt_ids as TokenIds)."""
+    return gather_batch(split.src_ids, split.tgt_ids, indices)
 
 
 def train_step(model, optimizer, batch: Batch, loss_fn, clip_norm: float, amp: torch.dtype | None = None) -> float:

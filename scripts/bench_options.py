@@ -54,10 +54,10 @@ def main() -> None:
     sampling = {}
     if config.data.subword_alpha:
         src_ids, tgt_ids = sampled_training_ids(corpus, config.data, seed=1)
-        sampling = {side: round(sum(map(len, sampled)) / sum(map(len, fixed)), 3) for side, sampled, fixed in
+        sampling = {side: round(int(sampled.lengths.sum()) / int(fixed.lengths.sum()), 3) for side, sampled, fixed in
                     (("src", src_ids, split.src_ids), ("tgt", tgt_ids, split.tgt_ids))}
 
-    orders = token_batches(split.src_ids, split.tgt_ids, config.train.batch_tokens, seed=1)[: args.batches + 2]
+    orders = token_batches(split.src_ids.lengths, split.tgt_ids.lengths, config.train.batch_tokens, seed=1)[: args.batches + 2]
     batches = [split_batch(split, indices) for indices in orders]
 
     def loss_fn(model, batch):

@@ -111,7 +111,7 @@ def build_batches(config: Config, count: int) -> tuple[list[Batch], dict]:
     corpus = build_corpus(config.data, log=log)
     train = corpus.splits["train"]
     stream_seed = config.train.seed * 1000 + 1  # the trainer's first epoch
-    order = token_batches(train.src_ids, train.tgt_ids, config.train.batch_tokens, seed=stream_seed)
+    order = token_batches(train.src_ids.lengths, train.tgt_ids.lengths, config.train.batch_tokens, seed=stream_seed)
     if len(order) < count:
         raise SystemExit(f"the stream has only {len(order)} batches; ask for fewer --warmup + --batches")
     info = {"train_pairs": len(train.src_ids), "dropped": corpus.dropped, "src_vocab": len(corpus.src_vocab),
