@@ -157,6 +157,26 @@ def test_a_broken_entry_is_reported_and_rebuilt_never_used(tmp_path, corpus_file
     assert said(messages, "memory-mapped from") and not said(messages, "unusable")
 
 
+def test_arrays_that_disagree_with_their_manifest_are_rebuilt(tmp_path, corpus_files):
+    """Checksums that pass do not make an entry usable: its offsets must hold the pairs the manifest counts."""
+    import json
+    import shutil
+
+    from s2s.data.cache import DataCache
+
+    config = files_config(tmp_path)
+    build(config)
+    entry = ids_entry(tmp_path)
+    manifest = json.loads((entry / "manifest.json").read_text())
+    arrays = {name: np.load(entry / name) for name in manifest["files"]}
+    arrays["tgt_offsets.npy"] = arrays["tgt_offsets.npy"][:-1]
+    shutil.rmtree(entry)
+    DataCache(tmp_path / "cache").save("ids", manifest["key"], manifest["meta"], arrays)  # with matching checksums
+    corpus, messages = build(config)
+    assert said(messages, "is unusable (its arrays do not hold the 58 pairs its manifest says); rebuilding it")
+    assert len(corpus.splits["train"].tgt_ids) == 58 and said(build(config)[1], "memory-mapped from")
+
+
 def test_an_unwritable_cache_folder_is_reported_and_the_run_goes_on(tmp_path, corpus_files):
     (tmp_path / "a-file").write_text("not a folder")
     corpus, messages = build(files_config(tmp_path, cache_dir=str(tmp_path / "a-file")))

@@ -100,9 +100,13 @@ class DataCache:
         try:
             return _open_entry(folder, kind, key)
         except UnusableEntry as problem:
-            self.log(f"data cache: {folder} is unusable ({problem}); rebuilding it")
-            _discard(folder)
+            self.discard(kind, key, str(problem))
             return None
+
+    def discard(self, kind: str, key: str, problem: str) -> None:
+        """Report an unusable entry and delete it, so that it is rebuilt."""
+        self.log(f"data cache: {self.path(kind, key)} is unusable ({problem}); rebuilding it")
+        _discard(self.path(kind, key))
 
     def save(self, kind: str, key: str, meta: dict, files: dict) -> Path | None:
         """Write an entry (arrays for .npy names, bytes for others) and return its folder; None if the cache folder

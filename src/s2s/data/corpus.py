@@ -211,9 +211,10 @@ def _load_ids(cache: DataCache, key: str) -> tuple[TokenIds, TokenIds, np.ndarra
     if found is None:
         return None
     meta, files = found
-    if set(files) != set(IDS_FILES) or any(len(files[f"{side}_offsets.npy"]) != meta["pairs"] + 1 for side in ("src", "tgt")):
-        cache.log(f"data cache: {cache.path('ids', key)} does not hold {meta.get('pairs')} pairs as its manifest says; "
-                  "rebuilding it")
+    if set(files) != set(IDS_FILES) or any(len(files[f"{side}_offsets.npy"]) != meta["pairs"] + 1
+                                           or files[f"{side}_offsets.npy"][-1] != len(files[f"{side}_ids.npy"])
+                                           for side in ("src", "tgt")):
+        cache.discard("ids", key, f"its arrays do not hold the {meta['pairs']} pairs its manifest says")
         return None
     return (TokenIds(files["src_ids.npy"], files["src_offsets.npy"]), TokenIds(files["tgt_ids.npy"], files["tgt_offsets.npy"]),
             np.asarray(files["dropped.npy"]))
