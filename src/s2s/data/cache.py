@@ -117,8 +117,10 @@ class DataCache:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=self.root))
+            staging.chmod(0o755)  # mkdtemp's 0700 would hide the entry from other users of a shared cache folder
         except OSError as error:
-            return self._unwritable(error)
+            self._unwritable(error)
+            return None
         try:
             described = {}
             for name, content in files.items():
@@ -140,7 +142,8 @@ class DataCache:
                     raise
                 # another process renamed its copy of the same entry into place first: keep that one
         except OSError as error:
-            return self._unwritable(error)
+            self._unwritable(error)
+            return None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return folder
@@ -149,7 +152,6 @@ class DataCache:
         self.log(f"data cache: cannot write to {self.root} ({error.strerror or error}); going on without the cache. "
                  "Set data.cache_dir (or $S2S_CACHE) to a writable folder, or data.cache: false")
         self.writable = False
-        return None
 
 
 def _open_entry(folder: Path, kind: str, key: str, checksums: bool = True) -> tuple[dict, dict]:
