@@ -76,7 +76,8 @@ def test_report_writes_scores_buckets_curves_and_translations(run, tmp_path):
     data = json.loads((tmp_path / "rep" / "report.json").read_text())
     assert data["num_sentences"] == 20 and data["settings"]["beam"] == 1 and data["by_length"]
     assert len(data["attention"]) == 3 and (tmp_path / "rep" / "report_attention_3.png").is_file()  # lstm_attn
-    assert data["step"] == max(json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines())
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert data["step"] == [r["step"] for r in records if r.get("best")][-1]  # best.pt: the last validation marked best
     assert len((tmp_path / "rep" / "translations.txt").read_text().splitlines()) == 20
     md = (tmp_path / "rep" / "report.md").read_text()
     assert "![training curves](report_training.png)" in md and "source: `numbers test (en)`" in md

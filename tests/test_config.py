@@ -42,5 +42,8 @@ def test_bad_set_syntax_and_missing_file(tmp_path):
     with pytest.raises(S2SError, match="does not exist"):
         load_config(tmp_path / "none.yaml")
     (tmp_path / "bad.yaml").write_text("model: [unclosed")
-    with pytest.raises(S2SError, match="not valid UTF-8 YAML"):
+    with pytest.raises(S2SError, match="bad.yaml', line 1, column 17: YAML syntax error: while parsing a flow sequence"):
         load_config(tmp_path / "bad.yaml")
+    (tmp_path / "latin1.yaml").write_bytes("model: {name: gr\xfc}".encode("latin-1"))
+    with pytest.raises(S2SError, match="latin1.yaml' is not UTF-8 text .* save it as UTF-8"):
+        load_config(tmp_path / "latin1.yaml")
