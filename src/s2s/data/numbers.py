@@ -81,13 +81,23 @@ def _german_below_1000(n: int, compound: bool) -> list[str]:
 TAUGHT_DIGITS = 3  # every number below 1,000 is training data; validation and test use longer numbers
 
 
+def short_numbers(max_digits: int) -> list[int]:
+    """Every number below 10**max_digits written in one or two English words: 0-99, "five hundred", "nine thousand",
+    "forty million", "twelve billion"... (a newcomer's first tries); all are training data."""
+    one_word = [n for n in range(100) if len(english(n).split()) == 1 and n]
+    scales = [100] + [10**k for k in (3, 6, 9) if k < max_digits]
+    multiples = [k * scale for scale in scales for k in (range(1, 10) if scale == 100 else one_word)]
+    return sorted({n for n in list(range(100)) + multiples if n < 10**max_digits})
+
+
 def generate(num_train: int, num_valid: int, num_test: int, max_digits: int = 12, seed: int = 1234):
     """Return {"train"|"valid"|"test": (english lines, german lines)}; the three splits share no number.
 
-    Every number below 1,000 is in the training split, the short ones many times: the digit count of a training
-    pair is uniform in 1..max_digits, numbers below 1,000 are drawn with replacement (there are only ten one-digit
-    numbers) and longer ones without. Validation and test hold distinct numbers of 4..max_digits digits, the digit
-    count uniform too, so long inputs are as common as short ones and the held-out numbers are all new.
+    Every number below 1,000 and every number of one or two words ("nine thousand") is in the training split, the
+    short ones many times: the digit count of a training pair is uniform in 1..max_digits, numbers below 1,000 are
+    drawn with replacement (there are only ten one-digit numbers) and longer ones without. Validation and test hold
+    distinct other numbers of 4..max_digits digits, the digit count uniform too, so long inputs are as common as
+    short ones and the held-out numbers are all new.
     """
     if max_digits <= TAUGHT_DIGITS:
         raise ValueError(f"numbers_max_digits must be at least {TAUGHT_DIGITS + 1}: numbers below "
@@ -97,7 +107,8 @@ def generate(num_train: int, num_valid: int, num_test: int, max_digits: int = 12
     if num_train + num_valid + num_test > long_count // 2:
         raise ValueError(f"cannot draw {num_train + num_valid + num_test} distinct numbers below "
                          f"{10**max_digits}; raise numbers_max_digits")
-    seen: set[int] = set()
+    taught = sorted(set(range(10**TAUGHT_DIGITS)) | set(short_numbers(max_digits)))
+    seen: set[int] = set(taught)  # numbers of more digits are drawn once, and never one of these
 
     def draw(digits: int) -> int:
         low = 0 if digits == 1 else 10 ** (digits - 1)
@@ -108,7 +119,7 @@ def generate(num_train: int, num_valid: int, num_test: int, max_digits: int = 12
                 return n
 
     held_out = [draw(rng.randint(TAUGHT_DIGITS + 1, max_digits)) for _ in range(num_valid + num_test)]
-    taught = list(range(min(10**TAUGHT_DIGITS, num_train // 2)))  # each once: all of them unless num_train < 2,000
+    taught = taught[: num_train // 2]  # each once: all of them unless num_train < 2,400
     train = taught + [draw(rng.randint(1, max_digits)) for _ in range(num_train - len(taught))]
     rng.shuffle(train)
     chunks = {"train": train, "valid": held_out[:num_valid], "test": held_out[num_valid:]}
