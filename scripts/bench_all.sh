@@ -14,8 +14,8 @@
 # Steps and their durations on the 2-core EPYC of BENCHMARKS.md (as recorded there or in the step's output files):
 #   throughput        scripts/bench_throughput.py: six zoo models, the step loops, bf16       ~12 min
 #   quickstart        scripts/bench_quickstart.py: the built-in task with and without attention ~6.5 min
-#   recipe_de_en      scripts/bench_multi30k.py, configs/multi30k/best_de_en.yaml (20 epochs)
-#                       ~44 min wall on the AVX-512 EPYC (about 54 training minutes on the AVX2 one)
+#   recipe_de_en      scripts/bench_multi30k.py, configs/multi30k/best_de_en.yaml (22 epochs)
+#                       ~40 min wall alone on the AVX-512 EPYC (estimated; about 48 training minutes on the AVX2 one)
 #   select_de_en      scripts/select_decoding.py on runs/best_de_en                          ~7 min
 #   example_report    s2s report runs/best_de_en with the chosen decoding -> docs/example_report (not timed)
 #   ablation_plateau  bench_multi30k.py + select_decoding.py, ablations/de_en_bpe_dropout_plateau.yaml
@@ -23,8 +23,10 @@
 #   ablation_cosine   bench_multi30k.py + select_decoding.py, ablations/de_en_bpe_dropout_cosine.yaml
 #                       the recorded run was stopped after 47.5 min wall, in epoch 19 of 20; no selection run yet
 #   options           scripts/bench_options.py: the training cost of the model options (no full run recorded)
-#   recipe_en_de      scripts/bench_multi30k.py, configs/multi30k/best_en_de.yaml (17 epochs)
-#                       about an hour (issue 5's run: 55 training / 59 wall min on the AVX2 EPYC, in epoch 17)
+#   recipe_en_de      scripts/bench_multi30k.py, configs/multi30k/best_en_de.yaml (19 epochs)
+#                       ~40 min wall alone on the AVX-512 EPYC (estimated; ~51 training minutes on the AVX2 one)
+#   hardware          scripts/bench_throughput.py: fp32 vs bf16, 8k vs 5k pieces, LSTM rows       ~3 min
+#   precision         scripts/bench_decode.py --precisions fp32 int8 bf16 on runs/best_de_en      ~2 min
 #   select_en_de      scripts/select_decoding.py on runs/best_en_de                          ~7 min (as de->en)
 #   decode            scripts/bench_decode.py on runs/best_de_en/best.pt                     ~2 min
 #   ddp               scripts/bench_ddp.py: 1 vs 2 processes on the built-in task            ~1 min
@@ -49,17 +51,19 @@
 set -euo pipefail
 
 STEPS=(throughput quickstart recipe_de_en select_de_en example_report ablation_plateau ablation_cosine options
-       recipe_en_de select_en_de decode ddp zoo malloc_ab zoo_compare)
+       recipe_en_de select_en_de hardware precision decode ddp zoo malloc_ab zoo_compare)
 declare -A ABOUT=(
     [throughput]="training tokens/s, padding, memory and MFU of the zoo models (bench_throughput.py)"
     [quickstart]="the built-in task, attention vs no attention (bench_quickstart.py)"
-    [recipe_de_en]="the de->en recipe, 20 epochs, scored on val and test2016 (bench_multi30k.py)"
+    [recipe_de_en]="the de->en recipe, 22 epochs, scored on val and test2016 (bench_multi30k.py)"
     [select_de_en]="the de->en recipe's decoding chosen on validation (select_decoding.py)"
     [example_report]="docs/example_report from the de->en recipe with the chosen decoding (s2s report)"
     [ablation_plateau]="de->en with source BPE-dropout, plateau schedule: training + decoding choice"
     [ablation_cosine]="de->en with source BPE-dropout, cosine schedule: training + decoding choice"
     [options]="training cost of input feeding, 2 layers, tied embeddings, word dropout (bench_options.py)"
-    [recipe_en_de]="the en->de recipe, 17 epochs (bench_multi30k.py)"
+    [recipe_en_de]="the en->de recipe, 19 epochs (bench_multi30k.py)"
+    [hardware]="fp32 vs bf16 training, 8k vs 5k pieces, the LSTM rows at the recipe's batch size (bench_throughput.py)"
+    [precision]="fp32 vs int8 vs bf16 decoding of runs/best_de_en/best.pt (bench_decode.py --precisions)"
     [select_en_de]="the en->de recipe's decoding chosen on validation (select_decoding.py)"
     [decode]="decoding speed and MFU, greedy and beam 5, on runs/best_de_en/best.pt (bench_decode.py)"
     [ddp]="data-parallel training, 1 vs 2 processes on CPU (bench_ddp.py)"
@@ -128,6 +132,8 @@ if ((QUICK)); then
     OPTIONS_FLAGS=(--batches 1)
     DECODE_FLAGS=(--batch-sizes 1 16 --batch1-limit 10)
     DDP_FLAGS=(--warmup 1 --steps 2 --set data.numbers_train=2000)
+    HARDWARE_FLAGS=(--no-step-loop --warmup 1 --batches 2 --batch-tokens 500 --emb 32 --hidden 64 --peak-size 512)
+    PRECISION_FLAGS=(--batch-sizes 16 --beams 1 --batch1-limit 10)
     ((${#ONLY[@]})) || rm -rf "$OUT"
 else
     OUT=benchmarks RUNS=runs DOCS=docs
@@ -135,7 +141,9 @@ else
     ZOO_BUDGET=(train.time_budget_minutes=15)
     MALLOC_SET=()
     MALLOC_PREFIX=
-    QUICKSTART_FLAGS=() THROUGHPUT_FLAGS=() OPTIONS_FLAGS=() DECODE_FLAGS=() DDP_FLAGS=()
+    QUICKSTART_FLAGS=(--set train.amp=none) THROUGHPUT_FLAGS=() OPTIONS_FLAGS=() DECODE_FLAGS=() DDP_FLAGS=()
+    HARDWARE_FLAGS=(--no-step-loop --batches 15 --batch-tokens 3000 --dropout 0.3)
+    PRECISION_FLAGS=(--batch-sizes 64 --beams 1 5)
 fi
 
 # Runs a command with its stdout in $OUT/STEM.md and its stderr in $OUT/STEM.log, after echoing it.
@@ -224,6 +232,19 @@ step_options() {
 
 step_recipe_en_de() { multi30k multi30k_best_en_de configs/multi30k/best_en_de.yaml; }
 step_select_en_de() { select_decoding select_best_en_de "$RUNS/best_en_de"; }
+
+step_hardware() {
+    record throughput_avx512 python scripts/bench_throughput.py --models gru_attn lstm lstm_attn --bf16 --bf16-batches 15 \
+        "${HARDWARE_FLAGS[@]}" --json "$OUT/throughput_avx512.json"
+    record throughput_avx512_v5k python scripts/bench_throughput.py --models gru_attn --vocab-size 5000 "${HARDWARE_FLAGS[@]}" \
+        --json "$OUT/throughput_avx512_v5k.json"
+}
+
+step_precision() {
+    need "$RUNS/best_de_en/best.pt"
+    record decode_precision python scripts/bench_decode.py --checkpoint "$RUNS/best_de_en/best.pt" "${PRECISION_FLAGS[@]}" \
+        --precisions fp32 int8 bf16 --json "$OUT/decode_precision.json"
+}
 
 step_decode() {
     need "$RUNS/best_de_en/best.pt"
