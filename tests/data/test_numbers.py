@@ -29,6 +29,7 @@ def test_every_number_below_1000_is_taught_and_short_ones_are_common():
     two_words = {english(n) for n in short_numbers(12)}
     assert {"nine thousand", "forty million", "twelve billion", "seven hundred"} <= two_words <= set(train)
     assert max(len(words.split()) for words in two_words) == 2 and len(two_words) == 190
+    assert train.count("nine thousand") == 10 and train.count("twelve billion") == 10  # 1 + REPEAT copies
     assert train.count("three") >= 50  # one-digit numbers: about 1/12 of the pairs, shared by ten numbers
     assert sum(len(s.split()) == 2 for s in train) >= 1000  # "forty two", "one hundred", "five thousand"...
     held_out = splits["valid"][0] + splits["test"][0]

@@ -79,6 +79,7 @@ def _german_below_1000(n: int, compound: bool) -> list[str]:
 
 
 TAUGHT_DIGITS = 3  # every number below 1,000 is training data; validation and test use longer numbers
+REPEAT = 9  # extra copies of the two-word numbers of 4+ digits in the training split
 
 
 def short_numbers(max_digits: int) -> list[int]:
@@ -119,7 +120,9 @@ def generate(num_train: int, num_valid: int, num_test: int, max_digits: int = 12
                 return n
 
     held_out = [draw(rng.randint(TAUGHT_DIGITS + 1, max_digits)) for _ in range(num_valid + num_test)]
-    taught = taught[: num_train // 2]  # each once: all of them unless num_train < 2,400
+    # each once, and the two-word numbers of 4+ digits ("nine thousand") REPEAT times more, since no random draw
+    # below returns them; all of them unless num_train is under ~4,000
+    taught = (taught + [n for n in taught if n >= 10**TAUGHT_DIGITS] * REPEAT)[: num_train // 2]
     train = taught + [draw(rng.randint(1, max_digits)) for _ in range(num_train - len(taught))]
     rng.shuffle(train)
     chunks = {"train": train, "valid": held_out[:num_valid], "test": held_out[num_valid:]}
