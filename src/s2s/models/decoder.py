@@ -29,6 +29,12 @@ class Decoder(nn.Module):
         self.attention = DotAttention(hidden_size) if attention else None
         self.out = nn.Linear(hidden_size, vocab_size)  # W_o, b_o
         if tie_embeddings:
+            # One matrix for both: nn.Embedding's N(0, 1) would give initial logits of std ~sqrt(hidden) (~23 at 512)
+            # and a near one-hot first softmax; N(0, 1/emb) keeps them at the untied output layer's scale
+            # (as fairseq initialises shared embeddings).
+            nn.init.normal_(self.embed.weight, std=emb_size ** -0.5)
+            with torch.no_grad():
+                self.embed.weight[PAD].zero_()
             self.out.weight = self.embed.weight
 
     def features(self, tgt_in: torch.Tensor, state, enc_states: torch.Tensor, src_mask: torch.Tensor):
