@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Iterable
 
 from s2s.errors import S2SError
 from s2s.registry import TOKENIZERS
@@ -16,11 +17,15 @@ class Tokenizer:
     def __init__(self, lowercase: bool = False):
         self.lowercase = lowercase
 
-    def train(self, lines: list[str]) -> None:
-        """Learn from training text (only subword tokenizers learn anything)."""
+    def train(self, lines: Iterable[str]) -> None:
+        """Learn from training text, read once as it comes (only subword tokenizers learn anything)."""
 
     def tokenize(self, text: str) -> list[str]:
         raise NotImplementedError
+
+    def tokenize_lines(self, lines: list[str]) -> list[list[str]]:
+        """tokenize() of each line; a tokenizer that can do a batch at once overrides this."""
+        return [self.tokenize(line) for line in lines]
 
     def detokenize(self, tokens: list[str]) -> str:
         raise NotImplementedError
@@ -135,31 +140,46 @@ class SentencePieceTokenizer(Tokenizer):
         self._processor = sentencepiece.SentencePieceProcessor()
         self._processor.LoadFromSerializedProto(model_proto)
 
-    def train(self, lines: list[str]) -> None:
+    def train(self, lines: Iterable[str]) -> None:
         import sentencepiece
 
-        sentences = [self._prepare(line) for line in lines if line.strip()]
-        if not sentences:
-            raise S2SError("cannot train SentencePiece: the training text has no non-empty lines.")
+        seen = [0]  # non-empty lines the trainer read
+
+        def sentences():  # streamed: the trainer keeps at most input_sentence_size of them, sampled
+            for line in lines:
+                if line.strip():
+                    seen[0] += 1
+                    yield self._prepare(line)
+
         model = io.BytesIO()
-        sentencepiece.SentencePieceTrainer.train(
-            sentence_iterator=iter(sentences),
-            model_writer=model,
-            vocab_size=self.vocab_size,
-            model_type=self.model_type,
-            character_coverage=1.0,
-            hard_vocab_limit=False,  # small corpora get a smaller vocabulary instead of an error
-            input_sentence_size=2_000_000,
-            shuffle_input_sentence=True,
-            num_threads=2,
-            minloglevel=2,
-        )
+        try:
+            sentencepiece.SentencePieceTrainer.train(
+                sentence_iterator=sentences(),
+                model_writer=model,
+                vocab_size=self.vocab_size,
+                model_type=self.model_type,
+                character_coverage=1.0,
+                hard_vocab_limit=False,  # small corpora get a smaller vocabulary instead of an error
+                input_sentence_size=2_000_000,
+                shuffle_input_sentence=True,
+                num_threads=2,
+                minloglevel=2,
+            )
+        except RuntimeError:
+            if not seen[0]:
+                raise S2SError("cannot train SentencePiece: the training text has no non-empty lines.") from None
+            raise
         self._load(model.getvalue())
 
     def tokenize(self, text: str) -> list[str]:
         if self._processor is None:
             raise RuntimeError("SentencePiece tokenizer used before train() or loading a model")
         return self._processor.encode(self._prepare(text), out_type=str)
+
+    def tokenize_lines(self, lines: list[str]) -> list[list[str]]:
+        if self._processor is None:
+            raise RuntimeError("SentencePiece tokenizer used before train() or loading a model")
+        return self._processor.encode([self._prepare(line) for line in lines], out_type=str, num_threads=1)
 
     def detokenize(self, tokens: list[str]) -> str:
         return self._processor.decode_pieces(tokens)
