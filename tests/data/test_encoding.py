@@ -68,3 +68,22 @@ def test_chunks_merge_into_the_counts_and_ids_of_the_whole_text(tmp_path, corpus
     assert encoded.tgt_ids == TokenIds.from_lists([tgt_vocab.encode(t) for t, k in zip(tgt_tokens, keep) if k], len(tgt_vocab))
     assert encoded.dropped.tolist() == [i for i, k in enumerate(keep) if not k] and encoded.blank == 1
     assert encoded.src_ids.ids.dtype == np.uint16 and encoded.src_ids.offsets.dtype == np.int64
+
+
+def test_workers_that_cannot_start_are_an_error_that_says_why(tmp_path):
+    """multiprocessing's spawn imports the main script in each worker: without a __main__ guard it starts over."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "unguarded.py"
+    script.write_text("from s2s.data import encoding\nfrom s2s.data.tokenizers import WhitespaceTokenizer\n"
+                      "encoding.PARALLEL_MIN_PAIRS, encoding.CHUNK_PAIRS = 10, 5\n"
+                      "encoding.tokenize_pairs([('a b', 'c d')] * 40, WhitespaceTokenizer(), WhitespaceTokenizer(), workers=2)\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
+                          env={"PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src"), "PATH": ""})
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1].startswith(
+        "s2s.errors.S2SError: a worker process that tokenizes the training text (data.workers) stopped: killed (out of "
+        "memory?), or unable to start. Each imports the program's main script, so a Python script that builds a "
+        'corpus this large must run its work under `if __name__ == "__main__":`.')

@@ -13,6 +13,7 @@ import multiprocessing
 import os
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
@@ -21,6 +22,7 @@ import numpy as np
 from s2s.data.token_ids import TokenIds, id_dtype
 from s2s.data.tokenizers import Tokenizer, tokenizer_from_state
 from s2s.data.vocab import Vocab
+from s2s.errors import S2SError
 from s2s.progress import progress
 from s2s.specials import UNK
 
@@ -40,7 +42,7 @@ def resolve_workers(setting: int) -> int:
 
 @dataclass
 class ChunkSide:
-    """One side of a chunk: its tokens in order of first appearance, each line's token ids in that list, the lengths."""
+    """One side of a chunk: a token table of its own, each line's tokens as indices into it (flat), the lengths."""
 
     tokens: list[str]
     ids: np.ndarray  # (tokens in the chunk,) indices into `tokens`
@@ -48,12 +50,8 @@ class ChunkSide:
 
 
 def tokenize_chunk(tokenizer: Tokenizer, lines: list[str]) -> ChunkSide:
-    index: dict[str, int] = {}
-    tokenized = tokenizer.tokenize_lines(lines)
-    lengths = np.fromiter(map(len, tokenized), dtype=np.int64, count=len(tokenized))
-    ids = np.fromiter((index.setdefault(token, len(index)) for line in tokenized for token in line), dtype=np.int64,
-                      count=int(lengths.sum()))
-    return ChunkSide(list(index), ids.astype(id_dtype(len(index))), lengths)
+    table, ids, lengths = tokenizer.tokenize_to_ids(lines)
+    return ChunkSide(table, ids.astype(id_dtype(len(table))), lengths)
 
 
 _worker_tokenizers: tuple[Tokenizer, Tokenizer] | None = None
@@ -178,6 +176,12 @@ def tokenize_pairs(pairs: Iterable[tuple[str, str]], src_tokenizer: Tokenizer, t
                     _collect(result, pending.popleft(), bar)
             while pending:
                 _collect(result, pending.popleft(), bar)
+        except BrokenProcessPool:
+            raise S2SError(
+                "a worker process that tokenizes the training text (data.workers) stopped: killed (out of memory?), or "
+                "unable to start. Each imports the program's main script, so a Python script that builds a corpus this "
+                "large must run its work under `if __name__ == \"__main__\":`. Their messages are above; "
+                "data.workers: 1 tokenizes in this process instead (slower).") from None
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     return result
