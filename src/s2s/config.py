@@ -47,7 +47,7 @@ class DataConfig:
     cache: bool = True  # keep the encoded training pairs and the learned tokenizers/vocabularies for later runs
     cache_dir: str = ""  # where (README: "Large corpora"); empty: $S2S_CACHE, else $XDG_CACHE_HOME/s2s, else ~/.cache/s2s
     workers: int = 0  # processes that tokenize the training text (0: one per core; 1: this process only); corpora of
-    #   up to 50,000 pairs are always tokenized in this process. The encoded ids are the same whatever the number
+    #   up to 50,000 pairs are always tokenized in this process. The encoded ids do not depend on it.
 
 
 @dataclass
