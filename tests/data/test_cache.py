@@ -244,6 +244,18 @@ def test_undecodable_training_text_names_the_file_and_line(tmp_path, corpus_file
                                 f"{len(lines[40]) - 1}). Convert the file to UTF-8, e.g. `iconv -f latin1 -t utf-8`.")
 
 
+@pytest.mark.parametrize("tokenizer", ["sentencepiece", "whitespace"])
+def test_a_training_file_that_ends_early_is_an_error_naming_both_files_and_the_line(tmp_path, corpus_files, tokenizer):
+    """With SentencePiece the first reading of the text is the tokenizer's training, inside SentencePiece."""
+    target = corpus_files / "train.tgt"
+    target.write_text("".join(target.read_text().splitlines(keepends=True)[:-1]))
+    with pytest.raises(S2SError) as error:
+        build(files_config(tmp_path, tokenizer=tokenizer, vocab_size=30))
+    source = corpus_files / "train.src"
+    assert str(error.value).startswith(f"parallel files differ in length: '{target}' ends after line 59, but '{source}' "
+                                       f"goes on ('{source}' has 60 lines, '{target}' has 59).")
+
+
 # Builds the corpus of the config in argv[1] once a second process is ready too (files ready-<pid> in argv[2]),
 # with a second's pause before the cache entry is written (so that the two overlap), and prints what it logged
 # and what it mapped, as JSON.

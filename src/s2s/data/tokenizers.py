@@ -157,13 +157,17 @@ class SentencePieceTokenizer(Tokenizer):
     def train(self, lines: Iterable[str]) -> None:
         import sentencepiece
 
-        seen = [0]  # non-empty lines the trainer read
+        seen, failed = [0], []  # non-empty lines the trainer read; an error raised while reading them
 
         def sentences():  # streamed: the trainer keeps at most input_sentence_size of them, sampled
-            for line in lines:
-                if line.strip():
-                    seen[0] += 1
-                    yield self._prepare(line)
+            try:
+                for line in lines:
+                    if line.strip():
+                        seen[0] += 1
+                        yield self._prepare(line)
+            except Exception as error:  # SentencePiece would turn it into a RuntimeError: keep it to raise as it was
+                failed.append(error)
+                raise
 
         model = io.BytesIO()
         try:
@@ -180,6 +184,8 @@ class SentencePieceTokenizer(Tokenizer):
                 minloglevel=2,
             )
         except RuntimeError:
+            if failed:
+                raise failed[0] from None  # e.g. the S2SError of a data file that ends too early
             if not seen[0]:
                 raise S2SError("cannot train SentencePiece: the training text has no non-empty lines.") from None
             raise
