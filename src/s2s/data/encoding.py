@@ -69,7 +69,7 @@ def _tokenize_in_worker(src_lines: list[str], tgt_lines: list[str]) -> tuple[Chu
 
 
 class _Table:
-    """One side's tokens over all chunks so far, in order of first appearance, and how often each occurred."""
+    """One side's tokens over all chunks so far, in the order the chunk tables bring them, and how often each occurred."""
 
     def __init__(self):
         self.index: dict[str, int] = {}
