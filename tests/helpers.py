@@ -31,6 +31,45 @@ def tiny_config_dict(run_dir: Path, **sections) -> dict:
     return raw
 
 
+CORPUS_WORDS = "the a cat dog sees runs big small red house tree near far blue".split()
+
+
+def write_corpus(folder: Path, pairs: int = 60, seed: int = 0) -> Path:
+    """Parallel files train.src/.tgt (`pairs` lines) and valid.src/.tgt (6 lines) of a word-reversal 'translation',
+    with one blank line (5) and one long line (9, 150 tokens) in training, to drop."""
+    rng = np.random.default_rng(seed)
+    src = [" ".join(rng.choice(CORPUS_WORDS, rng.integers(2, 9))) for _ in range(pairs)]
+    src[5], src[9] = "", " ".join(["tree"] * 150)  # dropped: blank, longer than max_len (100) in any tokenization
+    tgt = [" ".join(reversed(line.split())) or "empty" for line in src]
+    folder.mkdir(exist_ok=True)
+    for name, lines in (("train.src", src), ("train.tgt", tgt), ("valid.src", src[:6]), ("valid.tgt", tgt[:6])):
+        (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def files_config(tmp_path: Path, **data):
+    """A tiny config on the write_corpus files in tmp_path/text, with its data cache in tmp_path/cache."""
+    from s2s.config import config_from_dict
+
+    folder = tmp_path / "text"
+    settings = {"dataset": "files", "train_src": str(folder / "train.src"), "train_tgt": str(folder / "train.tgt"),
+                "valid_src": str(folder / "valid.src"), "valid_tgt": str(folder / "valid.tgt"),
+                "cache_dir": str(tmp_path / "cache"), **data}
+    return config_from_dict(tiny_config_dict(tmp_path / "run", data=settings))
+
+
+def build_logged(config, vocabularies=None) -> tuple:
+    """(corpus, log messages) of build_corpus."""
+    from s2s.data.corpus import build_corpus
+
+    messages = []
+    return build_corpus(config.data, log=messages.append, vocabularies=vocabularies), messages
+
+
+def said(messages: list[str], text: str) -> bool:
+    return any(text in message for message in messages)
+
+
 def torchrun(config, tmp_path: Path) -> subprocess.CompletedProcess:
     """`torchrun --standalone --nproc-per-node 2 -m s2s train --config CONFIG` with the config saved as YAML."""
     config_path = tmp_path / "config.yaml"

@@ -25,6 +25,7 @@ def test_set_overrides_fields_with_yaml_types():
     ({"model": {"dropout": 1.0}}, "'model.dropout' must be in [0, 1), got 1.0"),
     ({"model": {"hidden_size": -4}}, "'model.hidden_size' must be > 0, got -4"),
     ({"decode": {"beam": 0}}, "'decode.beam' must be > 0, got 0"),
+    ({"data": {"workers": -1}}, "'data.workers' must be >= 0, got -1"),
     ({"train": {"epochs": "many"}}, "'train.epochs' must be of type int, got 'many'"),
     ({"model": {"hidden_size": 33}}, "must be even (got 33)"),
     ({"model": {"tie_embeddings": True, "emb_size": 128}}, "'model.emb_size' (128) must equal 'model.hidden_size' (512)"),

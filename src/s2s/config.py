@@ -46,6 +46,8 @@ class DataConfig:
     lowercase: bool = False
     cache: bool = True  # keep the encoded training pairs and the learned tokenizers/vocabularies for later runs
     cache_dir: str = ""  # where (README: "Large corpora"); empty: $S2S_CACHE, else $XDG_CACHE_HOME/s2s, else ~/.cache/s2s
+    workers: int = 0  # processes that tokenize the training text (0: one per core; 1: this process only); corpora of
+    #   up to 50,000 pairs are always tokenized in this process. The encoded ids do not depend on it.
 
 
 @dataclass
@@ -148,7 +150,7 @@ POSITIVE = {
 NON_NEGATIVE = {
     ("train", "epochs"), ("train", "max_steps"), ("train", "time_budget_minutes"), ("train", "clip_norm"),
     ("train", "warmup_steps"), ("train", "patience"), ("train", "valid_every"), ("train", "weight_decay"),
-    ("train", "threads"), ("data", "train_limit"), ("data", "numbers_train"), ("data", "numbers_valid"), ("data", "numbers_test"),
+    ("train", "threads"), ("data", "train_limit"), ("data", "workers"), ("data", "numbers_train"), ("data", "numbers_valid"), ("data", "numbers_test"),
     ("decode", "length_penalty"), ("train", "keep_checkpoints"), ("decode", "no_repeat_ngram"),
 }
 

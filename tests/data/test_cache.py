@@ -2,48 +2,19 @@
 when broken, and training from it gives the same batches and weights as training without it."""
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from helpers import tiny_config_dict
+from helpers import build_logged, files_config, said, write_corpus
 
-from s2s.config import config_from_dict
 from s2s.data.batching import gather_batch, token_batches
-from s2s.data.corpus import build_corpus, sampled_training_ids
+from s2s.data.corpus import sampled_training_ids
 from s2s.data.tokenizers import WhitespaceTokenizer
+from s2s.errors import S2SError
 
-WORDS = "the a cat dog sees runs big small red house tree near far blue".split()
-
-
-def write_corpus(folder, pairs=60, seed=0):
-    """Parallel files: a word-reversal 'translation', with one empty line and one long line to drop."""
-    rng = np.random.default_rng(seed)
-    src = [" ".join(rng.choice(WORDS, rng.integers(2, 9))) for _ in range(pairs)]
-    src[5], src[9] = "", " ".join(["tree"] * 150)  # dropped: empty, longer than max_len (100) in any tokenization
-    tgt = [" ".join(reversed(line.split())) or "empty" for line in src]
-    folder.mkdir(exist_ok=True)
-    for name, lines in (("train.src", src), ("train.tgt", tgt), ("valid.src", src[:6]), ("valid.tgt", tgt[:6])):
-        (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return folder
-
-
-def files_config(tmp_path, **data):
-    folder = tmp_path / "text"
-    settings = {"dataset": "files", "train_src": str(folder / "train.src"), "train_tgt": str(folder / "train.tgt"),
-                "valid_src": str(folder / "valid.src"), "valid_tgt": str(folder / "valid.tgt"),
-                "cache_dir": str(tmp_path / "cache"), **data}
-    return config_from_dict(tiny_config_dict(tmp_path / "run", data=settings))
-
-
-def build(config, vocabularies=None):
-    """(corpus, log messages) of build_corpus."""
-    messages = []
-    return build_corpus(config.data, log=messages.append, vocabularies=vocabularies), messages
-
-
-def said(messages, text):
-    return any(text in message for message in messages)
+build = build_logged
 
 
 @pytest.fixture
@@ -222,3 +193,113 @@ def test_identical_trained_weights_with_and_without_the_cache(tmp_path, make_con
         weights.append(trainer.model.state_dict())
         assert said(messages, "memory-mapped from") == (name == "warm")
     assert all(torch.equal(weights[0][k], other[k]) for other in weights[1:] for k in weights[0])
+
+
+def test_blank_and_long_pairs_are_dropped_and_counted_on_cold_and_warm_runs(tmp_path, corpus_files):
+    for run in ("cold", "warm"):
+        corpus, messages = build(files_config(tmp_path))
+        assert said(messages, "data: 58 training pairs (2 dropped: 1 blank, 1 longer than max_len=100 tokens); "
+                              "vocabularies: source 18, target 19"), run  # target: + "empty"
+        assert corpus.dropped == 2
+
+
+def test_a_warm_cache_does_not_read_the_training_files(tmp_path, corpus_files):
+    """The files' identity is their path, size and modification time: bytes that are not UTF-8 under the same
+    identity go unnoticed, because the files are not opened (and are an error once they are)."""
+    config = files_config(tmp_path)
+    cold, _ = build(config)
+    for name in ("train.src", "train.tgt"):
+        path = corpus_files / name
+        stat = path.stat()
+        path.write_bytes(b"\xff" * stat.st_size)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    warm, messages = build(config)
+    assert said(messages, "memory-mapped from") and warm.splits["train"].src_ids == cold.splits["train"].src_ids
+    with pytest.raises(S2SError, match=r"train.src', line 1: not valid UTF-8"):
+        build(files_config(tmp_path, max_len=50))  # another ids entry: the text is read again
+
+
+def test_a_cold_run_streams_the_training_text_and_reads_only_valid_and_test_whole(tmp_path, corpus_files, monkeypatch):
+    import s2s.data.corpus as corpus_module
+    from s2s.data.tokenizers import SentencePieceTokenizer
+
+    whole, trained_on = [], []
+    original_read, original_train = corpus_module.read_parallel, SentencePieceTokenizer.train
+    monkeypatch.setattr(corpus_module, "read_parallel", lambda *paths: whole.append(paths) or original_read(*paths))
+    monkeypatch.setattr(SentencePieceTokenizer, "train", lambda self, lines: trained_on.append(type(lines)) or original_train(self, lines))
+    corpus, _ = build(files_config(tmp_path, tokenizer="sentencepiece", vocab_size=30))
+    assert whole == [(str(corpus_files / "valid.src"), str(corpus_files / "valid.tgt"))]
+    assert len(trained_on) == 2 and list not in trained_on
+    assert corpus.splits["train"].src_text is None and len(corpus.splits["train"].src_ids) == 58
+
+
+def test_undecodable_training_text_names_the_file_and_line(tmp_path, corpus_files):
+    path = corpus_files / "train.tgt"
+    lines = path.read_bytes().split(b"\n")
+    lines[40] += b" caf\xe9"
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(S2SError) as error:
+        build(files_config(tmp_path))
+    assert str(error.value) == (f"data file '{path}', line 41: not valid UTF-8 (invalid continuation byte at byte "
+                                f"{len(lines[40]) - 1}). Convert the file to UTF-8, e.g. `iconv -f latin1 -t utf-8`.")
+
+
+@pytest.mark.parametrize("tokenizer", ["sentencepiece", "whitespace"])
+def test_a_training_file_that_ends_early_is_an_error_naming_both_files_and_the_line(tmp_path, corpus_files, tokenizer):
+    """With SentencePiece the first reading of the text is the tokenizer's training, inside SentencePiece."""
+    target = corpus_files / "train.tgt"
+    target.write_text("".join(target.read_text().splitlines(keepends=True)[:-1]))
+    with pytest.raises(S2SError) as error:
+        build(files_config(tmp_path, tokenizer=tokenizer, vocab_size=30))
+    source = corpus_files / "train.src"
+    assert str(error.value).startswith(f"parallel files differ in length: '{target}' ends after line 59, but '{source}' "
+                                       f"goes on ('{source}' has 60 lines, '{target}' has 59).")
+
+
+# Builds the corpus of the config in argv[1] once a second process is ready too (files ready-<pid> in argv[2]),
+# with a second's pause before the cache entry is written (so that the two overlap), and prints what it logged
+# and what it mapped, as JSON.
+BUILD_IN_A_PROCESS = """
+import hashlib, json, os, sys, time
+from pathlib import Path
+from s2s.config import load_config
+from s2s.data.cache import DataCache
+from s2s.data.corpus import build_corpus
+
+config, ready = load_config(sys.argv[1]), Path(sys.argv[2])
+save = DataCache.save
+DataCache.save = lambda self, *args: time.sleep(1) or save(self, *args)
+(ready / f"ready-{os.getpid()}").touch()
+while len(list(ready.glob("ready-*"))) < 2:
+    time.sleep(0.01)
+messages = []
+train = build_corpus(config.data, log=messages.append).splits["train"]
+print(json.dumps({"pid": os.getpid(), "messages": messages, "mapped": str(train.src_ids.ids.filename),
+                  "sha256": [hashlib.sha256(array.tobytes()).hexdigest() for ids in (train.src_ids, train.tgt_ids)
+                             for array in (ids.ids, ids.offsets)]}))
+"""
+
+
+def test_two_processes_building_one_corpus_at_once_build_it_once_and_map_the_same_files(tmp_path, corpus_files):
+    """What the ranks of a torchrun job on one machine do when none of them has the data yet (a first run with
+    vocabularies given, a --resume): the first to take the cache's lock builds, the other waits, then maps."""
+    import json
+    import subprocess
+    import sys
+
+    from s2s.config import save_config
+
+    save_config(files_config(tmp_path), tmp_path / "config.yaml")
+    environment = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    processes = [subprocess.Popen([sys.executable, "-c", BUILD_IN_A_PROCESS, str(tmp_path / "config.yaml"), str(tmp_path)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+                 for _ in range(2)]
+    outputs = [process.communicate(timeout=60) for process in processes]
+    assert [process.returncode for process in processes] == [0, 0], [err for _, err in outputs]
+    builder, waiter = sorted((json.loads(out) for out, _ in outputs), key=lambda result: not said(result["messages"], "encoded the"))
+    assert said(builder["messages"], "data cache: encoded the 58 training pairs once")
+    assert not said(waiter["messages"], "encoded the") and said(waiter["messages"], "memory-mapped from")
+    assert said(waiter["messages"], f"data cache: waiting for process {builder['pid']}, which is building this data in "
+                                    f"{tmp_path / 'cache'}")
+    assert waiter["mapped"] == builder["mapped"] and waiter["sha256"] == builder["sha256"]
+    assert sorted(path.name[:4] for path in (tmp_path / "cache").iterdir()) == ["ids-", "voca"]  # no lock file left

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from s2s.data.tokenizers import build_tokenizer, tokenizer_from_state
@@ -39,3 +40,16 @@ def test_sentencepiece_sampling_is_seeded_varied_and_detokenizes_to_the_text(mod
     assert [tokenizer.detokenize(pieces) for pieces in first] == lines
     assert set().union(*first) <= set(tokenizer.pieces())  # every sampled piece has a vocabulary entry
     assert "<unk>" not in tokenizer.pieces() and "<s>" not in tokenizer.pieces()
+
+
+@pytest.mark.parametrize("name", ["sentencepiece", "whitespace", "char"])
+def test_tokenize_to_ids_is_tokenize_as_indices_into_a_table(name):
+    tokenizer = build_tokenizer(name, **({"vocab_size": 40} if name == "sentencepiece" else {}))
+    tokenizer.train(["the cat sees the dog", "a dog runs near the red house"] * 20)
+    lines = ["the cat runs", "", "a red dog sees the café 日本", "日本 house"]  # é, 日, 本: not in training
+    table, ids, lengths = tokenizer.tokenize_to_ids(lines)
+    expected = [tokenizer.tokenize(line) for line in lines]
+    assert lengths.tolist() == [len(tokens) for tokens in expected]
+    flat = [table[i] for i in ids.tolist()]
+    assert [flat[end - length : end] for end, length in zip(np.cumsum(lengths).tolist(), lengths.tolist())] == expected
+    assert "日本" in flat or name != "sentencepiece"  # an unknown piece keeps its text

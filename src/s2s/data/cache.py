@@ -9,6 +9,7 @@ that determines the entry's contents (corpus.py says what that is for each kind)
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -21,10 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-FORMAT = 1  # bump when the layout of an entry changes: older entries are then never matched
+FORMAT = 2  # bump when the layout of an entry changes: older entries are then never matched
 MANIFEST = "manifest.json"
 KINDS = ("ids", "vocabularies")  # encoded training pairs; learned tokenizers and vocabularies
 CACHE_ENV = "S2S_CACHE"
+LOCK_PREFIX = ".lock-"
 _CHUNK = 1 << 22
 
 
@@ -147,6 +149,57 @@ class DataCache:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return folder
+
+    @contextlib.contextmanager
+    def exclusive(self, name: str):
+        """Hold the cache folder's lock `name` (a key) for the block. Of the processes on one machine that build the
+        same entries at once (the ranks of a torchrun job, runs started together) the first builds them while the
+        others wait here, then find them. Where no lock can be had (a cache folder that cannot be written, no
+        fcntl on Windows, a file system without locks) the block runs unlocked: entries are still written whole."""
+        path = self.root / f"{LOCK_PREFIX}{name[:32]}"
+        handle = self._lock(path)
+        try:
+            yield
+        finally:
+            if handle is not None:
+                path.unlink(missing_ok=True)  # a process waiting for this file then finds it gone and locks a new one
+                handle.close()  # releases the lock
+
+    def _lock(self, path: Path):
+        """The open lock file, locked (flock) by this process; None where no lock can be had."""
+        try:
+            import fcntl
+        except ImportError:
+            return None
+        while True:
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+                handle = path.open("a+", encoding="utf-8")
+            except OSError:
+                return None  # reported when an entry cannot be saved
+            try:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "another process"
+                    self.log(f"data cache: waiting for {holder}, which is building this data in {self.root} "
+                             f"(lock {path.name})")
+                    fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    current = os.stat(path)
+                except FileNotFoundError:
+                    current = None
+                if current is not None and os.path.samestat(os.fstat(handle.fileno()), current):
+                    handle.seek(0)
+                    handle.truncate()
+                    handle.write(f"process {os.getpid()}")
+                    handle.flush()
+                    return handle
+            except OSError:
+                handle.close()
+                return None
+            handle.close()  # the holder deleted the file as it finished: lock the one at `path` now
 
     def _unwritable(self, error: OSError) -> None:
         self.log(f"data cache: cannot write to {self.root} ({error.strerror or error}); going on without the cache. "

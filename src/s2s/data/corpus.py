@@ -9,17 +9,22 @@ the training text again.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
+import itertools
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
 from s2s.config import DataConfig
 from s2s.data import numbers
 from s2s.data.cache import FORMAT, DataCache, fingerprint, format_bytes, library_versions, resolve_cache_dir
-from s2s.data.readers import file_identity, read_parallel
+from s2s.data.encoding import EncodedPairs, TokenizedPairs, resolve_workers, tokenize_pairs
+from s2s.data.readers import file_identity, iter_lines, iter_pairs, read_parallel
 from s2s.data.token_ids import TokenIds
 from s2s.data.tokenizers import Tokenizer, build_tokenizer, tokenizer_from_state
 from s2s.data.vocab import SPECIALS, Vocab
@@ -43,7 +48,7 @@ class Corpus:
     tgt_tokenizer: Tokenizer
     src_vocab: Vocab
     tgt_vocab: Vocab
-    dropped: int  # training pairs over max_len
+    dropped: int  # training pairs left out: blank, or longer than max_len
 
 
 def _split_paths(data: DataConfig) -> dict[str, tuple]:
@@ -78,79 +83,93 @@ def _make_tokenizer(data: DataConfig) -> Tokenizer:
     return build_tokenizer(data.tokenizer, **options)
 
 
-def _train_tokenizers(data: DataConfig, train_src: list[str], train_tgt: list[str]) -> tuple[Tokenizer, Tokenizer]:
+class _TrainingText:
+    """The training pairs (with data.train_limit): the built-in task's generated text, or streamed from the files
+    each time something reads them, so that a large corpus is never held in memory as text."""
+
+    def __init__(self, data: DataConfig, generated: tuple[list[str], list[str]] | None):
+        self.data, self.generated, self._paths = data, generated, None
+        if generated is not None and data.train_limit:
+            self.generated = tuple(side[: data.train_limit] for side in generated)
+
+    def paths(self) -> tuple:
+        if self._paths is None:
+            self._paths = _split_paths(self.data)["train"]
+        return self._paths
+
+    def _limited(self, lines: Iterator) -> Iterator:
+        return itertools.islice(lines, self.data.train_limit) if self.data.train_limit else lines
+
+    def pairs(self) -> Iterator[tuple[str, str]]:
+        """(source, target) lines; files that differ in length are an error naming both and the line."""
+        if self.generated is not None:
+            return zip(*self.generated)
+        return self._limited(iter_pairs(*self.paths()))
+
+    def source_lines(self) -> Iterator[str]:
+        """The source side, read with the target side (so that a length mismatch shows on the first reading)."""
+        return (src for src, _ in self.pairs())
+
+    def target_lines(self) -> Iterator[str]:
+        if self.generated is not None:
+            return iter(self.generated[1])
+        return self._limited(iter_lines(self.paths()[1]))
+
+    def lists(self) -> tuple[list[str], list[str]]:
+        """Both sides in memory, for what needs them there (sampled segmentations)."""
+        if self.generated is not None:
+            return self.generated
+        src, tgt = [], []
+        for src_line, tgt_line in self.pairs():
+            src.append(src_line)
+            tgt.append(tgt_line)
+        return src, tgt
+
+    def identity(self) -> dict:
+        """What the training text is, for the cache keys: the generated text's SHA-256 for the built-in task, else
+        each file's resolved path, size and modification time (the files are not read)."""
+        if self.generated is not None:
+            return {"generated_sha256": hashlib.sha256("\n".join(line for side in self.generated for line in side).encode()).hexdigest()}
+        return {"files": [file_identity(path) for path in self.paths()], "train_limit": self.data.train_limit}
+
+
+def _train_tokenizers(data: DataConfig, text: _TrainingText) -> tuple[Tokenizer, Tokenizer]:
+    """Tokenizers learned on the training text, read as a stream (and not at all by tokenizers that learn nothing)."""
     src_tokenizer = _make_tokenizer(data)
     if data.joint_vocab:
-        src_tokenizer.train(train_src + train_tgt)
+        src_tokenizer.train(itertools.chain(text.source_lines(), text.target_lines()))
         return src_tokenizer, src_tokenizer
     tgt_tokenizer = _make_tokenizer(data)
-    src_tokenizer.train(train_src)
-    tgt_tokenizer.train(train_tgt)
+    src_tokenizer.train(text.source_lines())
+    tgt_tokenizer.train(text.target_lines())
     return src_tokenizer, tgt_tokenizer
 
 
-def _vocab(tokenizer: Tokenizer, tokenized: list[list[str]], min_freq: int, sampled: bool) -> Vocab:
+def _vocab(tokenizer: Tokenizer, counts: dict[str, int], min_freq: int, sampled: bool) -> Vocab:
     """The tokens of the training text; with sampled segmentations every piece of the subword model, since
     sampling produces pieces that the deterministic segmentation never does."""
-    return Vocab(SPECIALS + tokenizer.pieces()) if sampled else Vocab.build(tokenized, min_freq)
+    return Vocab(SPECIALS + tokenizer.pieces()) if sampled else Vocab.from_counts(counts, min_freq)
 
 
 def _sampled_sides(data: DataConfig) -> tuple[bool, bool]:
     return tuple(bool(data.subword_alpha) and data.subword_sides in (side, "both") for side in ("src", "tgt"))
 
 
-def _learn_vocabularies(data: DataConfig, train: tuple[list[str], list[str]]) -> tuple[tuple, tuple]:
-    """((src_tokenizer, tgt_tokenizer, src_vocab, tgt_vocab), the tokenized training text) learned on train."""
-    src_tokenizer, tgt_tokenizer = _train_tokenizers(data, *train)
-    src_tok, tgt_tok = _tokenize(src_tokenizer, tgt_tokenizer, train)
+def _learn_vocabularies(data: DataConfig, tokenizers: tuple, tokenized: TokenizedPairs) -> tuple[Vocab, Vocab]:
+    """(src_vocab, tgt_vocab) of the tokenized training text."""
     sampled_src, sampled_tgt = _sampled_sides(data)
     if data.joint_vocab:
-        src_vocab = tgt_vocab = _vocab(src_tokenizer, src_tok + tgt_tok, data.min_freq, sampled_src or sampled_tgt)
-    else:
-        src_vocab = _vocab(src_tokenizer, src_tok, data.min_freq, sampled_src)
-        tgt_vocab = _vocab(tgt_tokenizer, tgt_tok, data.min_freq, sampled_tgt)
-    return (src_tokenizer, tgt_tokenizer, src_vocab, tgt_vocab), (src_tok, tgt_tok)
+        counts = Counter(tokenized.counts(0))
+        counts.update(tokenized.counts(1))
+        vocab = _vocab(tokenizers[0], counts, data.min_freq, sampled_src or sampled_tgt)
+        return vocab, vocab
+    return (_vocab(tokenizers[0], tokenized.counts(0), data.min_freq, sampled_src),
+            _vocab(tokenizers[1], tokenized.counts(1), data.min_freq, sampled_tgt))
 
 
 def _tokenize(src_tokenizer: Tokenizer, tgt_tokenizer: Tokenizer, text: tuple[list[str], list[str]]) -> tuple[list, list]:
     src, tgt = text
-    return [src_tokenizer.tokenize(s) for s in src], [tgt_tokenizer.tokenize(t) for t in tgt]
-
-
-def _encode_training_pairs(tokenized: tuple[list, list], src_vocab: Vocab, tgt_vocab: Vocab,
-                           max_len: int) -> tuple[TokenIds, TokenIds, np.ndarray]:
-    """(src_ids, tgt_ids, line numbers of the dropped pairs): pairs with an empty side or a side over max_len tokens
-    are dropped."""
-    src_tok, tgt_tok = tokenized
-    keep = [bool(s) and bool(t) and len(s) <= max_len and len(t) <= max_len for s, t in zip(src_tok, tgt_tok)]
-    src_ids = TokenIds.from_lists((src_vocab.encode(s) for s, k in zip(src_tok, keep) if k), len(src_vocab))
-    tgt_ids = TokenIds.from_lists((tgt_vocab.encode(t) for t, k in zip(tgt_tok, keep) if k), len(tgt_vocab))
-    return src_ids, tgt_ids, np.flatnonzero(~np.array(keep, dtype=bool)).astype(np.int64)
-
-
-class _TrainingText:
-    """The training text, read (with data.train_limit) only when something needs it."""
-
-    def __init__(self, data: DataConfig, text: tuple[list[str], list[str]] | None):
-        self.data, self.text = data, None
-        if text is not None:
-            self._keep(text)
-
-    def _keep(self, text: tuple[list[str], list[str]]) -> None:
-        self.text = tuple(side[: self.data.train_limit] for side in text) if self.data.train_limit else text
-
-    def get(self) -> tuple[list[str], list[str]]:
-        if self.text is None:
-            self._keep(read_splits(self.data, ("train",))["train"])
-        return self.text
-
-    def identity(self) -> dict:
-        """What the training text is, for the cache keys: the generated text's SHA-256 for the built-in task, else
-        each file's resolved path, size and modification time (the files are not read)."""
-        if self.data.dataset == "numbers":
-            return {"generated_sha256": hashlib.sha256("\n".join(line for side in self.get() for line in side).encode()).hexdigest()}
-        return {"files": [file_identity(path) for path in _split_paths(self.data)["train"]],
-                "train_limit": self.data.train_limit}
+    return src_tokenizer.tokenize_lines(src), tgt_tokenizer.tokenize_lines(tgt)
 
 
 def _vocabularies_key(data: DataConfig, train: dict) -> str:
@@ -205,7 +224,7 @@ def _save_vocabularies(cache: DataCache, key: str, train: dict, vocabularies: tu
 IDS_FILES = ("src_ids.npy", "src_offsets.npy", "tgt_ids.npy", "tgt_offsets.npy", "dropped.npy")
 
 
-def _load_ids(cache: DataCache, key: str) -> tuple[TokenIds, TokenIds, np.ndarray] | None:
+def _load_ids(cache: DataCache, key: str) -> EncodedPairs | None:
     """The training pairs' memory-mapped ids and the dropped line numbers, from the cache."""
     found = cache.load("ids", key)
     if found is None:
@@ -216,16 +235,17 @@ def _load_ids(cache: DataCache, key: str) -> tuple[TokenIds, TokenIds, np.ndarra
                                            for side in ("src", "tgt")):
         cache.discard("ids", key, f"its arrays do not hold the {meta['pairs']} pairs its manifest says")
         return None
-    return (TokenIds(files["src_ids.npy"], files["src_offsets.npy"]), TokenIds(files["tgt_ids.npy"], files["tgt_offsets.npy"]),
-            np.asarray(files["dropped.npy"]))
+    return EncodedPairs(TokenIds(files["src_ids.npy"], files["src_offsets.npy"]),
+                        TokenIds(files["tgt_ids.npy"], files["tgt_offsets.npy"]), np.asarray(files["dropped.npy"]), meta["blank"])
 
 
-def _save_ids(cache: DataCache, key: str, train: dict, src_ids: TokenIds, tgt_ids: TokenIds, dropped: np.ndarray) -> bool:
+def _save_ids(cache: DataCache, key: str, train: dict, encoded: EncodedPairs) -> bool:
     """Write the training pairs' ids to the cache; True when written."""
+    src_ids, tgt_ids = encoded.src_ids, encoded.tgt_ids
     arrays = {"src_ids.npy": src_ids.ids, "src_offsets.npy": src_ids.offsets, "tgt_ids.npy": tgt_ids.ids,
-              "tgt_offsets.npy": tgt_ids.offsets, "dropped.npy": dropped}
-    meta = {"pairs": len(src_ids), "dropped": len(dropped), "src_tokens": len(src_ids.ids), "tgt_tokens": len(tgt_ids.ids),
-            "train": train}
+              "tgt_offsets.npy": tgt_ids.offsets, "dropped.npy": encoded.dropped}
+    meta = {"pairs": len(src_ids), "dropped": len(encoded.dropped), "blank": encoded.blank, "src_tokens": len(src_ids.ids),
+            "tgt_tokens": len(tgt_ids.ids), "train": train}
     folder = cache.save("ids", key, meta, arrays)
     if folder is not None:
         cache.log(f"data cache: encoded the {len(src_ids)} training pairs once, into {folder} "
@@ -234,46 +254,59 @@ def _save_ids(cache: DataCache, key: str, train: dict, src_ids: TokenIds, tgt_id
     return folder is not None
 
 
+def _training_ids(data: DataConfig, text: _TrainingText, cache: DataCache | None, train: dict,
+                  vocabularies: tuple | None, log) -> tuple[EncodedPairs, tuple]:
+    """(the training pairs' ids, (src_tokenizer, tgt_tokenizer, src_vocab, tgt_vocab)): from the cache where it has
+    them, else learned and encoded from the training text (read as a stream), and put into the cache."""
+    if vocabularies is None and cache:
+        vocabularies = _load_vocabularies(cache, _vocabularies_key(data, train))
+    if vocabularies is not None and cache:
+        ids_key = _ids_key(data, train, vocabularies)
+        encoded = _load_ids(cache, ids_key)
+        if encoded is not None:
+            log(f"data cache: {len(encoded.src_ids)} encoded training pairs memory-mapped from {cache.path('ids', ids_key)} "
+                f"({format_bytes(sum(ids.ids.nbytes + ids.offsets.nbytes for ids in (encoded.src_ids, encoded.tgt_ids)))})")
+            return encoded, vocabularies
+    tokenizers = _train_tokenizers(data, text) if vocabularies is None else vocabularies[:2]
+    tokenized = tokenize_pairs(text.pairs(), *tokenizers, resolve_workers(data.workers), log)
+    if vocabularies is None:
+        vocabularies = (*tokenizers, *_learn_vocabularies(data, tokenizers, tokenized))
+        if cache:
+            _save_vocabularies(cache, _vocabularies_key(data, train), train, vocabularies)
+    encoded = tokenized.encode(vocabularies[2], vocabularies[3], data.max_len)
+    del tokenized  # its per-chunk ids: as large as the encoded arrays
+    if cache:
+        ids_key = _ids_key(data, train, vocabularies)
+        if _save_ids(cache, ids_key, train, encoded):
+            encoded = _load_ids(cache, ids_key) or encoded  # train from the mapped files, as later runs will
+    return encoded, vocabularies
+
+
 def build_corpus(data: DataConfig, log=print, vocabularies: tuple | None = None) -> Corpus:
     """Read, tokenize and encode every split; tokenizers and vocabularies are learned on train only.
 
     vocabularies: (src_tokenizer, tgt_tokenizer, src_vocab, tgt_vocab) from a checkpoint, to reuse instead of learning.
     With data.cache, the learned vocabularies and the training ids come from the cache when it has them (the training
-    ids then stay on disk, memory-mapped) and go into it when not. The training split's text is kept only where
-    something needs it: sampled segmentations (data.subword_alpha) and the built-in task (the run folder gets a copy).
+    ids then stay on disk, memory-mapped; the training text is not read) and go into it when not; processes on one
+    machine that need the same entries at once build them once (DataCache.exclusive). The training text is read as a
+    stream, never held in memory, except where something needs it: sampled segmentations (data.subword_alpha) and
+    the built-in task (the run folder gets a copy).
     """
     cache = DataCache(resolve_cache_dir(data.cache_dir), log) if data.cache else None
     generated = data.dataset == "numbers"  # the generator makes every split at once: keep its training text
     raw = read_splits(data, SPLITS if generated else ("valid", "test"))
-    training_text = _TrainingText(data, raw.pop("train", None))
-    train = training_text.identity() if cache else {}
-    tokenized = None  # of the training text, when it was tokenized to learn the vocabularies
-    if vocabularies is None and cache:
-        vocabularies = _load_vocabularies(cache, _vocabularies_key(data, train))
-    if vocabularies is None:
-        vocabularies, tokenized = _learn_vocabularies(data, training_text.get())
-        if cache:
-            _save_vocabularies(cache, _vocabularies_key(data, train), train, vocabularies)
+    text = _TrainingText(data, raw.pop("train", None))
+    train = text.identity() if cache else {}
+    with cache.exclusive(fingerprint(train)) if cache else contextlib.nullcontext():
+        encoded, vocabularies = _training_ids(data, text, cache, train, vocabularies, log)
     src_tokenizer, tgt_tokenizer, src_vocab, tgt_vocab = vocabularies
-
-    ids_key = _ids_key(data, train, vocabularies) if cache else ""
-    encoded = _load_ids(cache, ids_key) if cache else None
-    if encoded is not None:
-        log(f"data cache: {len(encoded[0])} encoded training pairs memory-mapped from {cache.path('ids', ids_key)} "
-            f"({format_bytes(sum(ids.ids.nbytes + ids.offsets.nbytes for ids in encoded[:2]))})")
-    else:
-        encoded = _encode_training_pairs(tokenized or _tokenize(src_tokenizer, tgt_tokenizer, training_text.get()),
-                                         src_vocab, tgt_vocab, data.max_len)
-        if cache and _save_ids(cache, ids_key, train, *encoded):
-            encoded = _load_ids(cache, ids_key) or encoded  # train from the mapped files, as later runs will
-    src_ids, tgt_ids, dropped = encoded
-    del tokenized  # the token strings of a large corpus take gigabytes
+    src_ids, tgt_ids, dropped = encoded.src_ids, encoded.tgt_ids, encoded.dropped
     if not len(src_ids):
-        raise S2SError(f"no training pairs left after dropping empty pairs and pairs longer than data.max_len={data.max_len}.")
+        raise S2SError(f"no training pairs left after dropping blank pairs and pairs longer than data.max_len={data.max_len}.")
 
     splits = {"train": Split(None, None, src_ids, tgt_ids)}
     if generated or data.subword_alpha:
-        src, tgt = training_text.get()
+        src, tgt = text.lists()
         kept = np.ones(len(src), dtype=bool)
         kept[dropped] = False
         splits["train"].src_text = [line for line, k in zip(src, kept) if k]
@@ -282,8 +315,9 @@ def build_corpus(data: DataConfig, log=print, vocabularies: tuple | None = None)
         src_tok, tgt_tok = _tokenize(src_tokenizer, tgt_tokenizer, (src, tgt))
         splits[name] = Split(src, tgt, TokenIds.from_lists(map(src_vocab.encode, src_tok), len(src_vocab)),
                              TokenIds.from_lists(map(tgt_vocab.encode, tgt_tok), len(tgt_vocab)))
-    log(f"data: {len(src_ids)} training pairs ({len(dropped)} dropped: empty or longer than "
-        f"max_len={data.max_len} tokens); vocabularies: source {len(src_vocab)}, target {len(tgt_vocab)}")
+    log(f"data: {len(src_ids)} training pairs ({len(dropped)} dropped: {encoded.blank} blank, "
+        f"{len(dropped) - encoded.blank} longer than max_len={data.max_len} tokens); "
+        f"vocabularies: source {len(src_vocab)}, target {len(tgt_vocab)}")
     return Corpus(splits, src_tokenizer, tgt_tokenizer, src_vocab, tgt_vocab, len(dropped))
 
 

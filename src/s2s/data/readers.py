@@ -1,10 +1,11 @@
-"""Read parallel text: plain or .gz UTF-8 files, one sentence per line, with errors that name file and line."""
+"""Read parallel text: plain or .gz UTF-8 files, one sentence per line, streamed, with errors that name file and line."""
 
 from __future__ import annotations
 
 import gzip
 import sys
 from pathlib import Path
+from typing import Iterator
 
 from s2s.errors import S2SError
 
@@ -18,8 +19,9 @@ def file_identity(path: str | Path) -> dict:
     return {"path": str(path.resolve()), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
-def read_lines(path: str | Path, replace_errors: bool = False) -> list[str]:
-    """Return the lines of a UTF-8 text file (.gz allowed), without trailing newlines.
+def iter_lines(path: str | Path, replace_errors: bool = False) -> Iterator[str]:
+    """The lines of a UTF-8 text file (.gz allowed), without trailing newlines, one at a time: a file of any size
+    is read in constant memory.
 
     Undecodable bytes are an error naming the line, or with replace_errors become U+FFFD (with one warning),
     which is what translation wants: every input line still gets its output line.
@@ -28,41 +30,66 @@ def read_lines(path: str | Path, replace_errors: bool = False) -> list[str]:
     if not path.is_file():
         raise S2SError(f"data file '{path}' does not exist; check the path in the config's data section.")
     opener = gzip.open if path.suffix == ".gz" else open
-    lines, warned = [], False
+    warned = False
     try:
         with opener(path, "rb") as handle:
             for number, raw in enumerate(handle, start=1):
                 try:
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError as error:
-                    if replace_errors:
-                        if not warned:
-                            print(f"warning: '{path}', line {number}: not valid UTF-8; undecodable bytes are replaced "
-                                  "by U+FFFD (convert the file to UTF-8 to avoid this).", file=sys.stderr)
-                            warned = True
-                        text = raw.decode("utf-8", errors="replace")
-                        lines.append(text.rstrip("\r\n"))
-                        continue
-                    raise S2SError(
-                        f"data file '{path}', line {number}: not valid UTF-8 ({error.reason} at byte {error.start}). "
-                        "Convert the file to UTF-8, e.g. `iconv -f latin1 -t utf-8`."
-                    ) from None
+                    if not replace_errors:
+                        raise S2SError(
+                            f"data file '{path}', line {number}: not valid UTF-8 ({error.reason} at byte {error.start}). "
+                            "Convert the file to UTF-8, e.g. `iconv -f latin1 -t utf-8`."
+                        ) from None
+                    if not warned:
+                        print(f"warning: '{path}', line {number}: not valid UTF-8; undecodable bytes are replaced "
+                              "by U+FFFD (convert the file to UTF-8 to avoid this).", file=sys.stderr)
+                        warned = True
+                    text = raw.decode("utf-8", errors="replace")
                 if "\x00" in text:
                     raise S2SError(f"data file '{path}', line {number}: contains NUL bytes; is this a binary file?")
-                lines.append(text.rstrip("\r\n"))
+                yield text.rstrip("\r\n")
     except (OSError, EOFError, gzip.BadGzipFile) as error:
         raise S2SError(f"data file '{path}' cannot be read: {error}. Is it a complete text or .gz file?") from None
-    return lines
+
+
+def read_lines(path: str | Path, replace_errors: bool = False) -> list[str]:
+    """Every line of a UTF-8 text file (.gz allowed), as iter_lines reads them."""
+    return list(iter_lines(path, replace_errors))
+
+
+def iter_pairs(src_path: str | Path, tgt_path: str | Path) -> Iterator[tuple[str, str]]:
+    """(source line, target line) of two parallel files, streamed; where one file ends before the other, an error
+    names both files and the line, and counts the rest of the longer one."""
+    src_lines, tgt_lines = iter_lines(src_path), iter_lines(tgt_path)
+    count = 0
+    for count, src in enumerate(src_lines, start=1):
+        tgt = next(tgt_lines, None)
+        if tgt is None:
+            _differ(src_path, tgt_path, count - 1, 1 + sum(1 for _ in src_lines), shorter=tgt_path)
+        yield src, tgt
+    rest = sum(1 for _ in tgt_lines)
+    if rest:
+        _differ(src_path, tgt_path, count, rest, shorter=src_path)
+    if not count:
+        raise S2SError(f"parallel files '{src_path}' and '{tgt_path}' are empty.")
+
+
+def _differ(src_path, tgt_path, common: int, extra: int, shorter) -> None:
+    longer = src_path if shorter == tgt_path else tgt_path
+    src_count, tgt_count = (common + extra, common) if shorter == tgt_path else (common, common + extra)
+    raise S2SError(
+        f"parallel files differ in length: '{shorter}' ends after line {common}, but '{longer}' goes on "
+        f"('{src_path}' has {src_count} lines, '{tgt_path}' has {tgt_count}). Line i of one must translate line i of "
+        "the other: look for a lost or an extra line (a sentence with a line break inside) before that line."
+    )
 
 
 def read_parallel(src_path: str | Path, tgt_path: str | Path) -> tuple[list[str], list[str]]:
     """Return (source lines, target lines); their counts must match."""
-    src, tgt = read_lines(src_path), read_lines(tgt_path)
-    if len(src) != len(tgt):
-        raise S2SError(
-            f"parallel files differ in length: '{src_path}' has {len(src)} lines, '{tgt_path}' has {len(tgt)}. "
-            "Line i of one must translate line i of the other."
-        )
-    if not src:
-        raise S2SError(f"parallel files '{src_path}' and '{tgt_path}' are empty.")
+    src, tgt = [], []
+    for src_line, tgt_line in iter_pairs(src_path, tgt_path):
+        src.append(src_line)
+        tgt.append(tgt_line)
     return src, tgt

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import io
+import itertools
+from typing import Iterable
+
+import numpy as np
 
 from s2s.errors import S2SError
 from s2s.registry import TOKENIZERS
@@ -16,11 +20,26 @@ class Tokenizer:
     def __init__(self, lowercase: bool = False):
         self.lowercase = lowercase
 
-    def train(self, lines: list[str]) -> None:
-        """Learn from training text (only subword tokenizers learn anything)."""
+    def train(self, lines: Iterable[str]) -> None:
+        """Learn from training text, read once as it comes (only subword tokenizers learn anything)."""
 
     def tokenize(self, text: str) -> list[str]:
         raise NotImplementedError
+
+    def tokenize_lines(self, lines: list[str]) -> list[list[str]]:
+        """tokenize() of each line; a tokenizer that can do a batch at once overrides this."""
+        return [self.tokenize(line) for line in lines]
+
+    def tokenize_to_ids(self, lines: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """(table, ids, lengths): tokenize_lines(lines) as one flat int array of indices into `table` (the tokens,
+        in a table of this call's own) and each line's token count; what encodes a large corpus without a Python
+        object per token."""
+        index: dict[str, int] = {}
+        tokenized = self.tokenize_lines(lines)
+        lengths = np.fromiter(map(len, tokenized), dtype=np.int64, count=len(tokenized))
+        ids = np.fromiter((index.setdefault(token, len(index)) for line in tokenized for token in line), dtype=np.int64,
+                          count=int(lengths.sum()))
+        return list(index), ids, lengths
 
     def detokenize(self, tokens: list[str]) -> str:
         raise NotImplementedError
@@ -135,31 +154,75 @@ class SentencePieceTokenizer(Tokenizer):
         self._processor = sentencepiece.SentencePieceProcessor()
         self._processor.LoadFromSerializedProto(model_proto)
 
-    def train(self, lines: list[str]) -> None:
+    def train(self, lines: Iterable[str]) -> None:
         import sentencepiece
 
-        sentences = [self._prepare(line) for line in lines if line.strip()]
-        if not sentences:
-            raise S2SError("cannot train SentencePiece: the training text has no non-empty lines.")
+        seen, failed = [0], []  # non-empty lines the trainer read; an error raised while reading them
+
+        def sentences():  # streamed: the trainer keeps at most input_sentence_size of them, sampled
+            try:
+                for line in lines:
+                    if line.strip():
+                        seen[0] += 1
+                        yield self._prepare(line)
+            except Exception as error:  # SentencePiece would turn it into a RuntimeError: keep it to raise as it was
+                failed.append(error)
+                raise
+
         model = io.BytesIO()
-        sentencepiece.SentencePieceTrainer.train(
-            sentence_iterator=iter(sentences),
-            model_writer=model,
-            vocab_size=self.vocab_size,
-            model_type=self.model_type,
-            character_coverage=1.0,
-            hard_vocab_limit=False,  # small corpora get a smaller vocabulary instead of an error
-            input_sentence_size=2_000_000,
-            shuffle_input_sentence=True,
-            num_threads=2,
-            minloglevel=2,
-        )
+        try:
+            sentencepiece.SentencePieceTrainer.train(
+                sentence_iterator=sentences(),
+                model_writer=model,
+                vocab_size=self.vocab_size,
+                model_type=self.model_type,
+                character_coverage=1.0,
+                hard_vocab_limit=False,  # small corpora get a smaller vocabulary instead of an error
+                input_sentence_size=2_000_000,
+                shuffle_input_sentence=True,
+                num_threads=2,
+                minloglevel=2,
+            )
+        except RuntimeError:
+            if failed:
+                raise failed[0] from None  # e.g. the S2SError of a data file that ends too early
+            if not seen[0]:
+                raise S2SError("cannot train SentencePiece: the training text has no non-empty lines.") from None
+            raise
         self._load(model.getvalue())
 
     def tokenize(self, text: str) -> list[str]:
         if self._processor is None:
             raise RuntimeError("SentencePiece tokenizer used before train() or loading a model")
         return self._processor.encode(self._prepare(text), out_type=str)
+
+    def tokenize_lines(self, lines: list[str]) -> list[list[str]]:
+        if self._processor is None:
+            raise RuntimeError("SentencePiece tokenizer used before train() or loading a model")
+        return self._processor.encode([self._prepare(line) for line in lines], out_type=str, num_threads=1)
+
+    def tokenize_to_ids(self, lines: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """The table is the model's pieces, the ids SentencePiece's own; a piece the model does not know (a character
+        not in its training sample) keeps its text, as tokenize() gives it, in an entry added after the pieces."""
+        processor = self._processor
+        if processor is None:
+            raise RuntimeError("SentencePiece tokenizer used before train() or loading a model")
+        prepared = [self._prepare(line) for line in lines]
+        encoded = processor.encode(prepared, out_type=int, num_threads=1)
+        lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+        ids = np.fromiter(itertools.chain.from_iterable(encoded), dtype=np.int64, count=int(lengths.sum()))
+        table = [processor.id_to_piece(i) for i in range(processor.get_piece_size())]
+        unknown = np.flatnonzero(ids == processor.unk_id())
+        if unknown.size:
+            extra: dict[str, int] = {}
+            starts = np.concatenate([[0], np.cumsum(lengths)])
+            for line in np.unique(np.searchsorted(starts, unknown, side="right") - 1):
+                pieces = processor.encode(prepared[line], out_type=str)  # the same segmentation, as text
+                for position in range(starts[line], starts[line + 1]):
+                    if ids[position] == processor.unk_id():
+                        ids[position] = len(table) + extra.setdefault(pieces[position - starts[line]], len(extra))
+            table += list(extra)
+        return table, ids, lengths
 
     def detokenize(self, tokens: list[str]) -> str:
         return self._processor.decode_pieces(tokens)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from s2s.specials import BOS, EOS, PAD, SPECIALS, UNK
 
@@ -19,7 +19,11 @@ class Vocab:
     @classmethod
     def build(cls, sentences: Iterable[list[str]], min_freq: int = 1, max_size: int = 0) -> "Vocab":
         """Most frequent tokens first (ties alphabetical), so the same corpus always gives the same ids."""
-        counts = Counter(token for sentence in sentences for token in sentence)
+        return cls.from_counts(Counter(token for sentence in sentences for token in sentence), min_freq, max_size)
+
+    @classmethod
+    def from_counts(cls, counts: Mapping[str, int], min_freq: int = 1, max_size: int = 0) -> "Vocab":
+        """The vocabulary of tokens counted this often (as build ranks them)."""
         ranked = sorted((t for t, c in counts.items() if c >= min_freq and t not in SPECIALS), key=lambda t: (-counts[t], t))
         if max_size:
             ranked = ranked[:max_size]
