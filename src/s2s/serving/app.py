@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 
 from s2s import __version__
 from s2s.serving.batcher import Batcher
-from s2s.serving.service import EXAMPLE, Limits, RequestError, ServedModel, decode, parse_translate_request
+from s2s.serving.service import Limits, RequestError, ServedModel, decode, parse_translate_request
 
 REQUEST_SCHEMA = {
     "type": "object", "required": ["text"], "additionalProperties": False,
@@ -102,8 +102,8 @@ def create_app(models: dict[str, ServedModel], limits: Limits = Limits(), max_ba
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
     """The body, or a 413 RequestError as soon as it is over max_bytes (by its Content-Length or as it streams in)."""
-    too_large = RequestError(413, f"the request body is over {max_bytes} bytes (this server's limit); send fewer or "
-                                  f"shorter lines per request, e.g. {EXAMPLE}.")
+    too_large = RequestError(413, f"the request body is over {max_bytes} bytes (this server's --max-body-bytes); send "
+                                  f"fewer or shorter lines per request.")
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > max_bytes:
         raise too_large
