@@ -129,7 +129,7 @@ def test_zoo_and_help():
     rows = zoo.stdout.splitlines()[1:]
     assert [row.split()[0] for row in rows] == ["rnn", "rnn_attn", "lstm", "lstm_attn", "gru", "gru_attn"]
     assert all(int(row.split()[1].replace(",", "")) > 1_000_000 for row in rows)
-    for command in ("train", "translate", "evaluate", "report", "compare", "average", "zoo", "data", "analyze"):
+    for command in ("train", "translate", "evaluate", "report", "compare", "average", "serve", "zoo", "data", "analyze"):
         assert s2s(command, "--help").returncode == 0
     assert "--length-penalty" in s2s("translate", "--help").stdout
 

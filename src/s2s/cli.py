@@ -24,6 +24,7 @@ EPILOG = """examples:
   s2s compare runs/gru runs/gru_attn --output runs/compare
   s2s average runs/best_de_en --last 5 --output runs/best_de_en/average.pt
   s2s evaluate --checkpoint runs/a/best.pt runs/b/best.pt --src test.de --ref test.en   # an ensemble
+  s2s serve --checkpoint runs/quickstart/best.pt   # JSON API and a web page on http://127.0.0.1:8080/
   s2s zoo
   s2s data download multi30k --mirror ../shared/data/multi30k
   s2s data cache --list                 # where the encoded-data cache is, its entries and sizes (--clear)
@@ -142,6 +143,31 @@ def build_parser() -> argparse.ArgumentParser:
     picker.add_argument("--best", type=at_least(1), metavar="N", help="the N best kept checkpoints (validation metric)")
     average.add_argument("--output", required=True, help="the averaged checkpoint (.pt)")
 
+    serve = commands.add_parser(
+        "serve", help="serve translations over HTTP: a JSON API and a web page with the attention map",
+        description="Serve one or more checkpoints: POST /translate (JSON), GET /models, GET /health, a web page at / "
+                    "and the API schema at /docs. Lines of concurrent requests are decoded together. Needs the web "
+                    "extra: pip install -e '.[serve]'. Binds to localhost by default; for public use put a reverse "
+                    "proxy with TLS, authentication and rate limits in front (README: Serving).")
+    serve.add_argument("--checkpoint", required=True, nargs="+", action="extend", metavar="[NAME=]CKPT",
+                       help="a .pt file or run folder, optionally named (NAME=PATH); several serve several models, "
+                            "chosen per request by name (the first is the default)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=at_least(0, note=" (0 picks a free port)"), default=8080, help="port (default 8080)")
+    serve.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N")
+    serve.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "int8"], help="as for s2s translate")
+    serve.add_argument("--max-batch-wait-ms", type=at_least(0.0, float), default=5.0, metavar="MS",
+                       help="how long a request waits for others to share its decode batch (default 5)")
+    serve.add_argument("--max-batch-lines", type=at_least(1), default=64, metavar="N",
+                       help="lines per decode batch (default 64)")
+    serve.add_argument("--no-batching", action="store_true", help="decode every request on its own (for comparison)")
+    serve.add_argument("--max-lines", type=at_least(1), default=64, metavar="N", help="lines per request (default 64)")
+    serve.add_argument("--max-chars", type=at_least(1), default=1000, metavar="N", help="characters per line (default 1000)")
+    serve.add_argument("--max-beam", type=at_least(1), default=16, metavar="N", help="largest beam a request may ask for "
+                       "(default 16)")
+    serve.add_argument("--max-body-bytes", type=at_least(1), default=1 << 20, metavar="N",
+                       help="largest request body (default 1048576)")
+
     commands.add_parser("zoo", help="list the registered models with their parameter counts",
                         description="List every registered model: name, description, parameters at the default "
                                     "sizes (emb 256, hidden 512, 8000-token vocabularies).")
@@ -257,9 +283,7 @@ def cmd_translate(args) -> int:
         for number, translation in enumerate(stream):
             out.write(format_translation(number, translation, args.scores, (args.nbest or 1) > 1))
             if attention_out is not None:
-                weights = None if translation.attention is None else [[round(w, 4) for w in row] for row in translation.attention.tolist()]
-                attention_out.write(json.dumps({"line": number, "src": translation.src_tokens, "out": translation.attention_rows(),
-                                                "weights": weights}, ensure_ascii=False) + "\n")
+                attention_out.write(json.dumps({"line": number, **translation.attention_json()}, ensure_ascii=False) + "\n")
     return 0
 
 
@@ -367,6 +391,17 @@ def cmd_average(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from s2s.serving.server import serve
+    from s2s.serving.service import Limits
+
+    limits = Limits(max_body_bytes=args.max_body_bytes, max_lines=args.max_lines, max_chars=args.max_chars,
+                    max_beam=args.max_beam)
+    serve(args.checkpoint, args.host, args.port, args.device, args.precision, limits, args.max_batch_wait_ms,
+          args.max_batch_lines, batching=not args.no_batching)
+    return 0
+
+
 def cmd_zoo(args) -> int:
     from s2s.config import ModelConfig
     from s2s.models import count_parameters
@@ -421,7 +456,8 @@ def cmd_analyze(args) -> int:
 
 
 COMMANDS = {"train": cmd_train, "translate": cmd_translate, "evaluate": cmd_evaluate, "report": cmd_report,
-            "compare": cmd_compare, "average": cmd_average, "zoo": cmd_zoo, "data": cmd_data, "analyze": cmd_analyze}
+            "compare": cmd_compare, "average": cmd_average, "serve": cmd_serve,
+            "zoo": cmd_zoo, "data": cmd_data, "analyze": cmd_analyze}
 
 
 def main(argv: list[str] | None = None) -> int:

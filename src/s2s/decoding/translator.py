@@ -20,7 +20,7 @@ from s2s.decoding.greedy import greedy_search
 from s2s.decoding.precision import apply_precision
 from s2s.device import autocast, resolve_device
 from s2s.errors import S2SError
-from s2s.models import build_model
+from s2s.models import build_model, count_parameters
 from s2s.registry import import_user_modules
 
 
@@ -38,6 +38,11 @@ class Translation:
         """Labels of the attention rows: the output tokens, then </s> unless decoding stopped at the length limit."""
         ended = self.attention is not None and self.attention.size(0) > len(self.out_tokens)
         return self.out_tokens + ["</s>"] if ended else list(self.out_tokens)
+
+    def attention_json(self) -> dict:
+        """{"src": source tokens, "out": attention_rows(), "weights": [out][src] rounded to 4 places, or None}."""
+        weights = None if self.attention is None else [[round(w, 4) for w in row] for row in self.attention.tolist()]
+        return {"src": self.src_tokens, "out": self.attention_rows(), "weights": weights}
 
 
 def _load_model(path) -> tuple:
@@ -90,7 +95,8 @@ class Translator:
                          Vocab(payload["src_vocab"]), Vocab(payload["tgt_vocab"]), config.decode, resolve_device(device),
                          precision=precision)
         translator.checkpoint = {"path": str(paths[0]) if len(paths) == 1 else [str(p) for p in paths],
-                                 "step": payload.get("step"), "epoch": payload.get("epoch"), "config": config}
+                                 "step": payload.get("step"), "epoch": payload.get("epoch"), "config": config,
+                                 "parameters": count_parameters(model)}  # the fp32 model: int8 packs its weights
         return translator
 
     def translate(self, lines: list[str], **options) -> list[str]:

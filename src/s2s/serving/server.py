@@ -1,0 +1,62 @@
+"""Start `s2s serve`: check that the web stack is installed, bind the address, load the models, run uvicorn."""
+
+from __future__ import annotations
+
+import importlib
+import socket
+
+from s2s.errors import S2SError
+from s2s.serving.service import Limits, load_models
+
+
+def require_web_stack() -> None:
+    missing = []
+    for module in ("fastapi", "uvicorn"):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        raise S2SError(f"s2s serve needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not "
+                       f"installed; install the web extra with pip install -e '.[serve]' (from a checkout of s2s).")
+
+
+def open_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to (host, port); port 0 picks a free one. A clear error when the address is taken or unknown."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise S2SError(f"cannot listen on {host} port {port}: {error.strerror or error}; choose another --port "
+                       f"(0 picks a free one) or --host.") from None
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def serve(checkpoints: list[str], host: str = "127.0.0.1", port: int = 8080, device: str = "auto",
+          precision: str = "fp32", limits: Limits = Limits(), max_batch_wait_ms: float = 5.0, max_batch_lines: int = 64,
+          batching: bool = True) -> None:
+    """Serve until interrupted; prints each model and then the address ('serving on http://HOST:PORT/ ...')."""
+    require_web_stack()
+    import uvicorn
+
+    from s2s.serving.app import create_app
+
+    sock = open_socket(host, port)
+    models = load_models(checkpoints, device, precision)
+    app = create_app(models, limits, max_batch_wait_ms, max_batch_lines, batching)
+    for model in models.values():
+        info = model.info()
+        print(f"model {info['name']}: {info['src']} -> {info['tgt']}, {info['architecture']}, {info['parameters']:,} "
+              f"parameters, step {info['step']}, {info['device']} {info['precision']}")
+    batching_note = f"batching up to {max_batch_lines} lines, {max_batch_wait_ms:g} ms wait" if batching else "no batching"
+    print(f"serving on {url_of(sock)}/ (API schema at /docs; {batching_note}); Ctrl-C stops", flush=True)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    server.run(sockets=[sock])

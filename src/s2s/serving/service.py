@@ -1,0 +1,179 @@
+"""What `s2s serve` serves, apart from the web framework: the loaded models, the checks on a request, the answers' JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from s2s.decoding.translator import Translation, Translator
+from s2s.errors import S2SError
+
+FIELDS = ("text", "beam", "nbest", "attention", "model")
+EXAMPLE = '{"text": ["a sentence", "another one"], "beam": 5, "nbest": 1, "attention": false}'
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may ask for; each has an `s2s serve` flag."""
+
+    max_body_bytes: int = 1 << 20
+    max_lines: int = 64  # lines per request
+    max_chars: int = 1000  # characters per line
+    max_beam: int = 16
+
+
+@dataclass(frozen=True)
+class DecodeKey:
+    """Requests with equal keys can share a decode call."""
+
+    model: str
+    beam: int
+    nbest: int
+    attention: bool
+
+
+class RequestError(Exception):
+    """A bad request: the HTTP status and a message that says what is wrong and how to fix it."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+@dataclass
+class ServedModel:
+    name: str
+    translator: Translator
+
+    def info(self) -> dict:
+        """What GET /models says about this model."""
+        checkpoint, config = self.translator.checkpoint, self.translator.checkpoint["config"]
+        decoder = getattr(self.translator.model, "decoder", None)
+        return {"name": self.name, "src": config.data.src, "tgt": config.data.tgt, "dataset": config.data.dataset,
+                "architecture": config.model.resolved_name, "attention": getattr(decoder, "attention", None) is not None,
+                "parameters": checkpoint["parameters"], "step": checkpoint["step"], "epoch": checkpoint["epoch"],
+                "checkpoint": checkpoint["path"], "device": str(self.translator.device),
+                "precision": self.translator.precision, "decode": dataclasses.asdict(self.translator.decode)}
+
+
+def parse_checkpoint_spec(spec: str) -> tuple[str | None, str]:
+    """'NAME=PATH' -> (NAME, PATH); a plain path (even one with '=' in it, when it exists) -> (None, PATH)."""
+    name, sep, path = spec.partition("=")
+    if not sep or Path(spec).exists() or not MODEL_NAME.fullmatch(name):
+        return None, spec
+    if not path:
+        raise S2SError(f"--checkpoint {spec}: the path after '{name}=' is empty; use --checkpoint NAME=PATH.")
+    return name, path
+
+
+def load_models(specs: list[str], device: str = "auto", precision: str = "fp32") -> dict[str, ServedModel]:
+    """The models to serve, by name, the first one being the default. A model without NAME= is named after its run
+    (the config's name), else the checkpoint file's stem."""
+    models: dict[str, ServedModel] = {}
+    for spec in specs:
+        name, path = parse_checkpoint_spec(spec)
+        translator = Translator.from_checkpoint(path, device=device, precision=precision)
+        name = name or translator.checkpoint["config"].name or Path(path).stem
+        if name in models:
+            raise S2SError(f"two checkpoints are both named '{name}'; name each one: --checkpoint A=PATH --checkpoint B=PATH.")
+        models[name] = ServedModel(name, translator)
+    return models
+
+
+def json_type(value) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return {str: "a string", list: "a list", dict: "an object", type(None): "null"}[type(value)]
+
+
+def parse_translate_request(body: bytes, models: dict[str, ServedModel], limits: Limits) -> tuple[DecodeKey, list[str]]:
+    """(decode key, lines) of a POST /translate body, or RequestError: 400 for a body that is not a JSON object, 404 for
+    an unknown model, 422 for a field of the wrong type or out of its range."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as error:  # ValueError covers bad UTF-8; RecursionError deep nesting
+        reason = str(error) if isinstance(error, json.JSONDecodeError) else "not UTF-8 JSON, or nested too deeply"
+        raise RequestError(400, f"the request body is not valid JSON ({reason}); send an object such as {EXAMPLE}.") from None
+    if not isinstance(data, dict):
+        raise RequestError(400, f"the request body must be a JSON object, not {json_type(data)}; send e.g. {EXAMPLE}.")
+    for key in data:
+        if key not in FIELDS:
+            close = difflib.get_close_matches(key, FIELDS, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise RequestError(422, f"unknown field '{key}'{hint}; the fields are {', '.join(FIELDS)}.")
+    lines = _lines(data.get("text"), limits)
+    name = data.get("model")
+    if name is None:
+        name = next(iter(models))
+    elif not isinstance(name, str):
+        raise RequestError(422, f"'model' must be a string (a name from GET /models), not {json_type(name)}.")
+    elif name not in models:
+        raise RequestError(404, f"unknown model '{name}'; this server has: {', '.join(models)} (GET /models describes them).")
+    default = models[name].translator.decode
+    beam = _integer(data, "beam", default.beam, 1, limits.max_beam, "this server's --max-beam")
+    nbest = _integer(data, "nbest", min(default.nbest, beam), 1, beam, "the beam size; ask for a larger beam for more")
+    attention = data.get("attention", False)
+    if attention is None:
+        attention = False
+    elif not isinstance(attention, bool):
+        raise RequestError(422, f"'attention' must be true or false, not {json_type(attention)}.")
+    return DecodeKey(name, beam, nbest, attention), lines
+
+
+def _lines(text, limits: Limits) -> list[str]:
+    if text is None:
+        raise RequestError(422, f"'text' is missing: give the sentences to translate as a list of strings, e.g. {EXAMPLE}.")
+    if isinstance(text, str):
+        raise RequestError(422, "'text' must be a list of strings, not one string; wrap it in a list: {\"text\": [\"...\"]}.")
+    if not isinstance(text, list):
+        raise RequestError(422, f"'text' must be a list of strings, not {json_type(text)}.")
+    if len(text) > limits.max_lines:
+        raise RequestError(422, f"'text' has {len(text)} lines; this server takes at most {limits.max_lines} per request "
+                                f"(--max-lines): send them in several requests.")
+    for number, line in enumerate(text):
+        if not isinstance(line, str):
+            raise RequestError(422, f"text[{number}] must be a string, not {json_type(line)}.")
+        if len(line) > limits.max_chars:
+            raise RequestError(422, f"text[{number}] has {len(line)} characters; this server takes at most "
+                                    f"{limits.max_chars} per line (--max-chars): split it into sentences.")
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError:
+            raise RequestError(422, f"text[{number}] holds an unpaired UTF-16 surrogate (a \\ud800-\\udfff escape "
+                                    f"without its pair); send valid Unicode text.") from None
+    return text
+
+
+def _integer(data: dict, field: str, default: int, low: int, high: int, limit: str) -> int:
+    value = data.get(field)
+    if value is None:
+        return default
+    if type(value) is not int:  # bool is an int subclass: true is not a beam size
+        raise RequestError(422, f"'{field}' must be an integer, not {json_type(value)}.")
+    if not low <= value <= high:
+        raise RequestError(422, f"'{field}' must be between {low} and {high} ({limit}), got {value}.")
+    return value
+
+
+def translation_json(translation: Translation, attention: bool) -> dict:
+    """One line's answer: its best text and score, the n-best list (an empty line gets one empty entry, as in `s2s
+    translate --nbest`) and, when asked, the attention as `s2s translate --attention` writes it."""
+    answer = {"text": translation.text, "score": translation.score, "log_prob": translation.log_prob,
+              "nbest": [{"text": text, "score": score} for text, score in translation.nbest or [("", 0.0)]]}
+    if attention:
+        answer["attention"] = translation.attention_json()
+    return answer
+
+
+def decode(models: dict[str, ServedModel], key: DecodeKey, lines: list[str]) -> list[dict]:
+    """The answers to `lines`, one per line, decoded in one translate_detailed call (the batcher's decode)."""
+    translations = models[key.model].translator.translate_detailed(lines, beam=key.beam, nbest=key.nbest,
+                                                                   return_attention=key.attention)
+    return [translation_json(translation, key.attention) for translation in translations]
