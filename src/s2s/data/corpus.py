@@ -19,7 +19,7 @@ import numpy as np
 from s2s.config import DataConfig
 from s2s.data import numbers
 from s2s.data.cache import FORMAT, DataCache, fingerprint, format_bytes, library_versions, resolve_cache_dir
-from s2s.data.readers import file_identity, read_parallel
+from s2s.data.readers import file_identity, read_lines, read_parallel
 from s2s.data.token_ids import TokenIds
 from s2s.data.tokenizers import Tokenizer, build_tokenizer, tokenizer_from_state
 from s2s.data.vocab import SPECIALS, Vocab
@@ -47,12 +47,16 @@ class Corpus:
 
 
 def _split_paths(data: DataConfig) -> dict[str, tuple]:
-    """{split: (source path, target path)} of a named dataset or of the data.*_src/*_tgt files."""
+    """{split: (source path, target path)} of a named dataset or of the data.*_src/*_tgt files; for one-language
+    text (data.*_text) both paths are the same file."""
     if data.dataset == "multi30k":
         from s2s.data.multi30k import multi30k_paths
 
         return multi30k_paths(data.src, data.tgt, Path(data.data_dir), data.mirror or None)
-    paths = {name: (getattr(data, f"{name}_src"), getattr(data, f"{name}_tgt")) for name in SPLITS}
+    if data.dataset == "text":
+        paths = {name: (getattr(data, f"{name}_text"),) * 2 for name in SPLITS}
+    else:
+        paths = {name: (getattr(data, f"{name}_src"), getattr(data, f"{name}_tgt")) for name in SPLITS}
     if not (paths["valid"][0] and paths["valid"][1]):
         raise S2SError("data: 'valid_src' and 'valid_tgt' must be set; validation picks the best checkpoint.")
     return {name: pair for name, pair in paths.items() if pair[0] and pair[1]}
@@ -68,7 +72,17 @@ def read_splits(data: DataConfig, names: tuple[str, ...] = SPLITS) -> dict[str, 
             raise S2SError(f"data.numbers_*: {error}.") from None
         return {name: generated[name] for name in names if name in generated}
     paths = _split_paths(data)
+    if data.dataset == "text":
+        return {name: _read_text(paths[name][0]) for name in names if name in paths}
     return {name: read_parallel(*paths[name]) for name in names if name in paths}
+
+
+def _read_text(path: str) -> tuple[list[str], list[str]]:
+    """One-language text as a (source, target) pair of the same lines."""
+    lines = read_lines(path)
+    if not lines:
+        raise S2SError(f"text file '{path}' is empty; give one sentence per line.")
+    return lines, lines
 
 
 def _make_tokenizer(data: DataConfig) -> Tokenizer:
@@ -99,8 +113,15 @@ def _sampled_sides(data: DataConfig) -> tuple[bool, bool]:
     return tuple(bool(data.subword_alpha) and data.subword_sides in (side, "both") for side in ("src", "tgt"))
 
 
-def _learn_vocabularies(data: DataConfig, train: tuple[list[str], list[str]]) -> tuple[tuple, tuple]:
-    """((src_tokenizer, tgt_tokenizer, src_vocab, tgt_vocab), the tokenized training text) learned on train."""
+def _learn_vocabularies(data: DataConfig, train: tuple[list[str], list[str]], monolingual: bool = False) -> tuple[tuple, tuple]:
+    """((src_tokenizer, tgt_tokenizer, src_vocab, tgt_vocab), the tokenized training text) learned on train.
+    monolingual: one tokenizer and vocabulary learned on the target side only, shared by both sides."""
+    if monolingual:
+        tokenizer = _make_tokenizer(data)
+        tokenizer.train(train[1])
+        tokenized = [tokenizer.tokenize(line) for line in train[1]]
+        vocab = _vocab(tokenizer, tokenized, data.min_freq, _sampled_sides(data)[1])
+        return (tokenizer, tokenizer, vocab, vocab), (tokenized, tokenized)
     src_tokenizer, tgt_tokenizer = _train_tokenizers(data, *train)
     src_tok, tgt_tok = _tokenize(src_tokenizer, tgt_tokenizer, train)
     sampled_src, sampled_tgt = _sampled_sides(data)
@@ -123,20 +144,25 @@ def _encode_training_pairs(tokenized: tuple[list, list], src_vocab: Vocab, tgt_v
     are dropped."""
     src_tok, tgt_tok = tokenized
     keep = [bool(s) and bool(t) and len(s) <= max_len and len(t) <= max_len for s, t in zip(src_tok, tgt_tok)]
-    src_ids = TokenIds.from_lists((src_vocab.encode(s) for s, k in zip(src_tok, keep) if k), len(src_vocab))
     tgt_ids = TokenIds.from_lists((tgt_vocab.encode(t) for t, k in zip(tgt_tok, keep) if k), len(tgt_vocab))
+    if src_tok is tgt_tok and src_vocab is tgt_vocab:  # one-language text: both sides are the same ids
+        src_ids = tgt_ids
+    else:
+        src_ids = TokenIds.from_lists((src_vocab.encode(s) for s, k in zip(src_tok, keep) if k), len(src_vocab))
     return src_ids, tgt_ids, np.flatnonzero(~np.array(keep, dtype=bool)).astype(np.int64)
 
 
 class _TrainingText:
     """The training text, read (with data.train_limit) only when something needs it."""
 
-    def __init__(self, data: DataConfig, text: tuple[list[str], list[str]] | None):
-        self.data, self.text = data, None
+    def __init__(self, data: DataConfig, text: tuple[list[str], list[str]] | None, monolingual: bool = False):
+        self.data, self.text, self.monolingual = data, None, monolingual
         if text is not None:
             self._keep(text)
 
     def _keep(self, text: tuple[list[str], list[str]]) -> None:
+        if self.monolingual:  # the target side only, as both sides
+            text = (text[1], text[1])
         self.text = tuple(side[: self.data.train_limit] for side in text) if self.data.train_limit else text
 
     def get(self) -> tuple[list[str], list[str]]:
@@ -153,22 +179,24 @@ class _TrainingText:
                 "train_limit": self.data.train_limit}
 
 
-def _vocabularies_key(data: DataConfig, train: dict) -> str:
+def _vocabularies_key(data: DataConfig, train: dict, monolingual: bool = False) -> str:
     """Everything the learned tokenizers and vocabularies depend on."""
     settings = {name: getattr(data, name) for name in ("tokenizer", "lowercase", "joint_vocab", "min_freq")}
     if data.tokenizer == "sentencepiece":
         settings.update(vocab_size=data.vocab_size, sp_model_type=data.sp_model_type)
+    if monolingual:  # only then, so that the keys of translation data stay as they were
+        settings.update(monolingual=True)
     return fingerprint({"format": FORMAT, "train": train, "settings": settings, "sampled": _sampled_sides(data),
                         "versions": library_versions()})
 
 
-def _ids_key(data: DataConfig, train: dict, vocabularies: tuple) -> str:
+def _ids_key(data: DataConfig, train: dict, vocabularies: tuple, monolingual: bool = False) -> str:
     """Everything the training pairs' ids depend on: the text, the tokenizers (SentencePiece models included), the
-    vocabularies' tokens and max_len."""
+    vocabularies' tokens and max_len (and, for one side's text only, that)."""
     src_tokenizer, tgt_tokenizer, src_vocab, tgt_vocab = vocabularies
     return fingerprint({"format": FORMAT, "train": train, "max_len": data.max_len, "versions": library_versions(),
                         "tokenizers": [src_tokenizer.state(), tgt_tokenizer.state()],
-                        "vocabularies": [src_vocab.tokens, tgt_vocab.tokens]})
+                        "vocabularies": [src_vocab.tokens, tgt_vocab.tokens], **({"monolingual": True} if monolingual else {})})
 
 
 def _state_to_json(state: dict) -> dict:
@@ -234,10 +262,12 @@ def _save_ids(cache: DataCache, key: str, train: dict, src_ids: TokenIds, tgt_id
     return folder is not None
 
 
-def build_corpus(data: DataConfig, log=print, vocabularies: tuple | None = None) -> Corpus:
+def build_corpus(data: DataConfig, log=print, vocabularies: tuple | None = None, monolingual: bool = False) -> Corpus:
     """Read, tokenize and encode every split; tokenizers and vocabularies are learned on train only.
 
     vocabularies: (src_tokenizer, tgt_tokenizer, src_vocab, tgt_vocab) from a checkpoint, to reuse instead of learning.
+    monolingual: for language models, only the target side (data.tgt, or the data.*_text files): both sides of every
+    split are its text, with one tokenizer and vocabulary.
     With data.cache, the learned vocabularies and the training ids come from the cache when it has them (the training
     ids then stay on disk, memory-mapped) and go into it when not. The training split's text is kept only where
     something needs it: sampled segmentations (data.subword_alpha) and the built-in task (the run folder gets a copy).
@@ -245,18 +275,20 @@ def build_corpus(data: DataConfig, log=print, vocabularies: tuple | None = None)
     cache = DataCache(resolve_cache_dir(data.cache_dir), log) if data.cache else None
     generated = data.dataset == "numbers"  # the generator makes every split at once: keep its training text
     raw = read_splits(data, SPLITS if generated else ("valid", "test"))
-    training_text = _TrainingText(data, raw.pop("train", None))
+    if monolingual:
+        raw = {name: (tgt, tgt) for name, (_, tgt) in raw.items()}
+    training_text = _TrainingText(data, raw.pop("train", None), monolingual)
     train = training_text.identity() if cache else {}
     tokenized = None  # of the training text, when it was tokenized to learn the vocabularies
     if vocabularies is None and cache:
-        vocabularies = _load_vocabularies(cache, _vocabularies_key(data, train))
+        vocabularies = _load_vocabularies(cache, _vocabularies_key(data, train, monolingual))
     if vocabularies is None:
-        vocabularies, tokenized = _learn_vocabularies(data, training_text.get())
+        vocabularies, tokenized = _learn_vocabularies(data, training_text.get(), monolingual)
         if cache:
-            _save_vocabularies(cache, _vocabularies_key(data, train), train, vocabularies)
+            _save_vocabularies(cache, _vocabularies_key(data, train, monolingual), train, vocabularies)
     src_tokenizer, tgt_tokenizer, src_vocab, tgt_vocab = vocabularies
 
-    ids_key = _ids_key(data, train, vocabularies) if cache else ""
+    ids_key = _ids_key(data, train, vocabularies, monolingual) if cache else ""
     encoded = _load_ids(cache, ids_key) if cache else None
     if encoded is not None:
         log(f"data cache: {len(encoded[0])} encoded training pairs memory-mapped from {cache.path('ids', ids_key)} "
@@ -279,9 +311,10 @@ def build_corpus(data: DataConfig, log=print, vocabularies: tuple | None = None)
         splits["train"].src_text = [line for line, k in zip(src, kept) if k]
         splits["train"].tgt_text = [line for line, k in zip(tgt, kept) if k]
     for name, (src, tgt) in raw.items():  # validation and test: every pair, however long
-        src_tok, tgt_tok = _tokenize(src_tokenizer, tgt_tokenizer, (src, tgt))
-        splits[name] = Split(src, tgt, TokenIds.from_lists(map(src_vocab.encode, src_tok), len(src_vocab)),
-                             TokenIds.from_lists(map(tgt_vocab.encode, tgt_tok), len(tgt_vocab)))
+        tgt_split_ids = TokenIds.from_lists((tgt_vocab.encode(tgt_tokenizer.tokenize(t)) for t in tgt), len(tgt_vocab))
+        src_split_ids = tgt_split_ids if monolingual else \
+            TokenIds.from_lists((src_vocab.encode(src_tokenizer.tokenize(s)) for s in src), len(src_vocab))
+        splits[name] = Split(src, tgt, src_split_ids, tgt_split_ids)
     log(f"data: {len(src_ids)} training pairs ({len(dropped)} dropped: empty or longer than "
         f"max_len={data.max_len} tokens); vocabularies: source {len(src_vocab)}, target {len(tgt_vocab)}")
     return Corpus(splits, src_tokenizer, tgt_tokenizer, src_vocab, tgt_vocab, len(dropped))
