@@ -1,4 +1,5 @@
-"""The trainer: teacher-forced training on token batches, validation (loss, perplexity, BLEU), checkpoints, early stopping."""
+"""The trainer: teacher-forced (or scheduled-sampling) training on token batches, validation (loss, perplexity, BLEU),
+checkpoints, early stopping. training/lm_trainer.py extends it to language models."""
 
 from __future__ import annotations
 
