@@ -160,7 +160,7 @@ def train_for_config(data, output: str | Path, sides: tuple[str, ...], texts: di
     for side in sides:
         tokenizer, vocab = (corpus.src_tokenizer, corpus.src_vocab) if side == "src" else (corpus.tgt_tokenizer, corpus.tgt_vocab)
         if texts.get(side):
-            lines, text_name = read_lines(texts[side]), texts[side]
+            lines, text_name = read_lines(texts[side]), str(texts[side])
         else:
             if training_text is None:
                 training_text = read_splits(data, ("train",))["train"]
