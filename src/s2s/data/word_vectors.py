@@ -103,7 +103,6 @@ def read_word_vectors(path: str | Path, keep: set[str] | None = None) -> WordVec
     return WordVectors(words, vectors)
 
 
-
 def write_word_vectors(path: str | Path, vectors: WordVectors) -> None:
     """Write the word2vec text format: the header "COUNT DIM", then "WORD v_1 .. v_DIM" per line."""
     with open(path, "w", encoding="utf-8") as handle:

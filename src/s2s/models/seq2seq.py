@@ -62,7 +62,7 @@ class Seq2Seq(nn.Module):
         position t > 0 is the reference tgt_in[:, t] with probability teacher_forcing, else the model's own prediction
         at t - 1 (its argmax; no gradient flows through that choice). Returns the output layer's input
         (batch, tgt_len, hidden), as decoder.features does."""
-        hidden = []
+        hidden, prediction = [], tgt_in[:, 0]  # prediction: the model's argmax at the previous position
         for t in range(tgt_in.size(1)):
             tokens = tgt_in[:, t]  # (batch,)
             if t:
