@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduce every figure in BENCHMARKS.md, one step after another, in the order the file shows them.
 #
-#   scripts/bench_all.sh                  all steps (about 5½ hours on a 2-core CPU)
+#   scripts/bench_all.sh                  all steps (about 5½ hours on a 2-core CPU, plus ~3½ estimated for lm, embeddings, teacher_forcing)
 #   scripts/bench_all.sh --only NAME      one step (repeat --only for several; they run in the order below)
 #   scripts/bench_all.sh --quick          a smoke run of every step with tiny settings, into benchmarks/quick/
 #   scripts/bench_all.sh --list           the steps, in order
@@ -34,6 +34,12 @@
 #                       ~52 min (three pairs)
 #   malloc_ab         scripts/bench_malloc_ab.sh: three rounds of two 3-minute trainings     ~11 min
 #   zoo_compare       s2s compare of the six zoo runs -> docs/zoo_compare                    (seconds)
+#   lm                scripts/bench_lm.py: rnn/lstm/gru LMs on Multi30k English, sentence and stream mode
+#                       ~1 h (estimated: six 10-epoch runs; not yet measured)
+#   embeddings        scripts/bench_embeddings.py: random vs word2vec rows at 3,000 and 29,000 pairs
+#                       ~1 h (estimated: four runs, 40 and 10 epochs; not yet measured)
+#   teacher_forcing   scripts/bench_teacher_forcing.py: ratio 1.0 vs 0.5 vs decay, built-in task and Multi30k
+#                       ~1.5 h (estimated: six runs, the step-by-step ones slower; not yet measured)
 #
 # Outputs: benchmarks/STEM.json (the full result), benchmarks/STEM.md (the Markdown the script printed) and
 # benchmarks/STEM.log (its progress on stderr; *.log is git-ignored), with the stems BENCHMARKS.md links to;
@@ -51,7 +57,7 @@
 set -euo pipefail
 
 STEPS=(throughput quickstart recipe_de_en select_de_en example_report ablation_plateau ablation_cosine options
-       recipe_en_de select_en_de hardware precision decode ddp zoo malloc_ab zoo_compare)
+       recipe_en_de select_en_de hardware precision decode ddp zoo malloc_ab zoo_compare lm embeddings teacher_forcing)
 declare -A ABOUT=(
     [throughput]="training tokens/s, padding, memory and MFU of the zoo models (bench_throughput.py)"
     [quickstart]="the built-in task, attention vs no attention (bench_quickstart.py)"
@@ -70,6 +76,9 @@ declare -A ABOUT=(
     [zoo]="the six de->en zoo models, 15 training minutes each, two 1-thread runs at a time (bench_multi30k.py)"
     [malloc_ab]="peak memory and speed with and without the malloc setting (bench_malloc_ab.sh)"
     [zoo_compare]="docs/zoo_compare from the six zoo runs (s2s compare)"
+    [lm]="perplexity of RNN, LSTM and GRU language models on Multi30k English (bench_lm.py)"
+    [embeddings]="BLEU with random vs word2vec-initialised embeddings, 3k and 29k pairs (bench_embeddings.py)"
+    [teacher_forcing]="teacher forcing 1.0 vs 0.5 vs a decay: BLEU and speed (bench_teacher_forcing.py)"
 )
 ZOO_PAIRS=("gru gru_attn" "rnn rnn_attn" "lstm lstm_attn")
 
@@ -134,6 +143,11 @@ if ((QUICK)); then
     DDP_FLAGS=(--warmup 1 --steps 2 --set data.numbers_train=2000)
     HARDWARE_FLAGS=(--no-step-loop --warmup 1 --batches 2 --batch-tokens 500 --emb 32 --hidden 64 --peak-size 512)
     PRECISION_FLAGS=(--batch-sizes 16 --beams 1 --batch1-limit 10)
+    LM_FLAGS=(--set data.train_limit=1000 model.emb_size=32 model.hidden_size=64 train.epochs=1)
+    EMBEDDINGS_FLAGS=(--limits 1000 --epochs 1000=1 --w2v-epochs 1 --set data.vocab_size=1000 model.emb_size=32
+                      model.hidden_size=64 decode.beam=1)
+    TEACHER_FORCING_FLAGS=(--batches 1 --set data.numbers_train=2000 data.train_limit=1000 data.vocab_size=1000
+                           model.emb_size=32 model.hidden_size=64 train.epochs=1)
     ((${#ONLY[@]})) || rm -rf "$OUT"
 else
     OUT=benchmarks RUNS=runs DOCS=docs
@@ -144,6 +158,7 @@ else
     QUICKSTART_FLAGS=(--set train.amp=none) THROUGHPUT_FLAGS=() OPTIONS_FLAGS=() DECODE_FLAGS=() DDP_FLAGS=()
     HARDWARE_FLAGS=(--no-step-loop --batches 15 --batch-tokens 3000 --dropout 0.3)
     PRECISION_FLAGS=(--batch-sizes 64 --beams 1 5)
+    LM_FLAGS=() EMBEDDINGS_FLAGS=() TEACHER_FORCING_FLAGS=()
 fi
 
 # Runs a command with its stdout in $OUT/STEM.md and its stderr in $OUT/STEM.log, after echoing it.
@@ -174,6 +189,9 @@ run_dirs() {
         ablation_plateau) echo "$RUNS/de_en_bpe_dropout_plateau" ;;
         ablation_cosine) echo "$RUNS/de_en_bpe_dropout_cosine" ;;
         zoo) echo "$RUNS/rnn $RUNS/rnn_attn $RUNS/gru $RUNS/gru_attn $RUNS/lstm $RUNS/lstm_attn" ;;
+        lm) echo "$RUNS/bench_lm" ;;
+        embeddings) echo "$RUNS/bench_embeddings" ;;
+        teacher_forcing) echo "$RUNS/bench_teacher_forcing" ;;
     esac
 }
 
@@ -304,6 +322,20 @@ step_zoo_compare() {
     rm -rf "$DOCS/zoo_compare"
     echo "+ s2s compare ${dirs[*]} --output $DOCS/zoo_compare" >&2
     s2s compare "${dirs[@]}" --output "$DOCS/zoo_compare"
+}
+
+step_lm() {
+    record lm python scripts/bench_lm.py --run-root "$RUNS/bench_lm" "${LM_FLAGS[@]}" --json "$OUT/lm.json"
+}
+
+step_embeddings() {
+    record embeddings python scripts/bench_embeddings.py --run-root "$RUNS/bench_embeddings" "${EMBEDDINGS_FLAGS[@]}" \
+        --json "$OUT/embeddings.json"
+}
+
+step_teacher_forcing() {
+    record teacher_forcing python scripts/bench_teacher_forcing.py --run-root "$RUNS/bench_teacher_forcing" \
+        "${TEACHER_FORCING_FLAGS[@]}" --json "$OUT/teacher_forcing.json"
 }
 
 selected=()

@@ -111,6 +111,8 @@ def test_compare_puts_runs_side_by_side(run, tmp_path):
     (["average", "a.pt", "b.pt", "--best", "2", "--output", "x.pt"], "give exactly one RUN_DIR"),
     (["train", "--config", "configs/quickstart.yaml", "--set", "decode.no_repeat_ngram=-1"],
      "'decode.no_repeat_ngram' must be >= 0, got -1"),
+    (["evaluate", "--checkpoint", "x.pt", "--src", "a"], "evaluate needs --src and --ref (a translation model) or --text FILE"),
+    (["embeddings", "neighbors", "configs", "seven"], "'configs' is neither a word vectors file nor a folder holding src.vec"),
 ])
 def test_errors_are_one_line_without_traceback(args, message):
     result = s2s(*args)
@@ -127,9 +129,11 @@ def test_zoo_and_help():
     zoo = s2s("zoo")
     assert zoo.returncode == 0
     rows = zoo.stdout.splitlines()[1:]
-    assert [row.split()[0] for row in rows] == ["rnn", "rnn_attn", "lstm", "lstm_attn", "gru", "gru_attn"]
+    assert [row.split()[0] for row in rows] == ["rnn", "rnn_attn", "lstm", "lstm_attn", "gru", "gru_attn",
+                                                "rnn_lm", "lstm_lm", "gru_lm"]
     assert all(int(row.split()[1].replace(",", "")) > 1_000_000 for row in rows)
-    for command in ("train", "translate", "evaluate", "report", "compare", "average", "serve", "zoo", "data", "analyze"):
+    for command in ("train", "translate", "evaluate", "report", "compare", "average", "serve", "zoo", "data", "analyze",
+                    "generate", "embeddings"):
         assert s2s(command, "--help").returncode == 0
     assert "--length-penalty" in s2s("translate", "--help").stdout
 
@@ -332,3 +336,51 @@ def test_a_yaml_syntax_error_names_the_file_and_line(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"config file '{config}', line 3, column 2: YAML syntax error" in result.stderr
     assert "<unicode string>" not in result.stderr
+
+
+def test_language_model_train_generate_and_perplexity(tmp_path):
+    raw = tiny_config_dict(tmp_path / "lm")
+    raw["model"]["name"] = "gru_lm"
+    raw["train"].update(early_stopping_metric="loss", bptt=8)
+    (tmp_path / "lm.yaml").write_text(yaml.safe_dump(raw))
+    trained = s2s("train", "--config", str(tmp_path / "lm.yaml"))
+    assert trained.returncode == 0, trained.stderr
+    assert "model gru_lm:" in trained.stderr and " ppl " in trained.stderr and "BLEU" not in trained.stderr
+    first = s2s("generate", "--checkpoint", str(tmp_path / "lm"), "--prompt", "drei", "-n", "3", "--seed", "7", "--top-k", "5")
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
+    assert len(lines) == 3 and all(line.startswith("drei") for line in lines)
+    again = s2s("generate", "--checkpoint", str(tmp_path / "lm"), "--prompt", "drei", "-n", "3", "--seed", "7", "--top-k", "5")
+    assert again.stdout == first.stdout
+    scored = s2s("evaluate", "--checkpoint", str(tmp_path / "lm"), "--text", str(tmp_path / "lm" / "data" / "test.de"),
+                 "--report", str(tmp_path / "ppl.json"))
+    assert scored.returncode == 0, scored.stderr
+    report = json.loads((tmp_path / "ppl.json").read_text())
+    assert report["sentences"] == 20 and report["mode"] == "one stream, windows of 8 tokens"
+    assert scored.stdout.startswith(f"perplexity {report['perplexity']:.3f} (mean negative log-likelihood")
+    refused = s2s("translate", "--checkpoint", str(tmp_path / "lm"), stdin="drei\n")
+    assert refused.returncode == 2 and "holds a language model (gru_lm), which does not translate" in refused.stderr
+
+
+def test_embeddings_train_neighbors_and_plot(tmp_path):
+    pytest.importorskip("gensim")
+    raw = tiny_config_dict(tmp_path / "run")
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(raw))
+    trained = s2s("embeddings", "train", "--config", str(tmp_path / "c.yaml"), "--output", str(tmp_path / "vec"),
+                  "--dim", "8", "--method", "cbow")
+    assert trained.returncode == 0, trained.stderr
+    manifest = json.loads((tmp_path / "vec" / "embeddings.json").read_text())
+    assert manifest["method"] == "cbow" and manifest["dim"] == 8 and set(manifest["files"]) == {"src", "tgt"}
+    src = manifest["files"]["src"]
+    assert src["language"] == "en" and src["sentences"] == 300 and src["vocabulary_covered"] == src["vocabulary_size"] - 4
+    assert (tmp_path / "vec" / "src.vec").read_text().splitlines()[0] == f"{src['words']} 8"
+    nearest = s2s("embeddings", "neighbors", str(tmp_path / "vec"), "seven", "-k", "3")
+    assert nearest.returncode == 0, nearest.stderr
+    assert nearest.stdout.splitlines()[0] == "src: nearest to 'seven' by cosine similarity" and len(nearest.stdout.splitlines()) == 4
+    drawn = s2s("embeddings", "plot", str(tmp_path / "vec"), "one", "two", "hundred", "--output", str(tmp_path / "map.png"))
+    assert drawn.returncode == 0, drawn.stderr
+    assert [line.split("\t")[0] for line in drawn.stdout.splitlines()[:3]] == ["one", "two", "hundred"]
+    assert (tmp_path / "map.png").read_bytes()[:4] == b"\x89PNG"
+    used = s2s("train", "--config", str(tmp_path / "c.yaml"), "--set", "train.max_steps=1",
+               f"model.src_embeddings={tmp_path / 'vec' / 'src.vec'}")
+    assert used.returncode == 2 and "holds 8-dimensional vectors, but 'model.emb_size' is 16" in used.stderr

@@ -29,6 +29,13 @@ def test_set_overrides_fields_with_yaml_types():
     ({"train": {"epochs": "many"}}, "'train.epochs' must be of type int, got 'many'"),
     ({"model": {"hidden_size": 33}}, "must be even (got 33)"),
     ({"model": {"tie_embeddings": True, "emb_size": 128}}, "'model.emb_size' (128) must equal 'model.hidden_size' (512)"),
+    ({"model": {"freeze_embeddings": True}}, "'model.freeze_embeddings' keeps pretrained vectors fixed, but neither "
+                                             "'model.src_embeddings' nor 'model.tgt_embeddings' names a vectors file"),
+    ({"model": {"freeze_embeddings": True, "tgt_embeddings": "v.vec", "tie_embeddings": True, "emb_size": 512}},
+     "would also freeze the output layer, which 'model.tie_embeddings' shares with the target embedding"),
+    ({"model": {"src_embedings": "v.vec"}}, "unknown key 'model.src_embedings'. Did you mean 'src_embeddings'?"),
+    ({"data": {"dataset": "text", "train_text": "a.txt"}}, "data.dataset is 'text' but 'data.train_text'/'data.valid_text' are not set"),
+    ({"train": {"bptt": -1}}, "'train.bptt' must be >= 0, got -1"),
 ])
 def test_config_errors_name_the_key_and_the_fix(raw, message):
     with pytest.raises(S2SError) as error:

@@ -28,6 +28,12 @@ EPILOG = """examples:
   s2s zoo
   s2s data download multi30k --mirror ../shared/data/multi30k
   s2s data cache --list                 # where the encoded-data cache is, its entries and sizes (--clear)
+  s2s embeddings train --config configs/quickstart.yaml --output runs/vectors   # word2vec (pip install -e '.[embeddings]')
+  s2s embeddings neighbors runs/vectors seven
+  s2s train --config configs/lm/gru_lm.yaml                                       # a language model (perplexity)
+  s2s generate --checkpoint runs/gru_lm --prompt "a man" -n 3 --seed 1
+  s2s evaluate --checkpoint runs/gru_lm --text data/multi30k/test_2016_flickr.en.gz
+  docs/learn.md walks through them all, from one-hot vectors to attention.
 """
 
 
@@ -100,13 +106,17 @@ def build_parser() -> argparse.ArgumentParser:
                            '{"line", "src": source tokens, "out": output tokens (+ </s> when the output ended), "weights": [out][src] or null}')
     add_decode_options(translate)
 
-    evaluate = commands.add_parser("evaluate", help="translate a test set and score it with sacreBLEU",
+    evaluate = commands.add_parser("evaluate", help="translate a test set and score it with sacreBLEU (or a language "
+                                   "model's perplexity of a text)",
                                    description="Translate --src, score against --ref: BLEU and chrF (cased, "
-                                               "detokenized, with sacreBLEU signatures).")
+                                               "detokenized, with sacreBLEU signatures). With a language model "
+                                               "checkpoint: --text FILE, its perplexity.")
     evaluate.add_argument("--checkpoint", required=True, nargs="+", metavar="CKPT",
                           help="a .pt file, or a run folder (uses best.pt); several form an ensemble")
-    evaluate.add_argument("--src", required=True, help="source sentences, one per line")
-    evaluate.add_argument("--ref", required=True, help="reference translations, line-aligned with --src")
+    evaluate.add_argument("--src", help="source sentences, one per line (translation models)")
+    evaluate.add_argument("--ref", help="reference translations, line-aligned with --src")
+    evaluate.add_argument("--text", help="language models: the text to score, one sentence per line (plain or .gz); "
+                          "prints perplexity = exp(mean negative log-likelihood per token, <eos> included)")
     evaluate.add_argument("--report", metavar="OUT.json", help="write every number as JSON here, a Markdown report beside it "
                           "(OUT.md: scores, BLEU by source length, training curves when the checkpoint is in a run folder, "
                           "attention maps, example and worst translations) and its PNG figures (OUT_*.png)")
@@ -168,6 +178,61 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-body-bytes", type=at_least(1), default=1 << 20, metavar="N",
                        help="largest request body (default 1048576)")
 
+    generate = commands.add_parser("generate", help="sample text from a language model",
+                                   description="Sample continuations of --prompt from a language model checkpoint "
+                                               "(rnn_lm, lstm_lm, gru_lm), one per line: the prompt and its continuation.")
+    generate.add_argument("--checkpoint", required=True, metavar="CKPT", help="a .pt file, or a run folder (uses best.pt)")
+    generate.add_argument("--prompt", default="", help="the text to continue (default: start a sentence)")
+    generate.add_argument("--temperature", type=at_least(0.0, float), default=1.0,
+                          help="divide the logits by T before sampling: below 1 safer, above 1 more varied; 0 is greedy")
+    generate.add_argument("--top-k", type=at_least(0, note=" (0 is off)"), default=0, metavar="K",
+                          help="sample among the K most likely tokens only (0: all)")
+    generate.add_argument("-n", type=at_least(1), default=1, help="how many samples")
+    generate.add_argument("--max-tokens", type=at_least(1), default=50, help="stop a sample after this many tokens")
+    generate.add_argument("--seed", type=int, help="the same seed gives the same samples")
+    generate.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+
+    embeddings = commands.add_parser("embeddings", help="word vectors: train word2vec, nearest neighbours, a 2-D map",
+                                     description="Word vectors (word2vec) for the vocabulary of a config's tokenizer.")
+    embedding_commands = embeddings.add_subparsers(dest="embeddings_command", metavar="ACTION")
+    vectors = embedding_commands.add_parser(
+        "train", help="learn word2vec vectors on a config's training text",
+        description="Learn word vectors with word2vec (negative sampling; gensim, pip install -e '.[embeddings]') on the "
+                    "config's training text, tokenized by the tokenizer the config's model trains with, so that they "
+                    "cover its vocabulary. Writes OUTPUT/src.vec and OUTPUT/tgt.vec (word2vec text format; a language "
+                    "model's config: tgt.vec only) and OUTPUT/embeddings.json. Use them with model.src_embeddings / "
+                    "model.tgt_embeddings.")
+    vectors.add_argument("--config", required=True, help="the YAML config whose data and tokenizer to use")
+    vectors.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="config overrides, as for train")
+    vectors.add_argument("--output", required=True, help="folder for the vectors")
+    vectors.add_argument("--method", choices=["skipgram", "cbow"], default="skipgram",
+                         help="skipgram: predict the context from the word; cbow: the word from its context")
+    vectors.add_argument("--dim", type=at_least(1), help="vector size (default: the config's model.emb_size)")
+    vectors.add_argument("--window", type=at_least(1), default=5, help="context words on each side")
+    vectors.add_argument("--negative", type=at_least(1), default=5, help="negative samples per true pair")
+    vectors.add_argument("--min-count", type=at_least(1), default=1, help="ignore words seen fewer times")
+    vectors.add_argument("--epochs", type=at_least(1), default=5, help="passes over the text")
+    vectors.add_argument("--seed", type=int, default=1, help="with --workers 1 the same seed gives the same vectors")
+    vectors.add_argument("--workers", type=at_least(1), default=1, help="training threads")
+    vectors.add_argument("--src-text", help="learn the source vectors from this file instead (e.g. more monolingual text)")
+    vectors.add_argument("--tgt-text", help="learn the target vectors from this file instead")
+    neighbors = embedding_commands.add_parser(
+        "neighbors", help="the nearest words to a word by cosine similarity",
+        description="The K words whose vectors have the highest cosine similarity to WORD's, in each vectors file of "
+                    "DIR (src.vec, tgt.vec) that has WORD, or in one vectors file.")
+    neighbors.add_argument("vectors", metavar="DIR", help="a folder from s2s embeddings train, or a vectors file")
+    neighbors.add_argument("word", metavar="WORD", help="a token as the config's tokenizer writes it")
+    neighbors.add_argument("-k", type=at_least(1), default=10, help="how many neighbours")
+    projection = embedding_commands.add_parser(
+        "plot", help="a 2-D map (PCA) of chosen words",
+        description="Project the vectors of the given words on their first two principal components and draw them "
+                    "(matplotlib: pip install -e '.[plots]'); prints the coordinates.")
+    projection.add_argument("vectors", metavar="DIR", help="a folder from s2s embeddings train, or a vectors file")
+    projection.add_argument("words", nargs="+", metavar="WORD", help="the words to place (two or more)")
+    projection.add_argument("--side", choices=["src", "tgt"], help="which vectors of DIR (default: the first that has "
+                            "every word)")
+    projection.add_argument("--output", required=True, help="the figure (.png)")
+
     commands.add_parser("zoo", help="list the registered models with their parameter counts",
                         description="List every registered model: name, description, parameters at the default "
                                     "sizes (emb 256, hidden 512, 8000-token vocabularies).")
@@ -216,7 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_train(args) -> int:
     from s2s.config import load_config
     from s2s.training.distributed import process_group
-    from s2s.training.trainer import Trainer, resume_config, run_dir_for
+    from s2s.training.lm_trainer import make_trainer
+    from s2s.training.trainer import resume_config, run_dir_for
 
     if args.resume:
         config, payload = resume_config(Path(args.resume), args.set, args.config)
@@ -225,7 +291,7 @@ def cmd_train(args) -> int:
         config, payload = load_config(args.config, args.set), None
         run_dir = Path(args.run_dir) if args.run_dir else run_dir_for(config)
     with process_group(config.train.device):  # under torchrun: one rank of a data-parallel job; else nothing
-        summary = Trainer(config, run_dir, resume=payload).train()
+        summary = make_trainer(config, run_dir, resume=payload).train()
     return 128 + summary["interrupted"] if summary["interrupted"] else 0
 
 
@@ -306,11 +372,83 @@ def cmd_evaluate(args) -> int:
     from s2s.data.readers import read_parallel
     from s2s.decoding.translator import Translator
 
+    if args.text:
+        return evaluate_language_model(args)
+    if not (args.src and args.ref):
+        raise S2SError("evaluate needs --src and --ref (a translation model) or --text FILE (a language model).")
     sources, references = read_parallel(args.src, args.ref)
     translator = Translator.from_checkpoint(args.checkpoint, device=args.device, precision=args.precision)
     checkpoint = Path(args.checkpoint[0])
     run_evaluation(translator, sources, references, decode_options(args), report=args.report, translations=args.output,
                    src=args.src, ref=args.ref, run_dir=checkpoint if checkpoint.is_dir() else checkpoint.parent)
+    return 0
+
+
+def evaluate_language_model(args) -> int:
+    from s2s.decoding.generator import TextGenerator
+    from s2s.evaluation.perplexity import file_perplexity
+
+    if len(args.checkpoint) > 1:
+        raise S2SError("--text scores one language model; give one --checkpoint.")
+    result = file_perplexity(TextGenerator.from_checkpoint(args.checkpoint[0], device=args.device), args.text)
+    print(f"perplexity {result['perplexity']:.3f} (mean negative log-likelihood {result['nll_per_token']:.4f} nats per "
+          f"token, over {result['tokens']:,} tokens of {result['sentences']:,} sentences, <eos> included; "
+          f"{result['mode']})")
+    if args.report:
+        with output_stream(args.report) as out:
+            out.write(json.dumps(result, indent=2) + "\n")
+        print(f"report: {args.report}")
+    return 0
+
+
+def cmd_generate(args) -> int:
+    from s2s.decoding.generator import TextGenerator
+
+    generator = TextGenerator.from_checkpoint(args.checkpoint, device=args.device)
+    for text in generator.generate(args.prompt, n=args.n, max_tokens=args.max_tokens, temperature=args.temperature,
+                                   top_k=args.top_k, seed=args.seed):
+        print(text)
+    return 0
+
+
+def cmd_embeddings(args) -> int:
+    from s2s.data import word_vectors
+
+    if args.embeddings_command == "train":
+        return cmd_embeddings_train(args)
+    if args.embeddings_command == "neighbors":
+        for name, nearest in word_vectors.neighbors(args.vectors, args.word, args.k).items():
+            print(f"{name}: nearest to {args.word!r} by cosine similarity")
+            print("\n".join(f"  {cosine:7.4f}  {word}" for word, cosine in nearest))
+        return 0
+    if args.embeddings_command == "plot":
+        from s2s import plotting
+
+        vectors, name = word_vectors.vectors_of(args.vectors, args.words, args.side)
+        coordinates = word_vectors.project_2d(vectors)
+        print("\n".join(f"{word}\t{x:.4f}\t{y:.4f}" for word, (x, y) in zip(args.words, coordinates)))
+        if plotting.pyplot() is None:
+            print(plotting.MISSING, file=sys.stderr)
+            return 0
+        plotting.plot_word_map(args.words, coordinates, Path(args.output), f"{name}: PCA of {len(args.words)} word vectors")
+        print(f"wrote {args.output}")
+        return 0
+    raise S2SError("usage: s2s embeddings (train --config CFG --output DIR | neighbors DIR WORD | plot DIR WORD... --output PNG)")
+
+
+def cmd_embeddings_train(args) -> int:
+    from s2s.config import load_config
+    from s2s.data.word_vectors import train_for_config
+    from s2s.registry import MODELS, import_user_modules
+
+    config = load_config(args.config, args.set)
+    import_user_modules(config.imports)
+    monolingual = MODELS.task(config.model.resolved_name) == "language_model"
+    train_for_config(config.data, args.output, ("tgt",) if monolingual else ("src", "tgt"),
+                     {"src": args.src_text, "tgt": args.tgt_text}, monolingual, log=lambda message: print(message, file=sys.stderr),
+                     method=args.method, dim=args.dim or config.model.emb_size, window=args.window, negative=args.negative,
+                     min_count=args.min_count, epochs=args.epochs, seed=args.seed, workers=args.workers)
+    print(f"wrote {args.output}/embeddings.json and the vectors; use them with model.src_embeddings / model.tgt_embeddings")
     return 0
 
 
@@ -457,7 +595,7 @@ def cmd_analyze(args) -> int:
 
 COMMANDS = {"train": cmd_train, "translate": cmd_translate, "evaluate": cmd_evaluate, "report": cmd_report,
             "compare": cmd_compare, "average": cmd_average, "serve": cmd_serve,
-            "zoo": cmd_zoo, "data": cmd_data, "analyze": cmd_analyze}
+            "zoo": cmd_zoo, "data": cmd_data, "analyze": cmd_analyze, "generate": cmd_generate, "embeddings": cmd_embeddings}
 
 
 def main(argv: list[str] | None = None) -> int:

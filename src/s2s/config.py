@@ -17,7 +17,8 @@ from s2s.errors import S2SError
 class DataConfig:
     """Where the parallel text comes from and how it is tokenized."""
 
-    dataset: str = "numbers"  # "numbers" (built-in task), "multi30k", or "files" (the *_src/*_tgt paths)
+    dataset: str = "numbers"  # "numbers" (built-in task), "multi30k", "files" (the *_src/*_tgt paths), or "text" (one
+    #   language: the *_text paths, for language models; an LM on a parallel dataset models its target side, data.tgt)
     src: str = "en"  # language codes, used by multi30k
     tgt: str = "de"
     train_src: str = ""
@@ -26,6 +27,9 @@ class DataConfig:
     valid_tgt: str = ""
     test_src: str = ""
     test_tgt: str = ""
+    train_text: str = ""  # dataset "text": one sentence per line, one language
+    valid_text: str = ""
+    test_text: str = ""
     data_dir: str = "data/multi30k"  # where downloaded datasets live
     mirror: str = ""  # a local folder to copy a dataset from instead of downloading
     numbers_train: int = 20000  # built-in task sizes
@@ -65,6 +69,9 @@ class ModelConfig:
     word_dropout: float = 0.0  # training only: each source and target-input token becomes <unk> with this probability
     tie_embeddings: bool = False  # share target embedding and output weights (needs emb_size == hidden_size)
     input_feeding: bool = False  # feed the last attentional state into the decoder RNN (Luong et al. 2015); needs attention
+    src_embeddings: str = ""  # word vectors (word2vec/GloVe/fastText text format) for the source embedding rows they cover
+    tgt_embeddings: str = ""  # the same for the target side (a language model's only embedding)
+    freeze_embeddings: bool = False  # keep the embedding tables loaded from src/tgt_embeddings fixed during training
 
     @property
     def resolved_name(self) -> str:
@@ -91,6 +98,12 @@ class TrainConfig:
     clip_norm: float = 1.0  # gradient-norm clipping (0 disables)
     max_nonfinite_steps: int = 5  # stop after this many updates in a row with a non-finite loss or gradient
     label_smoothing: float = 0.0
+    teacher_forcing: float = 1.0  # probability that a decoder input is the reference token, not the model's previous
+    #   prediction (scheduled sampling, Bengio et al. 2015); 1.0: the whole target in one call; with a schedule, the floor
+    teacher_forcing_schedule: str = "constant"  # constant, linear or inverse_sigmoid: decay from 1.0 to teacher_forcing
+    teacher_forcing_decay_steps: int = 0  # linear: updates to reach the floor; inverse_sigmoid: updates to get halfway
+    bptt: int = 0  # language models: 0 trains sentence by sentence; N > 0 cuts the text, as one stream, into windows
+    #   of N tokens (truncated backpropagation through time; the state is carried across windows, detached)
     early_stopping_metric: str = "bleu"  # bleu or loss
     patience: int = 5  # validations without improvement before stopping (0 disables)
     valid_every: int = 0  # validate every N steps (0: once per epoch)
@@ -132,7 +145,7 @@ class Config:
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig, "decode": DecodeConfig}
 CHOICES = {
-    ("data", "dataset"): ("numbers", "multi30k", "files"),
+    ("data", "dataset"): ("numbers", "multi30k", "files", "text"),
     ("data", "sp_model_type"): ("bpe", "unigram"),
     ("data", "subword_sides"): ("both", "src", "tgt"),
     ("model", "cell"): ("rnn", "lstm", "gru"),
@@ -140,6 +153,7 @@ CHOICES = {
     ("train", "schedule"): ("constant", "plateau", "inverse_sqrt", "cosine"),
     ("train", "early_stopping_metric"): ("bleu", "loss"),
     ("train", "amp"): ("auto", "none", "bf16", "fp16"),
+    ("train", "teacher_forcing_schedule"): ("constant", "linear", "inverse_sigmoid"),
 }
 POSITIVE = {
     ("data", "vocab_size"), ("data", "max_len"), ("data", "min_freq"), ("model", "emb_size"),
@@ -152,6 +166,7 @@ NON_NEGATIVE = {
     ("train", "warmup_steps"), ("train", "patience"), ("train", "valid_every"), ("train", "weight_decay"),
     ("train", "threads"), ("data", "train_limit"), ("data", "workers"), ("data", "numbers_train"), ("data", "numbers_valid"), ("data", "numbers_test"),
     ("decode", "length_penalty"), ("train", "keep_checkpoints"), ("decode", "no_repeat_ngram"),
+    ("train", "teacher_forcing_decay_steps"), ("train", "bptt"),
 }
 
 
@@ -269,10 +284,35 @@ def validate(config: Config, source: str = "config") -> None:
     if config.model.input_feeding and config.model.attention == "none" and not config.model.name:
         raise S2SError(f"{source}: 'model.input_feeding' feeds the attentional state back into the decoder, so it "
                        f"needs attention; set model.attention: dot or model.input_feeding: false.")
+    _validate_learning_options(config, source)
     if config.decode.nbest > config.decode.beam:
         raise S2SError(f"{source}: 'decode.nbest' ({config.decode.nbest}) cannot exceed 'decode.beam' ({config.decode.beam}).")
     if config.data.dataset == "files" and not (config.data.train_src and config.data.train_tgt):
         raise S2SError(f"{source}: data.dataset is 'files' but 'data.train_src'/'data.train_tgt' are not set.")
+    if config.data.dataset == "text" and not (config.data.train_text and config.data.valid_text):
+        raise S2SError(f"{source}: data.dataset is 'text' but 'data.train_text'/'data.valid_text' are not set; give "
+                       f"one-language files, one sentence per line.")
+
+
+def _validate_learning_options(config: Config, source: str) -> None:
+    """Teacher forcing and pretrained embeddings: ranges and the combinations that cannot work."""
+    train, model = config.train, config.model
+    if not 0.0 <= train.teacher_forcing <= 1.0:
+        raise S2SError(f"{source}: 'train.teacher_forcing' must be in [0, 1], got {train.teacher_forcing}.")
+    if train.teacher_forcing_schedule != "constant":
+        if train.teacher_forcing >= 1.0:
+            raise S2SError(f"{source}: 'train.teacher_forcing_schedule' {train.teacher_forcing_schedule!r} decays the "
+                           f"ratio from 1.0 to the floor 'train.teacher_forcing', which is 1.0; set a floor below 1 "
+                           f"(e.g. train.teacher_forcing: 0.5) or the schedule to constant.")
+        if not train.teacher_forcing_decay_steps:
+            raise S2SError(f"{source}: 'train.teacher_forcing_schedule' {train.teacher_forcing_schedule!r} needs "
+                           f"'train.teacher_forcing_decay_steps' > 0 (how many updates the decay takes).")
+    if model.freeze_embeddings and not (model.src_embeddings or model.tgt_embeddings):
+        raise S2SError(f"{source}: 'model.freeze_embeddings' keeps pretrained vectors fixed, but neither "
+                       f"'model.src_embeddings' nor 'model.tgt_embeddings' names a vectors file.")
+    if model.freeze_embeddings and model.tgt_embeddings and model.tie_embeddings:
+        raise S2SError(f"{source}: 'model.freeze_embeddings' with 'model.tgt_embeddings' would also freeze the output "
+                       f"layer, which 'model.tie_embeddings' shares with the target embedding; untie them or do not freeze.")
 
 
 def apply_overrides(raw: dict, overrides: list[str]) -> dict:

@@ -112,3 +112,18 @@ def plot_compare(runs: dict[str, list[dict]], path: Path) -> None:
     bleu_ax.legend(fontsize=8)
     loss_ax.legend(fontsize=8)
     save(fig, path)
+
+
+def plot_word_map(words: list[str], coordinates, path: Path, title: str = "") -> None:
+    """Words placed at their 2-D coordinates (words, 2), e.g. the first two principal components of their vectors."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 5))
+    ax.scatter(coordinates[:, 0], coordinates[:, 1], color="#4878a8", s=14)
+    for word, (x, y) in zip(words, coordinates):
+        ax.annotate(word, (x, y), xytext=(3, 3), textcoords="offset points", fontsize=9)
+    ax.set_xlabel("first principal component")
+    ax.set_ylabel("second principal component")
+    ax.margins(0.15)
+    if title:
+        ax.set_title(title, fontsize=10)
+    save(fig, path)

@@ -10,18 +10,22 @@ from s2s.errors import S2SError
 
 
 class Registry:
-    """A name -> builder table with a one-line description per entry."""
+    """A name -> builder table with a one-line description and a task per entry."""
 
     def __init__(self, kind: str):
         self.kind = kind
         self._entries: dict[str, tuple[Callable, str]] = {}
+        self._tasks: dict[str, str] = {}
 
-    def register(self, name: str, description: str = "") -> Callable:
+    def register(self, name: str, description: str = "", task: str = "translation") -> Callable:
+        """task: what the trainer does with the entry's models: "translation" (source -> target) or
+        "language_model" (one language's text, the target side)."""
         def decorator(builder: Callable) -> Callable:
             if name in self._entries:
                 raise ValueError(f"{self.kind} '{name}' is already registered")
             doc = description or ((builder.__doc__ or "").strip().splitlines() or [""])[0]
             self._entries[name] = (builder, doc)
+            self._tasks[name] = task
             return builder
 
         return decorator
@@ -41,6 +45,10 @@ class Registry:
 
     def describe(self, name: str) -> str:
         return self._entries[name][1]
+
+    def task(self, name: str) -> str:
+        self.get(name)  # an unknown name is an S2SError with a did-you-mean
+        return self._tasks[name]
 
     def names(self) -> list[str]:
         return list(self._entries)

@@ -186,3 +186,22 @@ def test_input_feeding_without_attention_is_a_config_error():
 
     with pytest.raises(S2SError, match="'model.input_feeding' feeds the attentional state back.*model.attention: dot"):
         config_from_dict({"model": {"attention": "none", "input_feeding": True}})
+
+
+@pytest.mark.parametrize("name", ["rnn", "lstm", "gru"])
+def test_without_attention_the_source_reaches_the_decoder_only_through_the_context_vector(name):
+    """h_0 of the decoder is the encoder's final state (the context vector) and the decoder reads nothing else of the
+    source: replacing every other encoder state leaves the output unchanged, changing the context vector does not."""
+    model = tiny(name)
+    src, lengths = pad([[5, 6, 7, 8], [9, 10]]), torch.tensor([4, 2])
+    tgt_in = torch.tensor([[BOS, 4, 5], [BOS, 8, 9]])
+    enc_states, context, mask = model.encode(src, lengths)
+    _, encoder_final = model.encoder(src, lengths)
+    assert all(torch.equal(a, b) for a, b in zip(context if name == "lstm" else [context],
+                                                  encoder_final if name == "lstm" else [encoder_final]))
+    logits, _, _ = model.decoder(tgt_in, context, enc_states, mask)
+    other_states, _, _ = model.decoder(tgt_in, context, torch.randn_like(enc_states), mask)
+    assert torch.equal(logits, other_states)
+    changed = tuple(s + 0.5 for s in context) if name == "lstm" else context + 0.5
+    other_context, _, _ = model.decoder(tgt_in, changed, enc_states, mask)
+    assert not torch.allclose(logits, other_context)

@@ -24,7 +24,7 @@ from s2s.config import DataConfig
 from s2s.data import numbers
 from s2s.data.cache import FORMAT, DataCache, fingerprint, format_bytes, library_versions, resolve_cache_dir
 from s2s.data.encoding import EncodedPairs, TokenizedPairs, resolve_workers, tokenize_pairs
-from s2s.data.readers import file_identity, iter_lines, iter_pairs, read_parallel
+from s2s.data.readers import file_identity, iter_lines, iter_pairs, read_lines, read_parallel
 from s2s.data.token_ids import TokenIds
 from s2s.data.tokenizers import Tokenizer, build_tokenizer, tokenizer_from_state
 from s2s.data.vocab import SPECIALS, Vocab
@@ -52,12 +52,16 @@ class Corpus:
 
 
 def _split_paths(data: DataConfig) -> dict[str, tuple]:
-    """{split: (source path, target path)} of a named dataset or of the data.*_src/*_tgt files."""
+    """{split: (source path, target path)} of a named dataset or of the data.*_src/*_tgt files; for one-language
+    text (data.*_text) both paths are the same file."""
     if data.dataset == "multi30k":
         from s2s.data.multi30k import multi30k_paths
 
         return multi30k_paths(data.src, data.tgt, Path(data.data_dir), data.mirror or None)
-    paths = {name: (getattr(data, f"{name}_src"), getattr(data, f"{name}_tgt")) for name in SPLITS}
+    if data.dataset == "text":
+        paths = {name: (getattr(data, f"{name}_text"),) * 2 for name in SPLITS}
+    else:
+        paths = {name: (getattr(data, f"{name}_src"), getattr(data, f"{name}_tgt")) for name in SPLITS}
     if not (paths["valid"][0] and paths["valid"][1]):
         raise S2SError("data: 'valid_src' and 'valid_tgt' must be set; validation picks the best checkpoint.")
     return {name: pair for name, pair in paths.items() if pair[0] and pair[1]}
@@ -73,7 +77,17 @@ def read_splits(data: DataConfig, names: tuple[str, ...] = SPLITS) -> dict[str, 
             raise S2SError(f"data.numbers_*: {error}.") from None
         return {name: generated[name] for name in names if name in generated}
     paths = _split_paths(data)
+    if data.dataset == "text":
+        return {name: _read_text(paths[name][0]) for name in names if name in paths}
     return {name: read_parallel(*paths[name]) for name in names if name in paths}
+
+
+def _read_text(path: str) -> tuple[list[str], list[str]]:
+    """One-language text as a (source, target) pair of the same lines."""
+    lines = read_lines(path)
+    if not lines:
+        raise S2SError(f"text file '{path}' is empty; give one sentence per line.")
+    return lines, lines
 
 
 def _make_tokenizer(data: DataConfig) -> Tokenizer:
@@ -85,10 +99,13 @@ def _make_tokenizer(data: DataConfig) -> Tokenizer:
 
 class _TrainingText:
     """The training pairs (with data.train_limit): the built-in task's generated text, or streamed from the files
-    each time something reads them, so that a large corpus is never held in memory as text."""
+    each time something reads them, so that a large corpus is never held in memory as text.
+    monolingual (language models): the target side only, as both sides; the source file is never read."""
 
-    def __init__(self, data: DataConfig, generated: tuple[list[str], list[str]] | None):
-        self.data, self.generated, self._paths = data, generated, None
+    def __init__(self, data: DataConfig, generated: tuple[list[str], list[str]] | None, monolingual: bool = False):
+        self.data, self.generated, self._paths, self.monolingual = data, generated, None, monolingual
+        if generated is not None and monolingual:
+            generated = self.generated = (generated[1], generated[1])
         if generated is not None and data.train_limit:
             self.generated = tuple(side[: data.train_limit] for side in generated)
 
@@ -104,10 +121,14 @@ class _TrainingText:
         """(source, target) lines; files that differ in length are an error naming both and the line."""
         if self.generated is not None:
             return zip(*self.generated)
+        if self.monolingual:
+            return ((line, line) for line in self.target_lines())
         return self._limited(iter_pairs(*self.paths()))
 
     def source_lines(self) -> Iterator[str]:
         """The source side, read with the target side (so that a length mismatch shows on the first reading)."""
+        if self.monolingual:
+            return self.target_lines()
         return (src for src, _ in self.pairs())
 
     def target_lines(self) -> Iterator[str]:
@@ -119,6 +140,9 @@ class _TrainingText:
         """Both sides in memory, for what needs them there (sampled segmentations)."""
         if self.generated is not None:
             return self.generated
+        if self.monolingual:
+            lines = list(self.target_lines())
+            return lines, lines
         src, tgt = [], []
         for src_line, tgt_line in self.pairs():
             src.append(src_line)
@@ -130,12 +154,17 @@ class _TrainingText:
         each file's resolved path, size and modification time (the files are not read)."""
         if self.generated is not None:
             return {"generated_sha256": hashlib.sha256("\n".join(line for side in self.generated for line in side).encode()).hexdigest()}
-        return {"files": [file_identity(path) for path in self.paths()], "train_limit": self.data.train_limit}
+        paths = self.paths()[1:] if self.monolingual else self.paths()
+        return {"files": [file_identity(path) for path in paths], "train_limit": self.data.train_limit}
 
 
 def _train_tokenizers(data: DataConfig, text: _TrainingText) -> tuple[Tokenizer, Tokenizer]:
-    """Tokenizers learned on the training text, read as a stream (and not at all by tokenizers that learn nothing)."""
+    """Tokenizers learned on the training text, read as a stream (and not at all by tokenizers that learn nothing);
+    for one language's text (text.monolingual) one tokenizer, learned on the target side, shared by both sides."""
     src_tokenizer = _make_tokenizer(data)
+    if text.monolingual:
+        src_tokenizer.train(text.target_lines())
+        return src_tokenizer, src_tokenizer
     if data.joint_vocab:
         src_tokenizer.train(itertools.chain(text.source_lines(), text.target_lines()))
         return src_tokenizer, src_tokenizer
@@ -155,9 +184,14 @@ def _sampled_sides(data: DataConfig) -> tuple[bool, bool]:
     return tuple(bool(data.subword_alpha) and data.subword_sides in (side, "both") for side in ("src", "tgt"))
 
 
-def _learn_vocabularies(data: DataConfig, tokenizers: tuple, tokenized: TokenizedPairs) -> tuple[Vocab, Vocab]:
-    """(src_vocab, tgt_vocab) of the tokenized training text."""
+def _learn_vocabularies(data: DataConfig, tokenizers: tuple, tokenized: TokenizedPairs,
+                        monolingual: bool = False) -> tuple[Vocab, Vocab]:
+    """(src_vocab, tgt_vocab) of the tokenized training text; monolingual: one vocabulary of the target side, shared
+    by both sides."""
     sampled_src, sampled_tgt = _sampled_sides(data)
+    if monolingual:
+        vocab = _vocab(tokenizers[1], tokenized.counts(1), data.min_freq, sampled_tgt)
+        return vocab, vocab
     if data.joint_vocab:
         counts = Counter(tokenized.counts(0))
         counts.update(tokenized.counts(1))
@@ -167,27 +201,24 @@ def _learn_vocabularies(data: DataConfig, tokenizers: tuple, tokenized: Tokenize
             _vocab(tokenizers[1], tokenized.counts(1), data.min_freq, sampled_tgt))
 
 
-def _tokenize(src_tokenizer: Tokenizer, tgt_tokenizer: Tokenizer, text: tuple[list[str], list[str]]) -> tuple[list, list]:
-    src, tgt = text
-    return src_tokenizer.tokenize_lines(src), tgt_tokenizer.tokenize_lines(tgt)
-
-
-def _vocabularies_key(data: DataConfig, train: dict) -> str:
+def _vocabularies_key(data: DataConfig, train: dict, monolingual: bool = False) -> str:
     """Everything the learned tokenizers and vocabularies depend on."""
     settings = {name: getattr(data, name) for name in ("tokenizer", "lowercase", "joint_vocab", "min_freq")}
     if data.tokenizer == "sentencepiece":
         settings.update(vocab_size=data.vocab_size, sp_model_type=data.sp_model_type)
+    if monolingual:  # only then, so that the keys of translation data stay as they were
+        settings.update(monolingual=True)
     return fingerprint({"format": FORMAT, "train": train, "settings": settings, "sampled": _sampled_sides(data),
                         "versions": library_versions()})
 
 
-def _ids_key(data: DataConfig, train: dict, vocabularies: tuple) -> str:
+def _ids_key(data: DataConfig, train: dict, vocabularies: tuple, monolingual: bool = False) -> str:
     """Everything the training pairs' ids depend on: the text, the tokenizers (SentencePiece models included), the
-    vocabularies' tokens and max_len."""
+    vocabularies' tokens and max_len (and, for one side's text only, that)."""
     src_tokenizer, tgt_tokenizer, src_vocab, tgt_vocab = vocabularies
     return fingerprint({"format": FORMAT, "train": train, "max_len": data.max_len, "versions": library_versions(),
                         "tokenizers": [src_tokenizer.state(), tgt_tokenizer.state()],
-                        "vocabularies": [src_vocab.tokens, tgt_vocab.tokens]})
+                        "vocabularies": [src_vocab.tokens, tgt_vocab.tokens], **({"monolingual": True} if monolingual else {})})
 
 
 def _state_to_json(state: dict) -> dict:
@@ -257,35 +288,39 @@ def _save_ids(cache: DataCache, key: str, train: dict, encoded: EncodedPairs) ->
 def _training_ids(data: DataConfig, text: _TrainingText, cache: DataCache | None, train: dict,
                   vocabularies: tuple | None, log) -> tuple[EncodedPairs, tuple]:
     """(the training pairs' ids, (src_tokenizer, tgt_tokenizer, src_vocab, tgt_vocab)): from the cache where it has
-    them, else learned and encoded from the training text (read as a stream), and put into the cache."""
+    them, else learned and encoded from the training text (read as a stream), and put into the cache. For one
+    language's text (text.monolingual) each line is tokenized and encoded once: both sides share its ids."""
+    monolingual = text.monolingual
     if vocabularies is None and cache:
-        vocabularies = _load_vocabularies(cache, _vocabularies_key(data, train))
+        vocabularies = _load_vocabularies(cache, _vocabularies_key(data, train, monolingual))
     if vocabularies is not None and cache:
-        ids_key = _ids_key(data, train, vocabularies)
+        ids_key = _ids_key(data, train, vocabularies, monolingual)
         encoded = _load_ids(cache, ids_key)
         if encoded is not None:
             log(f"data cache: {len(encoded.src_ids)} encoded training pairs memory-mapped from {cache.path('ids', ids_key)} "
                 f"({format_bytes(sum(ids.ids.nbytes + ids.offsets.nbytes for ids in (encoded.src_ids, encoded.tgt_ids)))})")
             return encoded, vocabularies
     tokenizers = _train_tokenizers(data, text) if vocabularies is None else vocabularies[:2]
-    tokenized = tokenize_pairs(text.pairs(), *tokenizers, resolve_workers(data.workers), log)
+    tokenized = tokenize_pairs(text.pairs(), *tokenizers, resolve_workers(data.workers), log, shared=monolingual)
     if vocabularies is None:
-        vocabularies = (*tokenizers, *_learn_vocabularies(data, tokenizers, tokenized))
+        vocabularies = (*tokenizers, *_learn_vocabularies(data, tokenizers, tokenized, monolingual))
         if cache:
-            _save_vocabularies(cache, _vocabularies_key(data, train), train, vocabularies)
+            _save_vocabularies(cache, _vocabularies_key(data, train, monolingual), train, vocabularies)
     encoded = tokenized.encode(vocabularies[2], vocabularies[3], data.max_len)
     del tokenized  # its per-chunk ids: as large as the encoded arrays
     if cache:
-        ids_key = _ids_key(data, train, vocabularies)
+        ids_key = _ids_key(data, train, vocabularies, monolingual)
         if _save_ids(cache, ids_key, train, encoded):
             encoded = _load_ids(cache, ids_key) or encoded  # train from the mapped files, as later runs will
     return encoded, vocabularies
 
 
-def build_corpus(data: DataConfig, log=print, vocabularies: tuple | None = None) -> Corpus:
+def build_corpus(data: DataConfig, log=print, vocabularies: tuple | None = None, monolingual: bool = False) -> Corpus:
     """Read, tokenize and encode every split; tokenizers and vocabularies are learned on train only.
 
     vocabularies: (src_tokenizer, tgt_tokenizer, src_vocab, tgt_vocab) from a checkpoint, to reuse instead of learning.
+    monolingual: for language models, only the target side (data.tgt, or the data.*_text files): both sides of every
+    split are its text, with one tokenizer and vocabulary.
     With data.cache, the learned vocabularies and the training ids come from the cache when it has them (the training
     ids then stay on disk, memory-mapped; the training text is not read) and go into it when not; processes on one
     machine that need the same entries at once build them once (DataCache.exclusive). The training text is read as a
@@ -295,7 +330,9 @@ def build_corpus(data: DataConfig, log=print, vocabularies: tuple | None = None)
     cache = DataCache(resolve_cache_dir(data.cache_dir), log) if data.cache else None
     generated = data.dataset == "numbers"  # the generator makes every split at once: keep its training text
     raw = read_splits(data, SPLITS if generated else ("valid", "test"))
-    text = _TrainingText(data, raw.pop("train", None))
+    if monolingual:
+        raw = {name: (tgt, tgt) for name, (_, tgt) in raw.items()}
+    text = _TrainingText(data, raw.pop("train", None), monolingual)
     train = text.identity() if cache else {}
     with cache.exclusive(fingerprint(train)) if cache else contextlib.nullcontext():
         encoded, vocabularies = _training_ids(data, text, cache, train, vocabularies, log)
@@ -312,9 +349,10 @@ def build_corpus(data: DataConfig, log=print, vocabularies: tuple | None = None)
         splits["train"].src_text = [line for line, k in zip(src, kept) if k]
         splits["train"].tgt_text = [line for line, k in zip(tgt, kept) if k]
     for name, (src, tgt) in raw.items():  # validation and test: every pair, however long
-        src_tok, tgt_tok = _tokenize(src_tokenizer, tgt_tokenizer, (src, tgt))
-        splits[name] = Split(src, tgt, TokenIds.from_lists(map(src_vocab.encode, src_tok), len(src_vocab)),
-                             TokenIds.from_lists(map(tgt_vocab.encode, tgt_tok), len(tgt_vocab)))
+        tgt_split_ids = TokenIds.from_lists(map(tgt_vocab.encode, tgt_tokenizer.tokenize_lines(tgt)), len(tgt_vocab))
+        src_split_ids = tgt_split_ids if monolingual else \
+            TokenIds.from_lists(map(src_vocab.encode, src_tokenizer.tokenize_lines(src)), len(src_vocab))
+        splits[name] = Split(src, tgt, src_split_ids, tgt_split_ids)
     log(f"data: {len(src_ids)} training pairs ({len(dropped)} dropped: {encoded.blank} blank, "
         f"{len(dropped) - encoded.blank} longer than max_len={data.max_len} tokens); "
         f"vocabularies: source {len(src_vocab)}, target {len(tgt_vocab)}")

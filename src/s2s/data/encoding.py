@@ -63,9 +63,10 @@ def _start_worker(states: tuple[dict, dict]) -> None:
     _worker_tokenizers = tuple(tokenizer_from_state(state) for state in states)
 
 
-def _tokenize_in_worker(src_lines: list[str], tgt_lines: list[str]) -> tuple[ChunkSide, ChunkSide]:
+def _tokenize_in_worker(src_lines: list[str], tgt_lines: list[str] | None) -> tuple[ChunkSide, ChunkSide | None]:
+    """The chunk's sides tokenized; tgt_lines None: one language's text, whose target side is its source side."""
     src_tokenizer, tgt_tokenizer = _worker_tokenizers
-    return tokenize_chunk(src_tokenizer, src_lines), tokenize_chunk(tgt_tokenizer, tgt_lines)
+    return tokenize_chunk(src_tokenizer, src_lines), None if tgt_lines is None else tokenize_chunk(tgt_tokenizer, tgt_lines)
 
 
 class _Table:
@@ -99,16 +100,21 @@ class EncodedPairs:
 
 class TokenizedPairs:
     """The training pairs as ids of one token table per side, before vocabulary ids exist: their counts give the
-    vocabularies (counts), and encode maps the ids to the vocabularies' ids."""
+    vocabularies (counts), and encode maps the ids to the vocabularies' ids.
+    shared: one language's text (language models), whose two sides are the same lines: kept once, as side 0, which
+    side 1 aliases (its table, counts, ids and lengths), and encoded once."""
 
-    def __init__(self):
-        self.tables = (_Table(), _Table())
-        self.ids: tuple[list, list] = ([], [])  # per side, each chunk's ids in its table
-        self.lengths: tuple[list, list] = ([], [])
+    def __init__(self, shared: bool = False):
+        self.shared = shared
+        table, ids, lengths = _Table(), [], []
+        self.tables = (table, table) if shared else (table, _Table())
+        self.ids: tuple[list, list] = (ids, ids) if shared else (ids, [])  # per side, each chunk's ids in its table
+        self.lengths: tuple[list, list] = (lengths, lengths) if shared else (lengths, [])
         self.pairs = 0
 
-    def add(self, src: ChunkSide, tgt: ChunkSide) -> None:
-        for side, chunk in enumerate((src, tgt)):
+    def add(self, src: ChunkSide, tgt: ChunkSide | None) -> None:
+        """A chunk's sides (tgt is not used, and may be None, when shared)."""
+        for side, chunk in enumerate((src,) if self.shared else (src, tgt)):
             self.ids[side].append(self.tables[side].merge(chunk))
             self.lengths[side].append(chunk.lengths)
         self.pairs += len(src.lengths)
@@ -118,7 +124,14 @@ class TokenizedPairs:
         return self.tables[side].token_counts()
 
     def encode(self, src_vocab: Vocab, tgt_vocab: Vocab, max_len: int) -> EncodedPairs:
-        """The vocabulary ids of the pairs whose sides both have 1 to max_len tokens. Frees the table ids as it goes."""
+        """The vocabulary ids of the pairs whose sides both have 1 to max_len tokens. Frees the table ids as it goes.
+        When shared, the one side is encoded with tgt_vocab (the same vocabulary as src_vocab) and both sides are it."""
+        if self.shared:
+            lengths = np.concatenate(self.lengths[0]) if self.lengths[0] else np.zeros(0, dtype=np.int64)
+            blank = lengths == 0
+            keep = ~blank & (lengths <= max_len)
+            ids = self._encode_side(0, tgt_vocab, lengths, keep)
+            return EncodedPairs(ids, ids, np.flatnonzero(~keep).astype(np.int64), int(blank.sum()))
         src_lengths, tgt_lengths = (np.concatenate(side) if side else np.zeros(0, dtype=np.int64) for side in self.lengths)
         blank = (src_lengths == 0) | (tgt_lengths == 0)
         keep = ~blank & (src_lengths <= max_len) & (tgt_lengths <= max_len)
@@ -150,10 +163,12 @@ def _chunks(pairs: Iterable[tuple[str, str]], size: int) -> Iterator[tuple[list[
 
 
 def tokenize_pairs(pairs: Iterable[tuple[str, str]], src_tokenizer: Tokenizer, tgt_tokenizer: Tokenizer,
-                   workers: int = 1, log=print) -> TokenizedPairs:
+                   workers: int = 1, log=print, shared: bool = False) -> TokenizedPairs:
     """Tokenize (source, target) pairs as they come, in chunks of CHUNK_PAIRS: with `workers` > 1 and more than
-    PARALLEL_MIN_PAIRS pairs in that many worker processes, in order, else here. A progress bar counts the pairs."""
-    result = TokenizedPairs()
+    PARALLEL_MIN_PAIRS pairs in that many worker processes, in order, else here. A progress bar counts the pairs.
+    shared: one language's text, whose pairs are (line, line) with one tokenizer: only the source side is tokenized
+    (see TokenizedPairs)."""
+    result = TokenizedPairs(shared)
     chunks = _chunks(pairs, CHUNK_PAIRS)
     head = list(itertools.islice(chunks, max(1, PARALLEL_MIN_PAIRS // CHUNK_PAIRS) + 1))  # read ahead: is it small?
     chunks = itertools.chain(head, chunks)
@@ -161,7 +176,7 @@ def tokenize_pairs(pairs: Iterable[tuple[str, str]], src_tokenizer: Tokenizer, t
     with progress(desc="tokenizing the training pairs", unit=" lines", unit_scale=True, leave=False) as bar:
         if not parallel:
             for src_lines, tgt_lines in chunks:
-                result.add(tokenize_chunk(src_tokenizer, src_lines), tokenize_chunk(tgt_tokenizer, tgt_lines))
+                result.add(tokenize_chunk(src_tokenizer, src_lines), None if shared else tokenize_chunk(tgt_tokenizer, tgt_lines))
                 bar.update(len(src_lines))
             return result
         log(f"data: tokenizing the training pairs in {workers} worker processes (data.workers)")
@@ -171,7 +186,7 @@ def tokenize_pairs(pairs: Iterable[tuple[str, str]], src_tokenizer: Tokenizer, t
         try:
             pending = deque()
             for src_lines, tgt_lines in chunks:
-                pending.append(pool.submit(_tokenize_in_worker, src_lines, tgt_lines))
+                pending.append(pool.submit(_tokenize_in_worker, src_lines, None if shared else tgt_lines))
                 while len(pending) > 2 * workers or (pending and pending[0].done()):
                     _collect(result, pending.popleft(), bar)
             while pending:

@@ -21,7 +21,7 @@ from s2s.decoding.precision import apply_precision
 from s2s.device import autocast, resolve_device
 from s2s.errors import S2SError
 from s2s.models import build_model, count_parameters
-from s2s.registry import import_user_modules
+from s2s.registry import MODELS, import_user_modules
 
 
 @dataclass
@@ -45,7 +45,7 @@ class Translation:
         return {"src": self.src_tokens, "out": self.attention_rows(), "weights": weights}
 
 
-def _load_model(path) -> tuple:
+def load_model(path) -> tuple:
     """(model in eval mode, checkpoint payload, its Config) from a checkpoint file or run folder."""
     payload = load_checkpoint(path)
     config = config_from_dict(payload["config"], source=f"config inside checkpoint {path}")
@@ -81,8 +81,11 @@ class Translator:
         paths = list(path) if isinstance(path, (list, tuple)) else [path]
         if not paths:
             raise S2SError("no checkpoint given; pass at least one .pt file or run folder.")
-        loaded = [_load_model(p) for p in paths]
+        loaded = [load_model(p) for p in paths]
         model, payload, config = loaded[0]
+        if MODELS.task(config.model.resolved_name) == "language_model":
+            raise S2SError(f"checkpoint '{paths[0]}' holds a language model ({config.model.resolved_name}), which does not "
+                           f"translate; sample from it with s2s generate, score a text with s2s evaluate --text FILE.")
         for other_path, (_, other, _) in zip(paths[1:], loaded[1:]):
             for key in ("src_vocab", "tgt_vocab", "src_tokenizer", "tgt_tokenizer"):
                 if other[key] != payload[key]:

@@ -20,14 +20,15 @@ def summarize_run(run_dir: Path) -> dict:
     config = load_config(run_dir / "config.yaml")
     records = read_metrics(run_dir)
     valid = [r for r in records if "valid_bleu" in r]
+    validations = [r for r in records if "valid_loss" in r]  # a language model's have no BLEU
     speeds = [r["tokens_per_s"] for r in records if "tokens_per_s" in r]
     best = max(valid, key=lambda r: r["valid_bleu"]) if valid else {}
     row = {"run": run_dir.name, "path": str(run_dir), "model": config.model.resolved_name,
            "parameters": _parameters(run_dir), "epochs": records[-1].get("epoch") if records else 0,
            "steps": records[-1].get("step") if records else 0,
-           "train_minutes": valid[-1].get("train_minutes") if valid else None,
+           "train_minutes": validations[-1].get("train_minutes") if validations else None,
            "best_valid_bleu": best.get("valid_bleu"), "best_step": best.get("step"),
-           "best_valid_loss": min((r["valid_loss"] for r in valid), default=None),
+           "best_valid_loss": min((r["valid_loss"] for r in validations), default=None),
            "tokens_per_s": round(statistics.median(speeds)) if speeds else None, "test_bleu": None, "test_chrf": None}
     report = run_dir / "report" / "report.json"
     if report.is_file():

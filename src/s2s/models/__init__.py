@@ -1,11 +1,12 @@
-"""The model zoo: importing this package registers the six built-in models."""
+"""The model zoo: importing this package registers the built-in models (six translation models, three language models)."""
 
 from __future__ import annotations
 
 from torch import nn
 
 from s2s.config import ModelConfig
-from s2s.models import seq2seq  # noqa: F401  (registers the zoo)
+from s2s.models import seq2seq  # noqa: F401  (registers the zoo: the translation models, listed first)
+from s2s.models import lm  # noqa: F401  (then the language models)
 from s2s.registry import MODELS
 
 

@@ -34,13 +34,15 @@ class Seq2Seq(nn.Module):
         return enc_states, self.decoder.initial_state(state), src != PAD
 
     computes_loss = True  # forward(..., tgt_out=...) returns the training loss (see s2s.training.loss.model_loss)
+    scheduled_sampling = True  # forward(..., teacher_forcing=r) with r < 1 feeds back its own predictions
 
     def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor,
-                tgt_out: torch.Tensor | None = None, label_smoothing: float = 0.0) -> torch.Tensor:
+                tgt_out: torch.Tensor | None = None, label_smoothing: float = 0.0, teacher_forcing: float = 1.0) -> torch.Tensor:
         """Teacher forcing: logits (batch, tgt_len, tgt_vocab) for every target position.
 
         With tgt_out (batch, tgt_len) it returns instead the summed (label-smoothed) cross-entropy over tgt_out's
-        non-padding tokens, the output layer and the loss fused so that the logits are never stored.
+        non-padding tokens, the output layer and the loss fused so that the logits are never stored. With
+        teacher_forcing < 1 the decoder runs step by step and feeds back its own predictions (sampled_features).
         """
         if self.training and self.word_dropout:
             src, tgt_in = drop_words(src, self.word_dropout), drop_words(tgt_in, self.word_dropout)
@@ -48,8 +50,29 @@ class Seq2Seq(nn.Module):
         if tgt_out is None:
             logits, _, _ = self.decoder(tgt_in, state, enc_states, src_mask)
             return logits
-        hidden, _, _ = self.decoder.features(tgt_in, state, enc_states, src_mask)
+        if teacher_forcing < 1.0:
+            hidden = self.sampled_features(tgt_in, state, enc_states, src_mask, teacher_forcing)
+        else:
+            hidden, _, _ = self.decoder.features(tgt_in, state, enc_states, src_mask)
         return output_loss(hidden, self.decoder.out, tgt_out, label_smoothing)
+
+    def sampled_features(self, tgt_in: torch.Tensor, state, enc_states: torch.Tensor, src_mask: torch.Tensor,
+                         teacher_forcing: float) -> torch.Tensor:
+        """Scheduled sampling (Bengio et al. 2015): the decoder one position at a time, where the input at each
+        position t > 0 is the reference tgt_in[:, t] with probability teacher_forcing, else the model's own prediction
+        at t - 1 (its argmax; no gradient flows through that choice). Returns the output layer's input
+        (batch, tgt_len, hidden), as decoder.features does."""
+        hidden, prediction = [], tgt_in[:, 0]  # prediction: the model's argmax at the previous position
+        for t in range(tgt_in.size(1)):
+            tokens = tgt_in[:, t]  # (batch,)
+            if t:
+                use_reference = torch.rand(tokens.shape, device=tokens.device) < teacher_forcing
+                tokens = torch.where(use_reference, tokens, prediction)
+            step_hidden, state, _ = self.decoder.features(tokens[:, None], state, enc_states, src_mask)  # (batch, 1, hidden)
+            with torch.no_grad():
+                prediction = self.decoder.out(step_hidden[:, 0]).argmax(-1)  # (batch,)
+            hidden.append(step_hidden)
+        return torch.cat(hidden, dim=1)
 
     def decode_step(self, prev_tokens: torch.Tensor, state, enc_states: torch.Tensor, src_mask: torch.Tensor):
         """One decoding step: prev_tokens (batch,) -> log-probs (batch, vocab), new state, weights (batch, src_len) or None."""

@@ -1,4 +1,5 @@
-"""The trainer: teacher-forced training on token batches, validation (loss, perplexity, BLEU), checkpoints, early stopping."""
+"""The trainer: teacher-forced (or scheduled-sampling) training on token batches, validation (loss, perplexity, BLEU),
+checkpoints, early stopping. training/lm_trainer.py extends it to language models."""
 
 from __future__ import annotations
 
@@ -28,11 +29,12 @@ from s2s.device import amp_choice, autocast, keep_freed_memory
 from s2s.errors import S2SError
 from s2s.evaluation.metrics import corpus_scores
 from s2s.models import build_model, count_parameters
+from s2s.models.embeddings import freeze_embeddings, load_embeddings
 from s2s.progress import progress
 from s2s.registry import import_user_modules
 from s2s.training.distributed import Ranks
 from s2s.training.loss import model_loss
-from s2s.training.schedule import PER_UPDATE, build_scheduler
+from s2s.training.schedule import PER_UPDATE, build_scheduler, teacher_forcing_ratio
 from s2s.training.tensorboard import TensorBoardLog
 
 
@@ -65,6 +67,8 @@ class StepResult(NamedTuple):
 
 
 class Trainer:
+    monolingual = False  # the data's target side only (language models)
+
     def __init__(self, config: Config, run_dir: Path, log=None, resume: dict | None = None):
         """resume: a last.pt payload; training continues exactly where it stopped (weights, optimizer,
         schedule, RNG states, position in the epoch's batches).
@@ -89,10 +93,20 @@ class Trainer:
             vocabularies = vocabularies_from_state(resume)
         elif not self.ranks.is_main:  # rank 0 learns them once (below); the other ranks wait for them here
             vocabularies = vocabularies_from_state(self.ranks.broadcast(None))
-        self.corpus: Corpus = build_corpus(config.data, log=self.log, vocabularies=vocabularies)
+        self.check_task(config)
+        self.corpus: Corpus = build_corpus(config.data, log=self.log, vocabularies=vocabularies, monolingual=self.monolingual)
         if resume is None and self.ranks.is_main:
             self.ranks.broadcast(self.vocabulary_state())
-        self.model = build_model(config.model, len(self.corpus.src_vocab), len(self.corpus.tgt_vocab)).to(self.device)
+        self.model = build_model(config.model, len(self.corpus.src_vocab), len(self.corpus.tgt_vocab))
+        self.embedding_coverage = {}  # {side: (rows found, vocabulary size)} of model.src/tgt_embeddings
+        if resume is None:  # a resumed run's weights come from last.pt
+            self.embedding_coverage = load_embeddings(self.model, config.model, self.corpus.src_vocab, self.corpus.tgt_vocab, self.log)
+        freeze_embeddings(self.model, config.model)
+        if train.teacher_forcing < 1.0 and not getattr(self.model, "scheduled_sampling", False):
+            raise S2SError(f"'train.teacher_forcing' {train.teacher_forcing} feeds the model's own predictions back in "
+                           f"(scheduled sampling), which model {config.model.resolved_name} does not support; set "
+                           f"train.teacher_forcing: 1.0.")
+        self.model = self.model.to(self.device)
         self.train_model = self.ranks.wrap(self.model)  # what training steps call; self.model is what checkpoints hold
         self.optimizer = make_optimizer(self.model, train.lr, train.weight_decay, self.device)
         self._sampled: tuple = (0, None)  # (epoch, its sampled training ids) with data.subword_alpha
@@ -122,6 +136,15 @@ class Trainer:
         self.tensorboard = TensorBoardLog(self.run_dir / "tensorboard") if train.tensorboard and self.ranks.is_main else None
         if resume is not None:
             self._restore(resume)
+
+    def check_task(self, config: Config) -> None:
+        """Refuse the settings that belong to language models."""
+        if config.data.dataset == "text":
+            raise S2SError(f"data.dataset 'text' is one language's text, which trains language models (model.name: "
+                           f"rnn_lm, lstm_lm or gru_lm), not {config.model.resolved_name}; give parallel data for translation.")
+        if config.train.bptt:
+            raise S2SError(f"'train.bptt' cuts one language's text into windows for a language model; "
+                           f"{config.model.resolved_name} translates sentence pairs, so set train.bptt: 0.")
 
     # ---- run folder ---------------------------------------------------------------------------
     def _write_run_folder(self) -> None:
@@ -207,7 +230,7 @@ class Trainer:
         tokens = self.ranks.sum([batch.num_tokens])[0]  # counted on the host batch, before it moves to the device
         batch = batch.to(self.device)
         with autocast(self.device, self.amp):
-            loss = model_loss(self.model, self.train_model, batch, self.config.train.label_smoothing)
+            loss = self.batch_loss(batch)
         self.optimizer.zero_grad(set_to_none=True)
         self.step += 1
         # a non-finite loss makes every gradient NaN (and DDP spreads them to all ranks), so that the one check on the
@@ -226,6 +249,16 @@ class Trainer:
         if self.config.train.schedule in PER_UPDATE:
             self.scheduler.step()
         return StepResult(loss.detach(), tokens, grads_finite, self.step)
+
+    def batch_loss(self, batch: Batch) -> torch.Tensor:
+        """The summed training loss of a batch on the device; teacher-forced unless train.teacher_forcing < 1."""
+        train = self.config.train
+        return model_loss(self.model, self.train_model, batch, train.label_smoothing, teacher_forcing_ratio(train, self.step))
+
+    def batch_maker(self, epoch: int, pin: bool):
+        """A function from an entry of epoch_batches(epoch) to the batch it names."""
+        src_ids, tgt_ids = self.epoch_ids(epoch)
+        return lambda indices: gather_batch(src_ids, tgt_ids, indices, pin)
 
     def _optimizer_step_if(self, finite: torch.Tensor) -> None:
         """optimizer.step(), skipped on the device where `finite` is False: fused Adam reads a found_inf tensor as
@@ -312,15 +345,14 @@ class Trainer:
             if self.batch_in_epoch == 0:
                 self.epoch += 1
             batches = self.epoch_batches(self.epoch)
-            src_ids, tgt_ids = self.epoch_ids(self.epoch)
+            make_batch = self.batch_maker(self.epoch, pin)
             bar = progress(batches, desc=f"epoch {self.epoch}", unit="batch", leave=False,
                            initial=self.batch_in_epoch, disable=not self.ranks.is_main)
             window_loss = window_tokens = 0.0
             window_start = time.perf_counter()
             for indices in batches[self.batch_in_epoch :]:
                 started = time.perf_counter()
-                batch = gather_batch(src_ids, tgt_ids, indices, pin)
-                self.unread.append(self.train_step(batch))
+                self.unread.append(self.train_step(make_batch(indices)))
                 self.batch_in_epoch += 1
                 logging = self.step % train.log_every == 0
                 validating = bool(train.valid_every) and self.step % train.valid_every == 0
@@ -336,6 +368,8 @@ class Trainer:
                     elapsed = time.perf_counter() - window_start
                     entry = {"step": self.step, "epoch": self.epoch, "train_loss": round(window_loss / window_tokens, 4),
                              "tokens_per_s": round(window_tokens / elapsed, 1), "lr": self.optimizer.param_groups[0]["lr"]}
+                    if train.teacher_forcing < 1.0:
+                        entry["teacher_forcing"] = round(teacher_forcing_ratio(train, self.step), 4)
                     self._record(entry)
                     bar.set_postfix(loss=f"{entry['train_loss']:.3f}", tok_s=f"{entry['tokens_per_s']:.0f}", refresh=False)
                     window_loss = window_tokens = 0.0
@@ -354,8 +388,14 @@ class Trainer:
             if not train.valid_every or self.step % train.valid_every:
                 stop = self.validate_and_checkpoint() or stop
         self.log(f"done: {self.step} steps, {self.epoch} epochs, {self.train_seconds / 60:.1f} training minutes; "
-                 f"best validation {train.early_stopping_metric} {self.best}; checkpoints in {self.run_dir}")
+                 f"best validation {train.early_stopping_metric} {self._best_value()}; checkpoints in {self.run_dir}")
         return {"best": self.best, "steps": self.step, "epochs": self.epoch, "interrupted": 0}
+
+    def _best_value(self):
+        """The best validation metric as logged: BLEU, or the loss (self.best holds it negated, higher is better)."""
+        if self.best is None or self.config.train.early_stopping_metric == "bleu":
+            return self.best
+        return round(-self.best, 4)
 
     @contextlib.contextmanager
     def _stop_on_signals(self):
@@ -434,8 +474,9 @@ class Trainer:
         entry = {"step": self.step, "epoch": self.epoch, **result, "lr": self.optimizer.param_groups[0]["lr"],
                  "train_minutes": round(self.train_seconds / 60, 3), "best": improved}
         self._record(entry)
-        self.log(f"epoch {self.epoch} step {self.step}: valid loss {result['valid_loss']:.3f} ppl {result['valid_ppl']:.2f} "
-                 f"BLEU {result['valid_bleu']:.2f} chrF {result['valid_chrf']:.2f}{' (best)' if improved else ''}")
+        scores = "".join(f" {name} {result[key]:.2f}" for name, key in (("BLEU", "valid_bleu"), ("chrF", "valid_chrf")) if key in result)
+        self.log(f"epoch {self.epoch} step {self.step}: valid loss {result['valid_loss']:.3f} ppl {result['valid_ppl']:.2f}"
+                 f"{scores}{' (best)' if improved else ''}")
         self._save("last.pt", with_optimizer=True)
         if improved:
             self._save("best.pt", with_optimizer=False)

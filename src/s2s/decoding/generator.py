@@ -1,0 +1,87 @@
+"""Sampling from a language model: a checkpoint's model, tokenizer and vocabulary behind `generate(prompt)`.
+
+Each next token is drawn from softmax(logits / temperature), restricted to the top_k most likely tokens when top_k > 0;
+temperature 0 takes the most likely token (greedy). A seed makes the draws repeat exactly.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from s2s.data.tokenizers import tokenizer_from_state
+from s2s.data.vocab import Vocab
+from s2s.decoding.translator import load_model
+from s2s.device import resolve_device
+from s2s.errors import S2SError
+from s2s.registry import MODELS
+from s2s.specials import BOS, EOS, PAD
+
+
+def next_tokens(logits: torch.Tensor, temperature: float, top_k: int, generator: torch.Generator | None) -> torch.Tensor:
+    """(rows,) tokens drawn from logits (rows, vocab); <pad> and <bos> are never drawn."""
+    logits = logits.float().clone()
+    logits[:, PAD] = logits[:, BOS] = float("-inf")
+    if temperature == 0:
+        return logits.argmax(-1)
+    logits = logits / temperature
+    if top_k:
+        kth = logits.topk(min(top_k, logits.size(-1)), dim=-1).values[:, -1:]  # (rows, 1): the k-th largest logit
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    return torch.multinomial(logits.softmax(-1), 1, generator=generator)[:, 0]
+
+
+@torch.no_grad()
+def sample(model, prompt: list[int], n: int, max_tokens: int, temperature: float = 1.0, top_k: int = 0,
+           generator: torch.Generator | None = None, device: torch.device | str = "cpu") -> list[list[int]]:
+    """n continuations of <bos> + prompt, each up to its <eos> (not included) or max_tokens tokens."""
+    model.eval()
+    tokens = torch.tensor([[BOS] + prompt] * n, dtype=torch.long, device=device)  # (n, 1 + prompt)
+    logits, state = model(tokens)
+    logits = logits[:, -1]  # (n, vocab)
+    out = torch.full((n, max_tokens), PAD, dtype=torch.long, device=device)
+    finished = torch.zeros(n, dtype=torch.bool, device=device)
+    for step in range(max_tokens):
+        chosen = next_tokens(logits, temperature, top_k, generator)
+        out[:, step] = chosen.masked_fill(finished, PAD)
+        finished |= chosen == EOS
+        if finished.all():
+            break
+        logits, state = model(chosen[:, None], state)
+        logits = logits[:, 0]
+    return [row[: row.index(EOS)] if EOS in row else row for row in out.tolist()]  # no <pad> before an <eos>
+
+
+class TextGenerator:
+    """A language model checkpoint ready to sample from and to score text with."""
+
+    def __init__(self, model, tokenizer, vocab: Vocab, config, device: torch.device | str = "cpu"):
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.tokenizer, self.vocab, self.config = tokenizer, vocab, config
+
+    @classmethod
+    def from_checkpoint(cls, path, device: str = "auto") -> "TextGenerator":
+        model, payload, config = load_model(path)
+        name = config.model.resolved_name
+        if MODELS.task(name) != "language_model":
+            raise S2SError(f"checkpoint '{path}' holds a translation model ({name}); generate and perplexity need a "
+                           f"language model (rnn_lm, lstm_lm, gru_lm). Use s2s translate / evaluate --src --ref for it.")
+        return cls(model, tokenizer_from_state(payload["tgt_tokenizer"]), Vocab(payload["tgt_vocab"]), config,
+                   resolve_device(device))
+
+    def encode(self, line: str) -> list[int]:
+        return self.vocab.encode(self.tokenizer.tokenize(line))
+
+    def generate(self, prompt: str = "", n: int = 1, max_tokens: int = 50, temperature: float = 1.0, top_k: int = 0,
+                 seed: int | None = None) -> list[str]:
+        """n texts: the prompt and its sampled continuation, detokenized."""
+        if temperature < 0 or top_k < 0 or n < 1 or max_tokens < 1:
+            raise S2SError(f"generation needs temperature >= 0, top_k >= 0, n >= 1 and max_tokens >= 1 (got temperature="
+                           f"{temperature}, top_k={top_k}, n={n}, max_tokens={max_tokens}).")
+        generator = None
+        if seed is not None:
+            generator = torch.Generator(device=self.device).manual_seed(seed)
+        prompt_ids = self.encode(prompt)
+        continuations = sample(self.model, prompt_ids, n, max_tokens, temperature, top_k, generator, self.device)
+        texts = [self.tokenizer.detokenize(self.vocab.decode(prompt_ids + ids)) for ids in continuations]
+        return [" ".join(text.split()) for text in texts]

@@ -1,0 +1,51 @@
+"""Sampling from a language model: seeds repeat, temperature 0 is greedy, top-k keeps the k best, specials never drawn."""
+
+import torch
+
+from s2s.config import ModelConfig
+from s2s.decoding.generator import next_tokens, sample
+from s2s.models import build_model
+from s2s.specials import BOS, EOS, PAD
+
+
+def random_lm(seed=0):
+    torch.manual_seed(seed)
+    return build_model(ModelConfig(name="lstm_lm", emb_size=8, hidden_size=16, dropout=0.0), 20, 20)
+
+
+def test_the_same_seed_gives_the_same_samples_and_another_seed_others():
+    model = random_lm()
+
+    def draw(seed):
+        return sample(model, [5, 6], n=8, max_tokens=12, temperature=2.0, generator=torch.Generator().manual_seed(seed))
+
+    assert draw(1) == draw(1)
+    assert draw(1) != draw(2)
+    assert all(len(row) <= 12 and EOS not in row and PAD not in row and BOS not in row for row in draw(3))
+
+
+def test_temperature_zero_is_greedy_and_top_k_keeps_the_k_best():
+    logits = torch.tensor([[9.0, 0.0, 9.0, 0.0, 1.0, 3.0, 2.0, 2.5]] * 2000)  # <pad>, <bos> highest: never drawn
+    assert next_tokens(logits, 0.0, 0, None).unique().tolist() == [5]
+    drawn = next_tokens(logits, 1.0, 2, torch.Generator().manual_seed(0))
+    assert sorted(drawn.unique().tolist()) == [5, 7]  # the two best real tokens
+    share = float((drawn == 5).float().mean())  # softmax over {3.0, 2.5}: e^0.5 / (1 + e^0.5) = 0.622
+    assert abs(share - 0.622) < 0.04
+    everything = next_tokens(logits, 1.0, 0, torch.Generator().manual_seed(0))
+    assert PAD not in everything.tolist() and BOS not in everything.tolist() and len(everything.unique()) == 6
+
+
+def test_greedy_sampling_matches_a_hand_run_step_loop():
+    model = random_lm(1).eval()
+    tokens = sample(model, [4], n=1, max_tokens=6, temperature=0)[0]
+    prev, state, expected = torch.tensor([BOS, 4]), None, []
+    logits, state = model(prev[None])
+    for _ in range(6):
+        scores = logits[0, -1].clone()
+        scores[[PAD, BOS]] = float("-inf")
+        chosen = int(scores.argmax())
+        if chosen == EOS:
+            break
+        expected.append(chosen)
+        logits, state = model(torch.tensor([[chosen]]), state)
+    assert tokens == expected
