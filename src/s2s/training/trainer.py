@@ -29,7 +29,7 @@ from s2s.device import amp_choice, autocast, keep_freed_memory
 from s2s.errors import S2SError
 from s2s.evaluation.metrics import corpus_scores
 from s2s.models import build_model, count_parameters
-from s2s.models.embeddings import freeze_embeddings, load_embeddings
+from s2s.training.embeddings import freeze_embeddings, load_embeddings
 from s2s.progress import progress
 from s2s.registry import import_user_modules
 from s2s.training.distributed import Ranks

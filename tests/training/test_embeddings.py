@@ -9,7 +9,7 @@ from s2s.data.vocab import Vocab
 from s2s.data.word_vectors import WordVectors, write_word_vectors
 from s2s.errors import S2SError
 from s2s.models import build_model
-from s2s.models.embeddings import freeze_embeddings, load_embeddings
+from s2s.training.embeddings import freeze_embeddings, load_embeddings
 
 SRC = Vocab(["<pad>", "<unk>", "<bos>", "<eos>", "haus", "katze", "hund"])
 TGT = Vocab(["<pad>", "<unk>", "<bos>", "<eos>", "house", "cat"])
