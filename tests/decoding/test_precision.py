@@ -13,11 +13,11 @@ from s2s.models import build_model
 from s2s.specials import BOS
 
 
-def tiny(precision="fp32"):
+def tiny(precision="fp32", name="gru_attn"):
     torch.manual_seed(0)
     tokenizer = build_tokenizer("char")
     vocab = Vocab.build([list("abcdefghijklmnopqrstuvwxyz▁")])
-    model = build_model(ModelConfig(name="gru_attn", emb_size=16, hidden_size=32, dropout=0.0), len(vocab), len(vocab))
+    model = build_model(ModelConfig(name=name, emb_size=16, hidden_size=32, dropout=0.0), len(vocab), len(vocab))
     return Translator(model, tokenizer, tokenizer, vocab, vocab, DecodeConfig(max_len_ratio=1.0), precision=precision)
 
 
@@ -42,6 +42,35 @@ def test_int8_quantizes_the_linear_layers_and_stays_close_to_fp32():
     assert [len(x) > 0 for x in int8.translate(lines, beam=3)] == [len(x) > 0 for x in fp32.translate(lines, beam=3)]
 
 
+@pytest.mark.parametrize("name", ["gru_attn", "lstm_attn"])
+def test_int8_rnn_quantizes_the_recurrent_layers_too_and_the_encoder_runs_them_packed(name):
+    fp32, int8 = tiny("fp32", name), tiny("int8-rnn", name)
+    quantized = torch.ao.nn.quantized.dynamic
+    rnn_type = quantized.GRU if name.startswith("gru") else quantized.LSTM
+    assert isinstance(int8.model.encoder.rnn, rnn_type) and isinstance(int8.model.decoder.rnn, rnn_type)
+    assert isinstance(int8.model.decoder.out, quantized.Linear)
+    src = torch.randint(4, 20, (3, 7))
+    lengths = torch.tensor([7, 4, 1])
+    src[1, 4:], src[2, 1:] = 0, 0  # padded rows: the final states must be read at each row's length
+    (expected, expected_final), (got, got_final) = (t.model.encoder(src, lengths) for t in (fp32, int8))
+    torch.testing.assert_close(got, expected, atol=0.02, rtol=0.0)
+    for e, g in zip(expected_final if isinstance(expected_final, tuple) else [expected_final],
+                    got_final if isinstance(got_final, tuple) else [got_final]):
+        torch.testing.assert_close(g, e, atol=0.02, rtol=0.0)
+    assert (got[1, 4:] == 0).all() and (got[2, 1:] == 0).all()
+    torch.testing.assert_close(first_step_log_probs(int8, src).exp(), first_step_log_probs(fp32, src).exp(),
+                               atol=0.01, rtol=0.0)
+    lines = ["abc", "", "hello world"]
+    assert len(int8.translate(lines, beam=3)) == 3
+
+
+def test_int8_rnn_leaves_a_vanilla_rnn_in_fp32():
+    translator = tiny("int8-rnn", "rnn_attn")
+    assert isinstance(translator.model.encoder.rnn, torch.nn.RNN)  # torch has no dynamic quantized tanh RNN
+    assert isinstance(translator.model.decoder.out, torch.ao.nn.quantized.dynamic.Linear)
+    assert len(translator.translate(["abc"], beam=2)) == 1
+
+
 def test_bf16_where_native_and_a_clear_error_where_not(monkeypatch):
     monkeypatch.setattr("s2s.decoding.precision.cpu_native_bf16", lambda: "AVX512-BF16")
     translator = tiny("bf16")
@@ -55,5 +84,7 @@ def test_int8_is_cpu_only_and_unknown_precisions_are_refused():
     model = torch.nn.Linear(2, 2)
     with pytest.raises(S2SError, match="--precision int8 is torch's CPU dynamic quantization; on cuda"):
         apply_precision(model, "int8", torch.device("cuda"))
-    with pytest.raises(S2SError, match="unknown precision 'fp8'; choose one of fp32, bf16, int8"):
+    with pytest.raises(S2SError, match="--precision int8-rnn is torch's CPU dynamic quantization; on cuda"):
+        apply_precision(model, "int8-rnn", torch.device("cuda"))
+    with pytest.raises(S2SError, match="unknown precision 'fp8'; choose one of fp32, bf16, int8, int8-rnn"):
         apply_precision(model, "fp8", torch.device("cpu"))

@@ -69,7 +69,9 @@ class Encoder(nn.Module):
         final forward and backward states are concatenated per layer.
         """
         emb = self.dropout(self.embed(src))  # (batch, src_len, emb)
-        if self.rnn.mode in UNPACKED_KERNELS and not emb.is_cuda:
+        # isinstance: a dynamically quantized RNN (--precision int8-rnn) holds packed int8 weights, not the float
+        # tensors the unpacked route reads, so it runs packed
+        if isinstance(self.rnn, nn.RNNBase) and self.rnn.mode in UNPACKED_KERNELS and not emb.is_cuda:
             enc_states, state = self.run_unpacked(emb, src_lengths)
         else:
             enc_states, state = self.run_packed(emb, src_lengths)
