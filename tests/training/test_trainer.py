@@ -175,3 +175,25 @@ def test_cosine_schedule_resumes_bit_for_bit(tmp_path, make_config):
     a, b = straight.model.state_dict(), resumed.model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert resumed.optimizer.param_groups[0]["lr"] == straight.optimizer.param_groups[0]["lr"]
+
+
+def test_resume_moves_the_interrupted_runs_later_metrics_aside(tmp_path, make_config):
+    """A run killed after its last.pt has logged steps the resumed run repeats: they go to metrics.interrupted.jsonl,
+    so metrics.jsonl counts up once and the report's curves keep the whole run."""
+    from s2s.checkpoint import load_checkpoint
+    from s2s.evaluation.report import read_metrics
+
+    sections = {"train": {"max_steps": 8, "epochs": 5, "log_every": 2}}
+    first = quiet(make_config(tmp_path / "r", **{"train": {**sections["train"]}}), tmp_path / "r")
+    first.config.train.max_steps = 4
+    first.train()
+    metrics = tmp_path / "r" / "metrics.jsonl"
+    killed = [json.dumps({"step": step, "epoch": 9, "train_loss": 1.0}) + "\n" for step in (5, 6)]
+    with open(metrics, "a") as handle:  # what a run killed at step 6 leaves after last.pt (step 4)
+        handle.writelines(killed)
+    resumed = quiet(make_config(tmp_path / "r", **sections), tmp_path / "r", resume=load_checkpoint(tmp_path / "r" / "last.pt"))
+    resumed.train()
+    steps = [json.loads(line)["step"] for line in metrics.read_text().splitlines()]
+    assert steps == sorted(steps) and steps[0] <= 2 and steps[-1] == 8
+    assert (tmp_path / "r" / "metrics.interrupted.jsonl").read_text() == "".join(killed)
+    assert read_metrics(tmp_path / "r")[0]["step"] == steps[0]  # the report sees the run from its start

@@ -221,6 +221,28 @@ class Trainer:
                      f"the position within epoch {self.epoch} does not carry over, so that epoch restarts from its beginning")
             self.epoch, self.batch_in_epoch = self.epoch - 1, 0
         self.log(f"resuming at step {self.step}, epoch {self.epoch}, batch {self.batch_in_epoch} of the epoch")
+        if self.ranks.is_main:
+            self._rewind_metrics()
+
+    def _rewind_metrics(self) -> None:
+        """Move the metrics records past the resumed step aside: an interrupted run logs steps after its last.pt,
+        which this run repeats; left in place they would log those steps twice (and curves would start over)."""
+        if not self.metrics_path.is_file():
+            return
+        kept, later = [], []
+        for line in self.metrics_path.read_text(encoding="utf-8").splitlines(keepends=True):
+            try:
+                step = json.loads(line).get("step", 0)
+            except json.JSONDecodeError:
+                step = 0  # not ours to judge: keep it
+            (later if step > self.step else kept).append(line)
+        if later:
+            aside = self.metrics_path.with_name("metrics.interrupted.jsonl")
+            with open(aside, "a", encoding="utf-8") as handle:
+                handle.writelines(later)
+            self.metrics_path.write_text("".join(kept), encoding="utf-8")
+            self.log(f"metrics.jsonl: {len(later)} record(s) of the interrupted run after step {self.step} moved to "
+                     f"{aside.name} (this run repeats those steps)")
 
     # ---- training -----------------------------------------------------------------------------
     def train_step(self, batch: Batch) -> StepResult:
