@@ -14,8 +14,8 @@
 # Steps and their durations on the 2-core EPYC of BENCHMARKS.md (as recorded there or in the step's output files):
 #   throughput        scripts/bench_throughput.py: six zoo models, the step loops, bf16       ~12 min
 #   quickstart        scripts/bench_quickstart.py: the built-in task with and without attention ~6.5 min
-#   recipe_de_en      scripts/bench_multi30k.py, configs/multi30k/best_de_en.yaml (22 epochs)
-#                       ~40 min wall alone on the AVX-512 EPYC (estimated; about 48 training minutes on the AVX2 one)
+#   recipe_de_en      scripts/bench_multi30k.py, configs/multi30k/best_de_en.yaml (19 epochs at most, tied embeddings)
+#                       ~35-41 min wall alone on the AVX-512 EPYC (estimated; ~40-47 on the AVX2 one)
 #   select_de_en      scripts/select_decoding.py on runs/best_de_en                          ~7 min
 #   example_report    s2s report runs/best_de_en with the chosen decoding -> docs/example_report (not timed)
 #   ablation_plateau  bench_multi30k.py + select_decoding.py, ablations/de_en_bpe_dropout_plateau.yaml
@@ -61,7 +61,7 @@ STEPS=(throughput quickstart recipe_de_en select_de_en example_report ablation_p
 declare -A ABOUT=(
     [throughput]="training tokens/s, padding, memory and MFU of the zoo models (bench_throughput.py)"
     [quickstart]="the built-in task, attention vs no attention (bench_quickstart.py)"
-    [recipe_de_en]="the de->en recipe, 22 epochs, scored on val and test2016 (bench_multi30k.py)"
+    [recipe_de_en]="the de->en recipe, 19 epochs at most, scored on val and test2016 (bench_multi30k.py)"
     [select_de_en]="the de->en recipe's decoding chosen on validation (select_decoding.py)"
     [example_report]="docs/example_report from the de->en recipe with the chosen decoding (s2s report)"
     [ablation_plateau]="de->en with source BPE-dropout, plateau schedule: training + decoding choice"
