@@ -1,6 +1,7 @@
 """Device and precision choices: train.amp auto follows the hardware; bf16 training tracks fp32."""
 
 import json
+import os
 
 import pytest
 import torch
@@ -76,3 +77,14 @@ def test_bf16_training_tracks_fp32(tmp_path, make_config):
     assert all(weight.dtype == torch.float32 for weight in bf16_weights.values())  # master weights stay fp32
     drift = max((bf16_weights[k] - fp32_weights[k]).abs().max().item() for k in fp32_weights)
     assert drift < 0.03
+
+
+def test_the_onednn_cache_is_capped_for_training_unless_the_user_set_it(tmp_path, make_config, monkeypatch):
+    from s2s.device import ONEDNN_CACHE_VARIABLE, limit_onednn_cache
+    from s2s.training.trainer import Trainer
+
+    monkeypatch.delenv(ONEDNN_CACHE_VARIABLE, raising=False)
+    Trainer(make_config(tmp_path / "a"), tmp_path / "a", log=lambda message: None)
+    assert os.environ[ONEDNN_CACHE_VARIABLE] == "16"  # set before the model runs
+    monkeypatch.setenv(ONEDNN_CACHE_VARIABLE, "1024")
+    assert limit_onednn_cache() == "1024" and os.environ[ONEDNN_CACHE_VARIABLE] == "1024"  # the user's value wins

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import os
 import platform
 
 import torch
@@ -66,6 +67,21 @@ def autocast(device: torch.device, dtype: torch.dtype | None):
 
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # mallopt parameters, from glibc's <malloc.h>
+
+
+ONEDNN_CACHE_VARIABLE, ONEDNN_TRAINING_CACHE = "ONEDNN_PRIMITIVE_CACHE_CAPACITY", 16
+
+
+def limit_onednn_cache(capacity: int = ONEDNN_TRAINING_CACHE) -> str:
+    """Keep at most `capacity` compiled oneDNN primitives (oneDNN's default: 1,024); return the capacity in effect.
+
+    On CPU, torch runs LSTM layers (and bf16 matmuls) through oneDNN, which compiles a primitive per input shape and
+    keeps it, with its buffers, in a cache. Training batches come in many (batch, length) shapes, so the cache kept
+    growing: an LSTM training's peak memory was twice a GRU's (BENCHMARKS.md, issue 17), and a capacity of 16 halves
+    it at the same speed (recompiling a primitive costs little next to a training step). oneDNN reads the setting
+    when it creates its first primitive, so call this before the model runs; a value the user exported is kept.
+    """
+    return os.environ.setdefault(ONEDNN_CACHE_VARIABLE, str(capacity))
 
 
 def keep_freed_memory() -> bool:

@@ -25,7 +25,7 @@ from s2s.data.token_ids import TokenIds
 from s2s.data.tokenizers import tokenizer_from_state
 from s2s.data.vocab import Vocab
 from s2s.decoding.translator import Translator
-from s2s.device import amp_choice, autocast, keep_freed_memory
+from s2s.device import amp_choice, autocast, keep_freed_memory, limit_onednn_cache
 from s2s.errors import S2SError
 from s2s.evaluation.metrics import corpus_scores
 from s2s.models import build_model, count_parameters
@@ -87,6 +87,7 @@ class Trainer:
         import_user_modules(config.imports)
         self.device = self.ranks.device(train.device)
         keep_freed_memory()  # large CPU tensors reused rather than page-faulted in again at every step
+        limit_onednn_cache()  # oneDNN's cache of per-shape LSTM/bf16 primitives doubled LSTM training's memory
         self.amp, amp_reason = amp_choice(train.amp, self.device)
         vocabularies = None
         if resume is not None:  # reuse the run's tokenizers and vocabularies rather than learning them again
