@@ -166,7 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=at_least(0, note=" (0 picks a free port)"), default=8080, help="port (default 8080)")
     serve.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N")
-    serve.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "int8", "int8-rnn"], help="as for s2s translate")
+    serve.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "int8", "int8-rnn"],
+                       help="as for s2s translate")
     serve.add_argument("--max-batch-wait-ms", type=at_least(0.0, float), default=5.0, metavar="MS",
                        help="how long a request waits for others to share its decode batch (default 5)")
     serve.add_argument("--max-batch-lines", type=at_least(1), default=64, metavar="N",

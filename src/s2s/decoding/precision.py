@@ -20,8 +20,8 @@ def apply_precision(model: nn.Module, precision: str, device: torch.device) -> t
     decoding step's matmuls); weights are stored as int8 with a scale per tensor and activations are quantized on
     the fly. The recurrent layers stay fp32. int8-rnn: the GRU and LSTM layers too (torch's dynamic quantization has
     no vanilla-RNN module, so an RNN cell stays fp32); the encoder then runs them packed, since the unpacked CPU
-    route reads float weight tensors that a quantized RNN does not have. bf16: autocast, only where it is native (a GPU with bf16, or a CPU with
-    AMX or AVX512-BF16), since emulated bf16 runs far slower than fp32.
+    route reads float weight tensors that a quantized RNN does not have. bf16: autocast, only where it is native
+    (a GPU with bf16, or a CPU with AMX or AVX512-BF16), since emulated bf16 runs far slower than fp32.
     """
     if precision == "fp32":
         return model, None
