@@ -72,6 +72,7 @@ class ModelConfig:
     src_embeddings: str = ""  # word vectors (word2vec/GloVe/fastText text format) for the source embedding rows they cover
     tgt_embeddings: str = ""  # the same for the target side (a language model's only embedding)
     freeze_embeddings: bool = False  # keep the embedding tables loaded from src/tgt_embeddings fixed during training
+    rescale_embeddings: bool = True  # scale loaded vectors to the spread of the table's random init (false: as in the file)
 
     @property
     def resolved_name(self) -> str:

@@ -23,7 +23,9 @@ def vectors_file(tmp_path, name, words, dim=4):
 
 
 def model_config(**options):
-    return ModelConfig(**{"cell": "gru", "attention": "dot", "emb_size": 4, "hidden_size": 8, "dropout": 0.0, **options})
+    """Unscaled loading by default, so that a row shows the file's values; rescaling has its own test."""
+    return ModelConfig(**{"cell": "gru", "attention": "dot", "emb_size": 4, "hidden_size": 8, "dropout": 0.0,
+                          "rescale_embeddings": False, **options})
 
 
 def test_rows_go_to_the_right_ids_and_coverage_is_exact(tmp_path):
@@ -88,3 +90,22 @@ def test_an_embedding_lookup_is_a_one_hot_vector_times_the_table():
     one_hot = torch.nn.functional.one_hot(torch.tensor([5, 2]), 7).float()  # (2, V)
     assert torch.allclose(one_hot @ table.weight, table(torch.tensor([5, 2])))  # e_w = Eᵀ x_w: row w of E
     assert float(one_hot[0] @ one_hot[1]) == 0.0  # two different words: orthogonal, cosine 0, whatever they mean
+
+
+def test_rescaled_vectors_keep_their_directions_at_the_tables_initial_spread(tmp_path):
+    path = tmp_path / "v.vec"
+    words = ["haus", "katze", "hund"]
+    vectors = np.array([[0.1, -0.2, 0.05, 0.3], [0.2, 0.1, -0.1, 0.0], [-0.3, 0.2, 0.1, 0.1]], dtype=np.float32)
+    write_word_vectors(path, WordVectors(words, vectors))
+    cfg = model_config(emb_size=4, src_embeddings=str(path), rescale_embeddings=True)
+    torch.manual_seed(0)
+    model = build_model(cfg, len(SRC), len(TGT))
+    init_std = float(model.encoder.embed.weight[1:].std())
+    messages = []
+    load_embeddings(model, cfg, SRC, TGT, log=messages.append)
+    rows = model.encoder.embed.weight.detach()[[SRC.index[w] for w in words]]
+    factor = init_std / float(torch.from_numpy(vectors).std())
+    torch.testing.assert_close(rows, torch.from_numpy(vectors) * factor)  # one factor: directions and cosines kept
+    assert abs(float(rows.std()) - init_std) < 1e-5 and factor > 3  # N(0, 1) rows are far wider than these vectors
+    assert messages[0].endswith(f"the other 4 keep their random initialisation; the vectors were scaled by "
+                                f"{factor:.3g} to the table's initial spread")

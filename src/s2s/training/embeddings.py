@@ -26,14 +26,24 @@ def embedding_table(model: nn.Module, side: str) -> nn.Embedding:
 
 
 @torch.no_grad()
-def copy_rows(table: nn.Embedding, tokens: list[str], vectors: WordVectors) -> int:
+def copy_rows(table: nn.Embedding, tokens: list[str], vectors: WordVectors, rescale: bool = True) -> tuple[int, float]:
     """Row i of the table := the vector of tokens[i], for every token the vectors have (<pad>'s row stays 0).
-    Returns how many rows were set."""
+
+    rescale: multiply the vectors by one factor so that their standard deviation is that of the table's random rows.
+    word2vec's vectors are about 8x smaller than nn.Embedding's N(0, 1) rows, and the layers above are initialised
+    for inputs of the table's scale: unscaled, the vectors barely moved the encoder's GRU and a 3,000-pair model
+    learned far slower than from random rows (BENCHMARKS.md, word embeddings). One factor for the whole table keeps
+    the directions and the cosine similarities. Returns (rows set, the factor)."""
     found = [(i, vectors.index[token]) for i, token in enumerate(tokens) if i != PAD and token in vectors]
-    if found:
-        rows, sources = zip(*found)
-        table.weight[list(rows)] = torch.from_numpy(vectors.vectors[list(sources)]).to(table.weight)
-    return len(found)
+    if not found:
+        return 0, 1.0
+    rows, sources = zip(*found)
+    values = torch.from_numpy(vectors.vectors[list(sources)]).to(table.weight)
+    factor = 1.0
+    if rescale and values.numel() > 1 and float(values.std()) > 0:
+        factor = float(table.weight[[i for i in range(table.num_embeddings) if i != PAD]].std() / values.std())
+    table.weight[list(rows)] = values * factor
+    return len(found), factor
 
 
 def load_embeddings(model: nn.Module, cfg: ModelConfig, src_vocab: Vocab, tgt_vocab: Vocab, log=print) -> dict[str, tuple[int, int]]:
@@ -49,10 +59,12 @@ def load_embeddings(model: nn.Module, cfg: ModelConfig, src_vocab: Vocab, tgt_vo
             raise S2SError(f"'model.{side}_embeddings' file '{path}' holds {vectors.dim}-dimensional vectors, but "
                            f"'model.emb_size' is {table.embedding_dim}; set model.emb_size: {vectors.dim}, or train "
                            f"vectors of size {table.embedding_dim} (s2s embeddings train --dim {table.embedding_dim}).")
-        found = copy_rows(table, vocab.tokens, vectors)
+        found, factor = copy_rows(table, vocab.tokens, vectors, cfg.rescale_embeddings)
         coverage[side] = (found, len(vocab))
+        scaled = f"; the vectors were scaled by {factor:.3g} to the table's initial spread" if factor != 1.0 else ""
         log(f"model.{side}_embeddings: {found:,} of {len(vocab):,} {SIDES[side][1]} vocabulary rows found in {path} "
-            f"({100 * found / len(vocab):.1f} %); the other {len(vocab) - found:,} keep their random initialisation")
+            f"({100 * found / len(vocab):.1f} %); the other {len(vocab) - found:,} keep their random initialisation"
+            f"{scaled}")
     return coverage
 
 
