@@ -23,8 +23,8 @@
 #   ablation_cosine   bench_multi30k.py + select_decoding.py, ablations/de_en_bpe_dropout_cosine.yaml
 #                       the recorded run was stopped after 47.5 min wall, in epoch 19 of 20; no selection run yet
 #   options           scripts/bench_options.py: the training cost of the model options (no full run recorded)
-#   recipe_en_de      scripts/bench_multi30k.py, configs/multi30k/best_en_de.yaml (19 epochs)
-#                       ~40 min wall alone on the AVX-512 EPYC (estimated; ~51 training minutes on the AVX2 one)
+#   recipe_en_de      scripts/bench_multi30k.py, configs/multi30k/best_en_de.yaml (16 epochs, tied embeddings)
+#                       ~37 min wall alone on the AVX-512 EPYC (estimated; ~43 on the AVX2 one)
 #   hardware          scripts/bench_throughput.py: fp32 vs bf16, 8k vs 5k pieces, LSTM rows       ~3 min
 #   precision         scripts/bench_decode.py --precisions fp32 int8 bf16 on runs/best_de_en      ~2 min
 #   select_en_de      scripts/select_decoding.py on runs/best_en_de                          ~7 min (as de->en)
@@ -67,7 +67,7 @@ declare -A ABOUT=(
     [ablation_plateau]="de->en with source BPE-dropout, plateau schedule: training + decoding choice"
     [ablation_cosine]="de->en with source BPE-dropout, cosine schedule: training + decoding choice"
     [options]="training cost of input feeding, 2 layers, tied embeddings, word dropout (bench_options.py)"
-    [recipe_en_de]="the en->de recipe, 19 epochs (bench_multi30k.py)"
+    [recipe_en_de]="the en->de recipe, 16 epochs (bench_multi30k.py)"
     [hardware]="fp32 vs bf16 training, 8k vs 5k pieces, the LSTM rows at the recipe's batch size (bench_throughput.py)"
     [precision]="fp32 vs int8 vs bf16 decoding of runs/best_de_en/best.pt (bench_decode.py --precisions)"
     [select_en_de]="the en->de recipe's decoding chosen on validation (select_decoding.py)"
