@@ -26,7 +26,7 @@
 #   recipe_en_de      scripts/bench_multi30k.py, configs/multi30k/best_en_de.yaml (16 epochs, tied embeddings)
 #                       ~37 min wall alone on the AVX-512 EPYC (estimated; ~43 on the AVX2 one)
 #   hardware          scripts/bench_throughput.py: fp32 vs bf16, 8k vs 5k pieces, LSTM rows       ~3 min
-#   precision         scripts/bench_decode.py --precisions fp32 int8 int8-rnn bf16 on runs/best_de_en ~3 min
+#   precision         scripts/bench_decode.py --precisions fp32 int8 int8-linear bf16 on runs/best_de_en ~3 min
 #   select_en_de      scripts/select_decoding.py on runs/best_en_de                          ~7 min (as de->en)
 #   decode            scripts/bench_decode.py on runs/best_de_en/best.pt                     ~2 min
 #   ddp               scripts/bench_ddp.py: 1 vs 2 processes on the built-in task            ~1 min
@@ -69,7 +69,7 @@ declare -A ABOUT=(
     [options]="training cost of input feeding, 2 layers, tied embeddings, word dropout (bench_options.py)"
     [recipe_en_de]="the en->de recipe, 16 epochs (bench_multi30k.py)"
     [hardware]="fp32 vs bf16 training, 8k vs 5k pieces, the LSTM rows at the recipe's batch size (bench_throughput.py)"
-    [precision]="fp32 vs int8 vs int8-rnn vs bf16 decoding of runs/best_de_en/best.pt (bench_decode.py --precisions)"
+    [precision]="fp32 vs int8 vs int8-linear vs bf16 decoding of runs/best_de_en/best.pt (bench_decode.py --precisions)"
     [select_en_de]="the en->de recipe's decoding chosen on validation (select_decoding.py)"
     [decode]="decoding speed and MFU, greedy and beam 5, on runs/best_de_en/best.pt (bench_decode.py)"
     [ddp]="data-parallel training, 1 vs 2 processes on CPU (bench_ddp.py)"
@@ -261,7 +261,7 @@ step_hardware() {
 step_precision() {
     need "$RUNS/best_de_en/best.pt"
     record decode_precision python scripts/bench_decode.py --checkpoint "$RUNS/best_de_en/best.pt" "${PRECISION_FLAGS[@]}" \
-        --precisions fp32 int8 int8-rnn bf16 --json "$OUT/decode_precision.json"
+        --precisions fp32 int8 int8-linear bf16 --json "$OUT/decode_precision.json"
 }
 
 step_decode() {

@@ -1,13 +1,13 @@
 """Decoding speed on Multi30k test2016: sentences/s, MFU and peak memory for greedy and beam search at several batch sizes.
 
     python scripts/bench_decode.py --checkpoint runs/best_de_en/best.pt [--batch-sizes 1 16 64 128]
-        [--precisions fp32 int8 int8-rnn bf16] [--json OUT]
+        [--precisions fp32 int8 int8-linear bf16] [--json OUT]
 
 MFU = the model's matmul FLOPs actually computed while decoding (counted at every decode_step call from the rows
 still in the batch: decoder RNN, attention, output layer; plus the encoder over real source tokens) per second,
 over the machine's fp32 matmul peak measured here (fp32 rows only). With several --precisions each decodes the same
-sentences (s2s translate --precision: int8 dynamic quantization of the linear layers, int8-rnn of the GRU/LSTM
-layers too, bf16 autocast where native) and the table gives its speed and BLEU against fp32's. Prints a Markdown block for BENCHMARKS.md.
+sentences (s2s translate --precision: int8 dynamic quantization of the linear and GRU/LSTM layers, int8-linear of the
+linear layers only, bf16 autocast where native) and the table gives its speed and BLEU against fp32's. Prints a Markdown block for BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 16, 64, 128], help="sentences per batch")
     parser.add_argument("--beams", type=int, nargs="+", default=[1, 5], help="beam sizes (1 = greedy)")
     parser.add_argument("--batch1-limit", type=int, default=200, help="at batch size 1, decode only the first N sentences")
-    parser.add_argument("--precisions", nargs="+", default=["fp32"], choices=["fp32", "int8", "int8-rnn", "bf16"],
+    parser.add_argument("--precisions", nargs="+", default=["fp32"], choices=["fp32", "int8", "int8-linear", "bf16"],
                         help="inference precisions to compare (the first is the reference of the speed-up column)")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()

@@ -70,9 +70,9 @@ def add_decode_options(parser: argparse.ArgumentParser) -> None:
                        help="never repeat an n-gram of N output tokens (subword pieces; 0: off)")
     group.add_argument("--batch-size", type=at_least(1), help="sentences per decoding batch")
     group.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N")
-    group.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "int8", "int8-rnn"],
-                       help="fp32 (default); int8: dynamic quantization of the linear layers, faster on CPU "
-                            "(BENCHMARKS.md has speed and BLEU); int8-rnn: the GRU/LSTM layers too; "
+    group.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "int8", "int8-linear"],
+                       help="fp32 (default); int8: dynamic quantization of the linear and GRU/LSTM layers, faster on "
+                            "CPU (BENCHMARKS.md has speed and BLEU); int8-linear: the linear layers only; "
                             "bf16: autocast, on GPUs and CPUs with AMX/AVX512-BF16")
 
 
@@ -166,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=at_least(0, note=" (0 picks a free port)"), default=8080, help="port (default 8080)")
     serve.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N")
-    serve.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "int8", "int8-rnn"],
+    serve.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "int8", "int8-linear"],
                        help="as for s2s translate")
     serve.add_argument("--max-batch-wait-ms", type=at_least(0.0, float), default=5.0, metavar="MS",
                        help="how long a request waits for others to share its decode batch (default 5)")

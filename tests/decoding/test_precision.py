@@ -29,10 +29,13 @@ def first_step_log_probs(translator, src):
     return log_probs
 
 
-def test_int8_quantizes_the_linear_layers_and_stays_close_to_fp32():
-    fp32, int8 = tiny("fp32"), tiny("int8")
+@pytest.mark.parametrize("precision", ["int8", "int8-linear"])
+def test_int8_quantizes_the_linear_layers_and_stays_close_to_fp32(precision):
+    fp32, int8 = tiny("fp32"), tiny(precision)
     quantized = torch.ao.nn.quantized.dynamic.Linear
     assert isinstance(int8.model.decoder.out, quantized) and isinstance(int8.model.decoder.attention.combine, quantized)
+    recurrent = torch.ao.nn.quantized.dynamic.GRU if precision == "int8" else torch.nn.GRU  # int8-linear: fp32 GRUs
+    assert type(int8.model.encoder.rnn) is recurrent and type(int8.model.decoder.rnn) is recurrent
     assert isinstance(fp32.model.decoder.out, torch.nn.Linear)  # the fp32 translator's model is untouched
     src = torch.randint(4, 20, (3, 7))
     expected, got = first_step_log_probs(fp32, src), first_step_log_probs(int8, src)
@@ -43,8 +46,8 @@ def test_int8_quantizes_the_linear_layers_and_stays_close_to_fp32():
 
 
 @pytest.mark.parametrize("name", ["gru_attn", "lstm_attn"])
-def test_int8_rnn_quantizes_the_recurrent_layers_too_and_the_encoder_runs_them_packed(name):
-    fp32, int8 = tiny("fp32", name), tiny("int8-rnn", name)
+def test_int8_quantizes_the_recurrent_layers_too_and_the_encoder_runs_them_packed(name):
+    fp32, int8 = tiny("fp32", name), tiny("int8", name)
     quantized = torch.ao.nn.quantized.dynamic
     rnn_type = quantized.GRU if name.startswith("gru") else quantized.LSTM
     assert isinstance(int8.model.encoder.rnn, rnn_type) and isinstance(int8.model.decoder.rnn, rnn_type)
@@ -64,8 +67,8 @@ def test_int8_rnn_quantizes_the_recurrent_layers_too_and_the_encoder_runs_them_p
     assert len(int8.translate(lines, beam=3)) == 3
 
 
-def test_int8_rnn_leaves_a_vanilla_rnn_in_fp32():
-    translator = tiny("int8-rnn", "rnn_attn")
+def test_int8_leaves_a_vanilla_rnn_in_fp32():
+    translator = tiny("int8", "rnn_attn")
     assert isinstance(translator.model.encoder.rnn, torch.nn.RNN)  # torch has no dynamic quantized tanh RNN
     assert isinstance(translator.model.decoder.out, torch.ao.nn.quantized.dynamic.Linear)
     assert len(translator.translate(["abc"], beam=2)) == 1
@@ -84,7 +87,7 @@ def test_int8_is_cpu_only_and_unknown_precisions_are_refused():
     model = torch.nn.Linear(2, 2)
     with pytest.raises(S2SError, match="--precision int8 is torch's CPU dynamic quantization; on cuda"):
         apply_precision(model, "int8", torch.device("cuda"))
-    with pytest.raises(S2SError, match="--precision int8-rnn is torch's CPU dynamic quantization; on cuda"):
-        apply_precision(model, "int8-rnn", torch.device("cuda"))
-    with pytest.raises(S2SError, match="unknown precision 'fp8'; choose one of fp32, bf16, int8, int8-rnn"):
+    with pytest.raises(S2SError, match="--precision int8-linear is torch's CPU dynamic quantization; on cuda"):
+        apply_precision(model, "int8-linear", torch.device("cuda"))
+    with pytest.raises(S2SError, match="unknown precision 'fp8'; choose one of fp32, bf16, int8, int8-linear"):
         apply_precision(model, "fp8", torch.device("cpu"))

@@ -10,17 +10,17 @@ from torch import nn
 from s2s.device import cpu_native_bf16
 from s2s.errors import S2SError
 
-PRECISIONS = ("fp32", "bf16", "int8", "int8-rnn")
+PRECISIONS = ("fp32", "bf16", "int8", "int8-linear")
 
 
 def apply_precision(model: nn.Module, precision: str, device: torch.device) -> tuple[nn.Module, torch.dtype | None]:
     """(the model to decode with, the autocast dtype or None) for `precision` on `device`.
 
-    int8: torch's dynamic quantization of every nn.Linear (the output layer W_o and attention's W_c: most of a
-    decoding step's matmuls); weights are stored as int8 with a scale per tensor and activations are quantized on
-    the fly. The recurrent layers stay fp32. int8-rnn: the GRU and LSTM layers too (torch's dynamic quantization has
-    no vanilla-RNN module, so an RNN cell stays fp32); the encoder then runs them packed, since the unpacked CPU
-    route reads float weight tensors that a quantized RNN does not have. bf16: autocast, only where it is native
+    int8: torch's dynamic quantization of every nn.Linear (the output layer W_o and attention's W_c) and of the GRU
+    and LSTM layers (torch has no quantized vanilla RNN, so a tanh RNN stays fp32); weights are stored as int8 with
+    a scale per tensor and activations are quantized on the fly. The encoder then runs its RNN packed, since the
+    unpacked CPU route reads float weight tensors that a quantized RNN does not have. int8-linear: the linear
+    layers only (the recurrent layers stay fp32). bf16: autocast, only where it is native
     (a GPU with bf16, or a CPU with AMX or AVX512-BF16), since emulated bf16 runs far slower than fp32.
     """
     if precision == "fp32":
@@ -33,11 +33,11 @@ def apply_precision(model: nn.Module, precision: str, device: torch.device) -> t
                            f"{torch.backends.cpu.get_cpu_capability()}), where bf16 runs far slower than fp32; "
                            f"use --precision int8 (faster) or fp32.")
         return model, torch.bfloat16
-    if precision in ("int8", "int8-rnn"):
+    if precision in ("int8", "int8-linear"):
         if device.type != "cpu":
             raise S2SError(f"--precision {precision} is torch's CPU dynamic quantization; on {device} use bf16 or "
                            f"fp32, or add --device cpu.")
-        layers = {nn.Linear, nn.GRU, nn.LSTM} if precision == "int8-rnn" else {nn.Linear}
+        layers = {nn.Linear} if precision == "int8-linear" else {nn.Linear, nn.GRU, nn.LSTM}
         with warnings.catch_warnings():  # torch.ao's eager quantization warns that torchao is its successor
             warnings.simplefilter("ignore", DeprecationWarning)
             warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*", category=UserWarning)

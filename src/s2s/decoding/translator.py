@@ -63,8 +63,8 @@ class Translator:
     def __init__(self, model, src_tokenizer, tgt_tokenizer, src_vocab: Vocab, tgt_vocab: Vocab,
                  decode: DecodeConfig | None = None, device: torch.device | str = "cpu", max_input_tokens: int = 400,
                  precision: str = "fp32"):
-        """precision: fp32, bf16 (autocast, where native), int8 (dynamic quantization of the linear layers, CPU) or
-        int8-rnn (the GRU/LSTM layers too)."""
+        """precision: fp32, bf16 (autocast, where native), int8 (dynamic quantization of the linear and GRU/LSTM
+        layers, CPU) or int8-linear (the linear layers only)."""
         self.model, self.amp = apply_precision(model.to(device).eval(), precision, torch.device(device))
         self.precision = precision
         self.src_tokenizer, self.tgt_tokenizer = src_tokenizer, tgt_tokenizer

@@ -69,7 +69,7 @@ class Encoder(nn.Module):
         final forward and backward states are concatenated per layer.
         """
         emb = self.dropout(self.embed(src))  # (batch, src_len, emb)
-        # isinstance: a dynamically quantized RNN (--precision int8-rnn) holds packed int8 weights, not the float
+        # isinstance: a dynamically quantized RNN (--precision int8) holds packed int8 weights, not the float
         # tensors the unpacked route reads, so it runs packed
         if isinstance(self.rnn, nn.RNNBase) and self.rnn.mode in UNPACKED_KERNELS and not emb.is_cuda:
             enc_states, state = self.run_unpacked(emb, src_lengths)
