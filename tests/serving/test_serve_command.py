@@ -34,6 +34,20 @@ def test_serve_answers_over_http_and_ctrl_c_stops_it(runs):
     assert server.stderr.read() == "interrupted\n"
 
 
+def test_ctrl_c_ends_with_status_130_even_when_asyncio_swallows_uvicorns_reraise(monkeypatch, capsys, runs):
+    """uvicorn re-raises a caught SIGINT after its shutdown, but under load asyncio swallowed it once (exit 0)."""
+    import uvicorn
+
+    def run_then_return_quietly(self, sockets=None):
+        self.handle_exit(signal.SIGINT, None)  # Ctrl-C caught by uvicorn's handler, then a normal return
+        for sock in sockets or []:
+            sock.close()
+
+    monkeypatch.setattr(uvicorn.Server, "run", run_then_return_quietly)
+    assert main(["serve", "--checkpoint", str(runs["attn"]), "--port", "0", "--device", "cpu"]) == 130
+    assert capsys.readouterr().err == "interrupted\n"
+
+
 def test_without_the_web_stack_the_error_says_how_to_install_it(monkeypatch, capsys, runs):
     monkeypatch.setitem(sys.modules, "fastapi", None)  # import fastapi now raises ImportError
     assert main(["serve", "--checkpoint", str(runs["attn"])]) == 2

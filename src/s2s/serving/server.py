@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import signal
 import socket
 
 from s2s.errors import S2SError
@@ -58,5 +59,16 @@ def serve(checkpoints: list[str], host: str = "127.0.0.1", port: int = 8080, dev
               f"parameters, step {info['step']}, {info['device']} {info['precision']}")
     batching_note = f"batching up to {max_batch_lines} lines, {max_batch_wait_ms:g} ms wait" if batching else "no batching"
     print(f"serving on {url_of(sock)}/ (API schema at /docs; {batching_note}); Ctrl-C stops", flush=True)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    class Server(uvicorn.Server):
+        """uvicorn re-raises a Ctrl-C after its graceful shutdown, but asyncio can swallow it (under load the process
+        then exited 0); remember it, so that s2s serve ends as every interrupted s2s command does (status 130)."""
+        interrupted = False
+
+        def handle_exit(self, sig, frame) -> None:
+            self.interrupted |= sig == signal.SIGINT
+            super().handle_exit(sig, frame)
+
+    server = Server(uvicorn.Config(app, log_level="warning", access_log=False))
     server.run(sockets=[sock])
+    if server.interrupted:
+        raise KeyboardInterrupt
