@@ -100,7 +100,7 @@ def test_rescaled_vectors_keep_their_directions_at_the_tables_initial_spread(tmp
     cfg = model_config(emb_size=4, src_embeddings=str(path), rescale_embeddings=True)
     torch.manual_seed(0)
     model = build_model(cfg, len(SRC), len(TGT))
-    init_std = float(model.encoder.embed.weight[1:].std())
+    init_std = float(model.encoder.embed.weight.detach()[1:].std())
     messages = []
     load_embeddings(model, cfg, SRC, TGT, log=messages.append)
     rows = model.encoder.embed.weight.detach()[[SRC.index[w] for w in words]]
