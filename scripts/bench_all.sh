@@ -35,11 +35,11 @@
 #   malloc_ab         scripts/bench_malloc_ab.sh: three rounds of two 3-minute trainings     ~11 min
 #   zoo_compare       s2s compare of the six zoo runs -> docs/zoo_compare                    (seconds)
 #   lm                scripts/bench_lm.py: rnn/lstm/gru LMs on Multi30k English, sentence and stream mode
-#                       ~1 h (estimated: six 10-epoch runs; not yet measured)
+#                       ~1 h (estimated; the sentence-mode half took 61 training minutes on one shared core)
 #   embeddings        scripts/bench_embeddings.py: random vs word2vec rows at 3,000 and 29,000 pairs
-#                       ~1 h (estimated: four runs, 40 and 10 epochs; not yet measured)
+#                       ~1 h (estimated; the 3,000-pair half took ~28 min wall on one shared core)
 #   teacher_forcing   scripts/bench_teacher_forcing.py: ratio 1.0 vs 0.5 vs decay, built-in task and Multi30k
-#                       ~1.5 h (estimated: six runs, the step-by-step ones slower; not yet measured)
+#                       ~2 h (estimated; the recorded Multi30k runs were cut to 3 epochs: 43 min wall on one shared core)
 #
 # Outputs: benchmarks/STEM.json (the full result), benchmarks/STEM.md (the Markdown the script printed) and
 # benchmarks/STEM.log (its progress on stderr; *.log is git-ignored), with the stems BENCHMARKS.md links to;
