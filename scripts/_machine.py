@@ -150,6 +150,16 @@ def progress_log(script: str):
 # ---- reports ------------------------------------------------------------------------------------------------
 
 
+def add_multi30k_run_args(parser, run_root: str, run_root_help: str = "where the runs go") -> None:
+    """The options shared by the scripts that train Multi30k runs: --mirror, --set, --run-root, --json, --render."""
+    parser.add_argument("--mirror", default=str(REPO.parent / "shared/data/multi30k"),
+                        help="local copy of the Multi30k files (default: ../shared/data/multi30k)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides for every run (recorded)")
+    parser.add_argument("--run-root", default=run_root, help=run_root_help)
+    parser.add_argument("--json", help="write the full result here")
+    parser.add_argument("--render", metavar="JSON", help="print the Markdown block of an earlier --json file and exit")
+
+
 def markdown_table(columns: list[str], align: str, rows: list[list]) -> list[str]:
     """The lines of a Markdown table. align has one letter per column: l (left, ---) or r (right, ---:)."""
     def line(cells: list) -> str:

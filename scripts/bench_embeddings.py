@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import REPO, describe_machine, machine_info, markdown_table, progress_log, write_json  # noqa: E402
+from _machine import add_multi30k_run_args, describe_machine, machine_info, markdown_table, progress_log, write_json  # noqa: E402
 
 from s2s.config import load_config  # noqa: E402
 from s2s.data.corpus import _split_paths  # noqa: E402
@@ -71,12 +71,7 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=5)
     parser.add_argument("--negative", type=int, default=5)
     parser.add_argument("--w2v-epochs", type=int, default=5, help="word2vec passes over the text")
-    parser.add_argument("--mirror", default=str(REPO.parent / "shared/data/multi30k"),
-                        help="local copy of the Multi30k files (default: ../shared/data/multi30k)")
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides for every run (recorded)")
-    parser.add_argument("--run-root", default="runs/bench_embeddings", help="where the vectors and runs go")
-    parser.add_argument("--json", help="write the full result here")
-    parser.add_argument("--render", metavar="JSON", help="print the Markdown block of an earlier --json file and exit")
+    add_multi30k_run_args(parser, "runs/bench_embeddings", "where the vectors and runs go")
     args = parser.parse_args()
     if args.render:
         print(render(json.loads(Path(args.render).read_text())))

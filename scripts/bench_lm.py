@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import REPO, describe_machine, machine_info, markdown_table, progress_log, write_json  # noqa: E402
+from _machine import add_multi30k_run_args, describe_machine, machine_info, markdown_table, progress_log, write_json  # noqa: E402
 
 from s2s.config import load_config  # noqa: E402
 from s2s.decoding.generator import TextGenerator  # noqa: E402
@@ -52,12 +52,7 @@ def main() -> None:
     parser.add_argument("--configs", nargs="+", default=CONFIGS)
     parser.add_argument("--modes", nargs="+", choices=["sentence", "stream"], default=["sentence", "stream"])
     parser.add_argument("--bptt", type=int, default=35, help="window length of stream mode (train.bptt)")
-    parser.add_argument("--mirror", default=str(REPO.parent / "shared/data/multi30k"),
-                        help="local copy of the Multi30k files (default: ../shared/data/multi30k)")
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides for every run (recorded)")
-    parser.add_argument("--run-root", default="runs/bench_lm", help="where the runs go")
-    parser.add_argument("--json", help="write the full result here")
-    parser.add_argument("--render", metavar="JSON", help="print the Markdown block of an earlier --json file and exit")
+    add_multi30k_run_args(parser, "runs/bench_lm")
     args = parser.parse_args()
     if args.render:
         print(render(json.loads(Path(args.render).read_text())))

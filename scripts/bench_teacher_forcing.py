@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import (REPO, describe_machine, machine_info, markdown_table, progress_log, split_batch,  # noqa: E402
+from _machine import (add_multi30k_run_args, describe_machine, machine_info, markdown_table, progress_log, split_batch,  # noqa: E402
                       train_in_turns, write_json)
 
 from s2s.config import load_config  # noqa: E402
@@ -89,12 +89,7 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
     parser.add_argument("--speed-only", action="store_true", help="only time training steps at ratio 1.0 and below 1")
     parser.add_argument("--batches", type=int, default=20, help="timed batches per variant (after 2 untimed)")
-    parser.add_argument("--mirror", default=str(REPO.parent / "shared/data/multi30k"),
-                        help="local copy of the Multi30k files (default: ../shared/data/multi30k)")
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides for every run (recorded)")
-    parser.add_argument("--run-root", default="runs/bench_teacher_forcing", help="where the runs go")
-    parser.add_argument("--json", help="write the full result here")
-    parser.add_argument("--render", metavar="JSON", help="print the Markdown block of an earlier --json file and exit")
+    add_multi30k_run_args(parser, "runs/bench_teacher_forcing")
     args = parser.parse_args()
     if args.render:
         print(render(json.loads(Path(args.render).read_text())))
