@@ -85,8 +85,10 @@ def main() -> None:
                          "test_ppl": scores["test"], "run_dir": str(run_dir),
                          "sample": generator.generate("a", temperature=0.7, seed=1)[0]})
             log(f"{rows[-1]['model']} ({mode}): valid ppl {scores['valid']:.2f}, test ppl {scores['test']:.2f}")
-    result = {"machine": info, "configs": args.configs, "overrides": overrides, "modes": args.modes, "rows": rows,
-              "wall_minutes": round((time.perf_counter() - started) / 60, 1)}
+            result = {"machine": info, "configs": args.configs, "overrides": overrides, "modes": args.modes, "rows": rows,
+                      "wall_minutes": round((time.perf_counter() - started) / 60, 1)}
+            if args.json:  # rewritten after every run, so a benchmark cut short keeps the rows it finished
+                write_json(args.json, result)
     print(render(result))
     if args.json:
         write_json(args.json, result)

@@ -3,6 +3,8 @@ Multi30k de->en: BLEU, validation loss and training speed, for docs/teacher_forc
 
     python scripts/bench_teacher_forcing.py [--tasks numbers multi30k] [--json OUT] [--set KEY=VALUE ...]
     python scripts/bench_teacher_forcing.py --speed-only [--batches 20]     # only the step-by-step decoder's cost
+    python scripts/bench_teacher_forcing.py --variants 1.0 0.5 --json A.json   # some variants (two runs in parallel)
+    python scripts/bench_teacher_forcing.py --merge A.json B.json --json OUT.json  # their rows as one result
     python scripts/bench_teacher_forcing.py --render OUT.json
 
 Each task's config is trained three times, exactly as `s2s train` trains it, with train.teacher_forcing 1.0 (the
@@ -13,7 +15,8 @@ validation and test; the table also has each run's mean training tokens/s. The c
 timed separately: target tokens per second of full training steps at ratio 1.0 and at 0.5 (any ratio below 1 takes
 the same path; a decay's ratio is below 1 from its first update on), the two taking turns on the same batches;
 --speed-only measures only that. Runs go to --run-root/{task}_{ratio}_{schedule}. Prints a Markdown block with the
-command, machine, date and commit.
+command, machine, date and commit. With --json the file is rewritten after every finished run, so a run cut short
+keeps the rows it finished.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import argparse
 import dataclasses
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -45,6 +49,7 @@ TASK_OVERRIDES = {"numbers": ["train.amp=none"], "multi30k": ["train.epochs=10",
 VARIANTS = {"1.0 (teacher forcing)": {"teacher_forcing": 1.0},
             "0.5": {"teacher_forcing": 0.5},
             "1.0 -> 0.5 (inverse sigmoid)": {"teacher_forcing": 0.5, "teacher_forcing_schedule": "inverse_sigmoid"}}
+SHORT = dict(zip(["1.0", "0.5", "decay"], VARIANTS))  # --variants names
 
 
 SPEED = {"1.0 (the whole target in one call)": 1.0, "below 1.0 (step by step)": 0.5}  # any ratio < 1 costs the same
@@ -67,8 +72,28 @@ def measure_speed(config, batches: int, log) -> dict[str, float]:
     return {name: sum(run["tokens"]) / sum(run["seconds"]) for name, run in runs.items()}
 
 
+def planned_updates(config) -> int:
+    """The updates a run of this config plans (epochs x batches per epoch), counted by a Trainer in a scratch folder."""
+    with tempfile.TemporaryDirectory() as scratch:
+        return Trainer(config, Path(scratch) / "run", log=lambda message: None).planned_steps()
+
+
+def merge(results: list[dict]) -> dict:
+    """One result from several --variants runs of the same tasks: rows in VARIANTS order; the first file's machine
+    and step timing (each file keeps its own in its JSON)."""
+    merged = json.loads(json.dumps(results[0]))
+    for task, task_result in merged["tasks"].items():
+        rows = {r["variant"]: r for result in results for r in result["tasks"].get(task, {}).get("rows", [])}
+        task_result["rows"] = [rows[name] for name in VARIANTS if name in rows]
+    merged["merged_from"] = [r["machine"]["command"] for r in results]
+    merged["wall_minutes"] = max(r["wall_minutes"] for r in results)
+    return merged
+
+
 def render(result: dict) -> str:
     lines = [describe_machine(result["machine"]), ""]
+    if result.get("merged_from"):
+        lines += ["rows merged from: " + "; ".join(f"`{command}`" for command in result["merged_from"]), ""]
     for task, task_result in result["tasks"].items():
         lines += [f"{task}: config `{task_result['config']}`, overrides `{' '.join(task_result['overrides'])}`", ""]
         if task_result.get("rows"):
@@ -89,10 +114,20 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
     parser.add_argument("--speed-only", action="store_true", help="only time training steps at ratio 1.0 and below 1")
     parser.add_argument("--batches", type=int, default=20, help="timed batches per variant (after 2 untimed)")
+    parser.add_argument("--variants", nargs="+", choices=list(SHORT), default=list(SHORT),
+                        help="which runs to train (default all three): 1.0, 0.5, decay (1.0 -> 0.5, inverse sigmoid)")
+    parser.add_argument("--merge", nargs="+", metavar="JSON", help="merge the rows of earlier --json files (runs of "
+                        "different --variants), print the Markdown block and write it to --json")
     add_multi30k_run_args(parser, "runs/bench_teacher_forcing")
     args = parser.parse_args()
     if args.render:
         print(render(json.loads(Path(args.render).read_text())))
+        return
+    if args.merge:
+        result = merge([json.loads(Path(path).read_text()) for path in args.merge])
+        print(render(result))
+        if args.json:
+            write_json(args.json, result)
         return
     log = progress_log("bench_teacher_forcing")
     info, tasks, started = machine_info(), {}, time.perf_counter()
@@ -105,15 +140,15 @@ def main() -> None:
         tasks[task] = {"config": TASKS[task], "overrides": overrides, "speed": measure_speed(config, args.batches, log), "rows": []}
         if args.speed_only:
             continue
-        planned = 0
-        for name, options in VARIANTS.items():
+        planned = planned_updates(config) if "decay" in args.variants else 0
+        for name in (SHORT[short] for short in args.variants):
+            options = VARIANTS[name]
             variant = dataclasses.replace(config, train=dataclasses.replace(config.train, **options))
             if "teacher_forcing_schedule" in options:
                 variant.train.teacher_forcing_decay_steps = max(1, planned // 2)
             run_dir = Path(args.run_root) / f"{task}_{options['teacher_forcing']}_{options.get('teacher_forcing_schedule', 'constant')}"
             log(f"{task}, teacher forcing {name}: training into {run_dir}")
             trainer = Trainer(variant, run_dir, log=log)
-            planned = planned or trainer.planned_steps()
             summary = trainer.train()
             translator = Translator.from_checkpoint(run_dir / "best.pt", device="cpu")
             scores = {split: corpus_scores(translator.translate(trainer.corpus.splits[split].src_text, beam=1),
@@ -127,6 +162,8 @@ def main() -> None:
                 "epochs": summary["epochs"], "steps": summary["steps"], "train_minutes": round(trainer.train_seconds / 60, 2),
                 "tokens_per_s": round(sum(speeds) / max(1, len(speeds))), "run_dir": str(run_dir)})
             log(f"{task}, {name}: test BLEU (greedy) {scores['test']['bleu']:.2f}")
+            if args.json:  # a run cut short keeps the rows it finished
+                write_json(args.json, {"machine": info, "tasks": tasks, "wall_minutes": round((time.perf_counter() - started) / 60, 1)})
     result = {"machine": info, "tasks": tasks, "wall_minutes": round((time.perf_counter() - started) / 60, 1)}
     print(render(result))
     if args.json:
