@@ -82,3 +82,32 @@ def test_output_loss_under_bf16_autocast_is_close_to_fp32():
     low, reference = low.detach(), reference.detach()
     assert abs(low.item() - reference.item()) < 0.02 * reference.item()
     assert out_layer.weight.grad.dtype == torch.float32 and hidden.grad.dtype == torch.float32
+
+
+def test_inference_projection_pads_the_output_rows_and_matches_the_plain_layer():
+    from s2s.models.decoder import ALIGN_ROWS, Decoder
+
+    torch.manual_seed(2)
+    decoder = Decoder("gru", vocab_size=101, emb_size=16, hidden_size=16, layers=1, dropout=0.0, attention=False,
+                      tie_embeddings=True).eval()
+    hidden = torch.randn(3, 5, 16)
+    with torch.no_grad():
+        logits = decoder.project(hidden)
+        torch.testing.assert_close(logits, decoder.out(hidden))
+        assert logits.shape == (3, 5, 101)
+        weight, bias = decoder._padded
+        assert weight.shape == (2 * ALIGN_ROWS, 16) and weight[101:].abs().max() == 0 and bias.shape == (2 * ALIGN_ROWS,)
+        decoder.project(hidden)
+        assert decoder._padded[0] is weight  # made once per weight version
+        decoder.out.weight.mul_(2)  # an in-place update (an optimizer step, load_state_dict) makes a new copy
+        torch.testing.assert_close(decoder.project(hidden), decoder.out(hidden))
+        assert decoder._padded[0] is not weight
+    decoder.train()
+    with torch.no_grad():
+        padded = decoder._padded
+        decoder.project(hidden)
+        assert decoder._padded is padded  # training mode: the plain layer, no new copy
+    decoder.eval()
+    hidden.requires_grad_()
+    decoder.project(hidden).sum().backward()  # with gradients: the plain layer, so they reach W_o
+    assert decoder.out.weight.grad is not None and hidden.grad.shape == hidden.shape

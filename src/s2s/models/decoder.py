@@ -15,6 +15,8 @@ from s2s.models.attention import DotAttention
 from s2s.models.encoder import make_rnn
 from s2s.specials import PAD
 
+ALIGN_ROWS = 64  # the output layer's rows are padded to a multiple of this at inference (Decoder.project)
+
 
 class Decoder(nn.Module):
     def __init__(self, cell: str, vocab_size: int, emb_size: int, hidden_size: int, layers: int,
@@ -79,4 +81,27 @@ class Decoder(nn.Module):
         (batch, tgt_len, src_len) or None. Decoding calls this with tgt_len = 1, one step at a time.
         """
         hidden, state, weights = self.features(tgt_in, state, enc_states, src_mask)
-        return self.out(hidden), state, weights
+        return self.project(hidden), state, weights
+
+    def project(self, hidden: torch.Tensor) -> torch.Tensor:
+        """The output layer, W_o hidden + b_o: logits (..., vocab).
+
+        At inference (eval mode, no gradient, an fp32 nn.Linear) it multiplies by a copy of W_o padded with zero rows to a
+        multiple of ALIGN_ROWS and drops the padding columns: with a vocabulary like 4,783 each row of the logits
+        starts at an unaligned address and the CPU's GEMM ran 1.1-1.5x slower (batch 64 to 320 rows, BENCHMARKS.md).
+        Training's fused loss computes W x^T, which has no such rows. The copy is made once per weight version.
+        """
+        out = self.out
+        if self.training or torch.is_grad_enabled() or type(out) is not nn.Linear or out.weight.dtype != torch.float32:
+            return out(hidden)
+        vocab = out.out_features
+        if vocab % ALIGN_ROWS == 0:
+            return out(hidden)
+        key = (out.weight.data_ptr(), out.weight._version, None if out.bias is None else out.bias._version)
+        if getattr(self, "_padded_key", None) != key:
+            pad = -vocab % ALIGN_ROWS
+            weight = torch.nn.functional.pad(out.weight, (0, 0, 0, pad))
+            bias = None if out.bias is None else torch.nn.functional.pad(out.bias, (0, pad))
+            self._padded, self._padded_key = (weight, bias), key
+        weight, bias = self._padded
+        return torch.nn.functional.linear(hidden, weight, bias)[..., :vocab]

@@ -34,7 +34,7 @@ class LanguageModel(nn.Module):
         targets (batch, len) (summed cross-entropy over their non-padding tokens, final state)."""
         hidden, state, _ = self.decoder.features(tokens, state, None, None)  # (batch, len, hidden)
         if targets is None:
-            return self.decoder.out(hidden), state
+            return self.decoder.project(hidden), state
         return output_loss(hidden, self.decoder.out, targets, label_smoothing), state
 
     def step(self, prev_tokens: torch.Tensor, state):
