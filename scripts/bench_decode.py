@@ -8,6 +8,10 @@ still in the batch: decoder RNN, attention, output layer; plus the encoder over 
 over the machine's fp32 matmul peak measured here (fp32 rows only). With several --precisions each decodes the same
 sentences (s2s translate --precision: int8 dynamic quantization of the linear and GRU/LSTM layers, int8-linear of the
 linear layers only, bf16 autocast where native) and the table gives its speed and BLEU against fp32's. Prints a Markdown block for BENCHMARKS.md.
+
+--align-ab ROUNDS measures instead what padding the output layer's rows buys (Decoder.project, ALIGN_ROWS = 64
+against 1, i.e. the plain layer): fp32, --batch-sizes[0], each beam, the two taking turns on the same sentences
+ROUNDS times; best times and the speed-up.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from _machine import (  # noqa: E402
 
 from s2s.data.readers import read_lines  # noqa: E402
 from s2s.decoding.translator import Translator  # noqa: E402
+import s2s.models.decoder as decoder_module  # noqa: E402
 from s2s.evaluation.metrics import corpus_scores  # noqa: E402
 
 log = progress_log("bench_decode")
@@ -57,6 +62,35 @@ class FlopCounter:
         return self._step(prev, state, enc_states, src_mask)
 
 
+def align_ab(args, info: dict, sources: list[str]) -> None:
+    """Sentences/s with the output layer padded to ALIGN_ROWS rows and without, taking turns."""
+    translator = Translator.from_checkpoint(args.checkpoint, device="cpu")
+    batch_size, rows = args.batch_sizes[0], []
+    for beam in args.beams:
+        times = {64: [], 1: []}
+        for _ in range(args.align_ab):
+            for align in times:
+                decoder_module.ALIGN_ROWS = align
+                started = time.perf_counter()
+                translator.translate(sources, beam=beam, nbest=1, batch_size=batch_size)
+                times[align].append(time.perf_counter() - started)
+        decoder_module.ALIGN_ROWS = 64
+        row = {"beam": beam, "batch_size": batch_size, "sentences": len(sources),
+               "plain_sentences_per_s": round(len(sources) / min(times[1]), 1),
+               "padded_sentences_per_s": round(len(sources) / min(times[64]), 1), "times": times}
+        rows.append(row)
+        log(row)
+    print(describe_machine(info))
+    print(f"- checkpoint `{args.checkpoint}`, fp32; output layer rows padded to a multiple of 64 (now) or not (before), "
+          f"taking turns {args.align_ab} times; best of each\n")
+    print("\n".join(markdown_table(["decoding", "batch", "plain sentences/s", "padded sentences/s", "speed-up"], "lrrrr",
+                                   [["greedy" if r["beam"] == 1 else f"beam {r['beam']}", r["batch_size"],
+                                     r["plain_sentences_per_s"], r["padded_sentences_per_s"],
+                                     f"{r['padded_sentences_per_s'] / r['plain_sentences_per_s']:.2f}"] for r in rows])))
+    if args.json:
+        write_json(args.json, {"machine": info, "align_ab": rows})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", required=True, help="a trained Multi30k checkpoint (e.g. runs/best_de_en/best.pt)")
@@ -68,6 +102,7 @@ def main() -> None:
     parser.add_argument("--precisions", nargs="+", default=["fp32"], choices=["fp32", "int8", "int8-linear", "bf16"],
                         help="inference precisions to compare (the first is the reference of the speed-up column)")
     parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--align-ab", type=int, metavar="ROUNDS", help="only A/B the padded output layer against the plain one")
     args = parser.parse_args()
 
     info = machine_info()
@@ -75,6 +110,8 @@ def main() -> None:
     data_dir = REPO / config["data_dir"]
     sources = read_lines(args.src or data_dir / f"test_2016_flickr.{config['src']}.gz")
     references = read_lines(args.ref or data_dir / f"test_2016_flickr.{config['tgt']}.gz")
+    if args.align_ab:
+        return align_ab(args, info, sources)
     peak = measure_matmul_peak()
     rows = []
     for precision in args.precisions:
