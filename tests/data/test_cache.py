@@ -256,9 +256,10 @@ def test_a_training_file_that_ends_early_is_an_error_naming_both_files_and_the_l
                                        f"goes on ('{source}' has 60 lines, '{target}' has 59).")
 
 
-# Builds the corpus of the config in argv[1] once a second process is ready too (files ready-<pid> in argv[2]),
-# with a second's pause before the cache entry is written (so that the two overlap), and prints what it logged
-# and what it mapped, as JSON.
+# Builds the corpus of the config in argv[1] once a second process is ready too (files ready-<pid> in argv[2]), and
+# prints what it logged and what it mapped, as JSON. The builder writes the cache entry only once the other process
+# has logged that it waits for the lock (file waiting-<pid>; at most 60 s), so the two overlap however slowly a
+# loaded machine runs them (a fixed pause of a second was not always enough under CI load).
 BUILD_IN_A_PROCESS = """
 import hashlib, json, os, sys, time
 from pathlib import Path
@@ -268,11 +269,21 @@ from s2s.data.corpus import build_corpus
 
 config, ready = load_config(sys.argv[1]), Path(sys.argv[2])
 save = DataCache.save
-DataCache.save = lambda self, *args: time.sleep(1) or save(self, *args)
+def save_once_the_other_waits(self, *args):
+    deadline = time.monotonic() + 60
+    while not list(ready.glob("waiting-*")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return save(self, *args)
+DataCache.save = save_once_the_other_waits
 (ready / f"ready-{os.getpid()}").touch()
 while len(list(ready.glob("ready-*"))) < 2:
     time.sleep(0.01)
-messages = []
+class Messages(list):
+    def append(self, message):
+        super().append(message)
+        if "waiting for" in message:
+            (ready / f"waiting-{os.getpid()}").touch()
+messages = Messages()
 train = build_corpus(config.data, log=messages.append).splits["train"]
 print(json.dumps({"pid": os.getpid(), "messages": messages, "mapped": str(train.src_ids.ids.filename),
                   "sha256": [hashlib.sha256(array.tobytes()).hexdigest() for ids in (train.src_ids, train.tgt_ids)
