@@ -32,6 +32,7 @@ import torch
 
 from s2s.data.batching import Batch, gather_batch
 from s2s.device import autocast
+from s2s.errors import S2SError
 from s2s.specials import PAD
 
 REPO = Path(__file__).resolve().parents[1]
@@ -140,6 +141,17 @@ def current_rss_mib() -> float:
     except OSError:
         pass
     return float("nan")
+
+
+def run_script(main) -> None:
+    """Run a script's main() and exit with its status; bad input (an S2SError: a missing file, a checkpoint that does
+    not load, a bad override) prints as one `error:` line and exits 2, as the s2s commands do, not as a traceback."""
+    try:
+        status = main()
+    except S2SError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    raise SystemExit(status or 0)
 
 
 def progress_log(script: str):

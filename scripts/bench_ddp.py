@@ -40,7 +40,7 @@ import torch.multiprocessing as mp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import (  # noqa: E402
-    REPO, describe_machine, machine_info, markdown_table, progress_log, split_batch, write_json,
+    run_script, REPO, describe_machine, machine_info, markdown_table, progress_log, split_batch, write_json,
 )
 
 from s2s.config import config_from_dict, load_config  # noqa: E402
@@ -117,4 +117,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -25,10 +25,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import (  # noqa: E402
-    REPO, describe_machine, machine_info, markdown_table, measure_matmul_peak, peak_rss_mib, progress_log, rnn_gates,
+    run_script, REPO, describe_machine, machine_info, markdown_table, measure_matmul_peak, peak_rss_mib, progress_log, rnn_gates,
     rnn_layer_flops, write_json,
 )
 
+from s2s.checkpoint import load_checkpoint  # noqa: E402
 from s2s.data.readers import read_lines  # noqa: E402
 from s2s.decoding.translator import Translator  # noqa: E402
 import s2s.models.decoder as decoder_module  # noqa: E402
@@ -106,7 +107,7 @@ def main() -> None:
     args = parser.parse_args()
 
     info = machine_info()
-    config = torch.load(args.checkpoint, weights_only=True)["config"]["data"]
+    config = load_checkpoint(args.checkpoint)["config"]["data"]
     data_dir = REPO / config["data_dir"]
     sources = read_lines(args.src or data_dir / f"test_2016_flickr.{config['src']}.gz")
     references = read_lines(args.ref or data_dir / f"test_2016_flickr.{config['tgt']}.gz")
@@ -161,4 +162,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import add_multi30k_run_args, describe_machine, machine_info, markdown_table, progress_log, write_json  # noqa: E402
+from _machine import add_multi30k_run_args, describe_machine, machine_info, markdown_table, progress_log, write_json, run_script  # noqa: E402
 
 from s2s.config import load_config  # noqa: E402
 from s2s.decoding.generator import TextGenerator  # noqa: E402
@@ -95,4 +95,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import REPO, describe_machine, machine_info, peak_rss_mib, write_json  # noqa: E402
+from _machine import REPO, describe_machine, machine_info, peak_rss_mib, write_json, run_script  # noqa: E402
 
 from s2s.config import load_config  # noqa: E402
 from s2s.decoding.translator import Translator  # noqa: E402
@@ -96,4 +96,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

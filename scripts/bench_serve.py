@@ -28,7 +28,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import REPO, describe_machine, machine_info, markdown_table, progress_log, write_json  # noqa: E402
+from _machine import REPO, describe_machine, machine_info, markdown_table, progress_log, write_json, run_script  # noqa: E402
 
 from s2s.data.corpus import read_splits  # noqa: E402
 from s2s.data.readers import read_lines  # noqa: E402
@@ -148,4 +148,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

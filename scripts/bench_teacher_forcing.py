@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import (add_multi30k_run_args, describe_machine, machine_info, markdown_table, progress_log, split_batch,  # noqa: E402
+from _machine import (run_script, add_multi30k_run_args, describe_machine, machine_info, markdown_table, progress_log, split_batch,  # noqa: E402
                       train_in_turns, write_json)
 
 from s2s.config import load_config  # noqa: E402
@@ -171,4 +171,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

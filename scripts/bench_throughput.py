@@ -63,7 +63,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import (  # noqa: E402
-    REPO, Arch, current_rss_mib, describe_machine, flop_counter, forward_flops, load_batches, machine_info,
+    run_script, REPO, Arch, current_rss_mib, describe_machine, flop_counter, forward_flops, load_batches, machine_info,
     markdown_table, measure_matmul_peak, peak_rss_mib, progress_log, run_fresh, save_batches, split_batch,
     train_flops, train_in_turns, write_json,
 )
@@ -522,4 +522,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_script(main)

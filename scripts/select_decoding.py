@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import describe_machine, machine_info, write_json  # noqa: E402
+from _machine import describe_machine, machine_info, write_json, run_script  # noqa: E402
 
 from s2s.checkpoint import average_checkpoints, load_checkpoint, save_checkpoint, select_kept  # noqa: E402
 from s2s.config import config_from_dict  # noqa: E402
@@ -126,4 +126,4 @@ def render(run: Path, info: dict, rows: list[dict], baseline: dict, chosen: dict
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)
