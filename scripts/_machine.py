@@ -108,21 +108,25 @@ def describe_machine(info: dict | None = None) -> str:
     return "\n".join(lines)
 
 
-def measure_matmul_peak(n: int = 4096, dtype: torch.dtype = torch.float32, repeats: int = 3) -> float:
+def measure_matmul_peak(n: int = 4096, dtype: torch.dtype = torch.float32, repeats: int = 3, device: str = "cpu") -> float:
     """GFLOP/s of an n x n @ n x n matmul (2 n^3 FLOPs): one warm-up, then the best of `repeats` timings.
 
-    Runs with the current torch.get_num_threads(); the output buffer is preallocated so only the
-    matmul is timed. n = 4096 in fp32 uses 3 x 64 MiB and takes about a second per repeat on 2 cores.
+    Runs with the current torch.get_num_threads() on a CPU (on a CUDA device: waiting for the GPU around each
+    timing); the output buffer is preallocated so only the matmul is timed. n = 4096 in fp32 uses 3 x 64 MiB and
+    takes about a second per repeat on 2 CPU cores.
     """
     generator = torch.Generator().manual_seed(0)
-    a = torch.randn(n, n, generator=generator).to(dtype)
-    b = torch.randn(n, n, generator=generator).to(dtype)
-    out = torch.empty(n, n, dtype=dtype)
+    a = torch.randn(n, n, generator=generator).to(device=device, dtype=dtype)
+    b = torch.randn(n, n, generator=generator).to(device=device, dtype=dtype)
+    out = torch.empty(n, n, dtype=dtype, device=device)
+    synchronize = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
     torch.mm(a, b, out=out)  # warm-up: thread pool, page faults, kernel selection
     best = float("inf")
     for _ in range(max(1, repeats)):
+        synchronize()
         start = time.perf_counter()
         torch.mm(a, b, out=out)
+        synchronize()
         best = min(best, time.perf_counter() - start)
     return 2.0 * n**3 / best / 1e9
 

@@ -32,6 +32,7 @@ from _machine import (  # noqa: E402
 from s2s.checkpoint import load_checkpoint  # noqa: E402
 from s2s.data.readers import read_lines  # noqa: E402
 from s2s.decoding.translator import Translator  # noqa: E402
+from s2s.device import resolve_device  # noqa: E402
 import s2s.models.decoder as decoder_module  # noqa: E402
 from s2s.evaluation.metrics import corpus_scores  # noqa: E402
 
@@ -65,7 +66,7 @@ class FlopCounter:
 
 def align_ab(args, info: dict, sources: list[str]) -> None:
     """Sentences/s with the output layer padded to ALIGN_ROWS rows and without, taking turns."""
-    translator = Translator.from_checkpoint(args.checkpoint, device="cpu")
+    translator = Translator.from_checkpoint(args.checkpoint, device=args.device)
     batch_size, rows = args.batch_sizes[0], []
     for beam in args.beams:
         times = {64: [], 1: []}
@@ -103,20 +104,23 @@ def main() -> None:
     parser.add_argument("--precisions", nargs="+", default=["fp32"], choices=["fp32", "int8", "int8-linear", "bf16"],
                         help="inference precisions to compare (the first is the reference of the speed-up column)")
     parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--device", default="cpu", help="cpu (default), cuda or auto: where the model decodes and the "
+                        "fp32 matmul peak is measured")
     parser.add_argument("--align-ab", type=int, metavar="ROUNDS", help="only A/B the padded output layer against the plain one")
     args = parser.parse_args()
 
     info = machine_info()
+    args.device = str(resolve_device(args.device))  # a clear error where CUDA is asked for and missing
     config = load_checkpoint(args.checkpoint)["config"]["data"]
     data_dir = REPO / config["data_dir"]
     sources = read_lines(args.src or data_dir / f"test_2016_flickr.{config['src']}.gz")
     references = read_lines(args.ref or data_dir / f"test_2016_flickr.{config['tgt']}.gz")
     if args.align_ab:
         return align_ab(args, info, sources)
-    peak = measure_matmul_peak()
+    peak = measure_matmul_peak(device=args.device)
     rows = []
     for precision in args.precisions:
-        translator = Translator.from_checkpoint(args.checkpoint, device="cpu", precision=precision)
+        translator = Translator.from_checkpoint(args.checkpoint, device=args.device, precision=precision)
         counter = FlopCounter(translator.model)
         translator.translate(sources[:64], beam=5)  # warm-up
         for beam in args.beams:
@@ -138,7 +142,7 @@ def main() -> None:
     reference = {(r["beam"], r["batch_size"]): r for r in rows if r["precision"] == args.precisions[0]}
 
     print(describe_machine(info))
-    print(f"- fp32 matmul peak (MFU denominator): {peak:.1f} GFLOP/s; checkpoint `{args.checkpoint}`; "
+    print(f"- device {args.device}; fp32 matmul peak (MFU denominator): {peak:.1f} GFLOP/s; checkpoint `{args.checkpoint}`; "
           f"batch size 1 rows decode the first {args.batch1_limit} sentences only\n")
     def versus(row, key, form):
         base = reference[row["beam"], row["batch_size"]]

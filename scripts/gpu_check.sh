@@ -4,8 +4,8 @@
 #     bash scripts/gpu_check.sh
 #
 # Steps: the GPU it sees; the tests marked cuda (tests/training/test_cuda.py); the quickstart for 2 epochs on CUDA;
-# a beam-5 decode of its test split on CUDA; bench_throughput.py and bench_decode.py (CPU-only for now: reported, not
-# run). Ends with one PASS/FAIL/SKIP line per step; each step's log is in a temporary folder named there.
+# a beam-5 decode of its test split on CUDA; bench_decode.py on CUDA (sentences/s, MFU against the GPU's fp32 matmul
+# peak, BLEU); bench_throughput.py is CPU-only and reported as skipped. Ends with one PASS/FAIL/SKIP line per step; each step's log is in a temporary folder named there.
 # Exit status 0 when no step failed; 1 when one did or there is no CUDA device.
 set -uo pipefail
 
@@ -93,13 +93,20 @@ else
     record FAIL "decode test split, beam 5" "exit $status$([[ -f $RUN/best.pt ]] || echo ': no best.pt from step 2')"
 fi
 
-for bench in bench_throughput bench_decode; do  # CPU-only today: they time and count FLOPs against CPU peaks and RSS
-    if python "scripts/$bench.py" --help 2>/dev/null | grep -q -- "--device"; then
-        record SKIP "$bench.py" "it has a --device flag now: add a short CUDA run of it to scripts/gpu_check.sh"
-    else
-        record SKIP "$bench.py" "not run: CPU-only (no --device flag; CPU tensors, MFU against a CPU matmul peak)"
-    fi
-done
+echo "== 4. bench_decode.py on CUDA: the quickstart model, test split, batch 64, greedy and beam 5"
+python scripts/bench_decode.py --checkpoint "$RUN/best.pt" --src "$RUN/data/test.en" --ref "$RUN/data/test.de" \
+    --device cuda --batch-sizes 64 --beams 1 5 >"$LOGS/4-bench-decode.log" 2>&1
+status=$?
+rows=$(awk -F'|' 'function t(x) { gsub(/^ +| +$/, "", x); return x }
+    $2 ~ /fp32/ {printf "%s%s: %s sentences/s, MFU %s%%, BLEU %s", sep, t($3), t($5), t($7), t($8); sep = "; "}' \
+    "$LOGS/4-bench-decode.log")
+if [[ $status -eq 0 && -n $rows ]]; then
+    record PASS "bench_decode.py --device cuda" "$rows"
+else
+    record FAIL "bench_decode.py --device cuda" "exit $status: $(tail -n 1 "$LOGS/4-bench-decode.log")"
+fi
+# bench_throughput.py stays CPU-only: it times training in fresh processes against a CPU matmul peak and their RSS
+record SKIP "bench_throughput.py" "not run: CPU-only (CPU tensors, MFU against a CPU matmul peak, peak RSS)"
 
 echo
 echo "== gpu_check summary (logs: $LOGS)"
