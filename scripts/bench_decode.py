@@ -9,8 +9,8 @@ over the machine's fp32 matmul peak measured here (fp32 rows only). With several
 sentences (s2s translate --precision: int8 dynamic quantization of the linear and GRU/LSTM layers, int8-linear of the
 linear layers only, bf16 autocast where native) and the table gives its speed and BLEU against fp32's. Prints a Markdown block for BENCHMARKS.md.
 
---align-ab ROUNDS measures instead what padding the output layer's rows buys (Decoder.project, ALIGN_ROWS = 64
-against 1, i.e. the plain layer): fp32, --batch-sizes[0], each beam, the two taking turns on the same sentences
+--align-ab ROUNDS measures instead what padding the output layer's rows buys (Decoder.project, padded to a multiple
+of ALIGN_ROWS or the plain layer): fp32, --batch-sizes[0], each beam, the two taking turns on the same sentences
 ROUNDS times; best times and the speed-up.
 """
 
@@ -67,24 +67,25 @@ class FlopCounter:
 def align_ab(args, info: dict, sources: list[str]) -> None:
     """Sentences/s with the output layer padded to ALIGN_ROWS rows and without, taking turns."""
     translator = Translator.from_checkpoint(args.checkpoint, device=args.device)
+    decoders = [m for m in translator.model.modules() if isinstance(m, decoder_module.Decoder)]
     batch_size, rows = args.batch_sizes[0], []
     for beam in args.beams:
-        times = {64: [], 1: []}
+        times = {"padded": [], "plain": []}
         for _ in range(args.align_ab):
-            for align in times:
-                decoder_module.ALIGN_ROWS = align
+            for variant in times:
+                for decoder in decoders:
+                    decoder.prepare_padded_output(enabled=variant == "padded")
                 started = time.perf_counter()
                 translator.translate(sources, beam=beam, nbest=1, batch_size=batch_size)
-                times[align].append(time.perf_counter() - started)
-        decoder_module.ALIGN_ROWS = 64
+                times[variant].append(time.perf_counter() - started)
         row = {"beam": beam, "batch_size": batch_size, "sentences": len(sources),
-               "plain_sentences_per_s": round(len(sources) / min(times[1]), 1),
-               "padded_sentences_per_s": round(len(sources) / min(times[64]), 1), "times": times}
+               "plain_sentences_per_s": round(len(sources) / min(times["plain"]), 1),
+               "padded_sentences_per_s": round(len(sources) / min(times["padded"]), 1), "times": times}
         rows.append(row)
         log(row)
     print(describe_machine(info))
-    print(f"- checkpoint `{args.checkpoint}`, fp32; output layer rows padded to a multiple of 64 (now) or not (before), "
-          f"taking turns {args.align_ab} times; best of each\n")
+    print(f"- checkpoint `{args.checkpoint}`, fp32; output layer rows padded to a multiple of {decoder_module.ALIGN_ROWS} "
+          f"(now) or not (before), taking turns {args.align_ab} times; best of each\n")
     print("\n".join(markdown_table(["decoding", "batch", "plain sentences/s", "padded sentences/s", "speed-up"], "lrrrr",
                                    [["greedy" if r["beam"] == 1 else f"beam {r['beam']}", r["batch_size"],
                                      r["plain_sentences_per_s"], r["padded_sentences_per_s"],

@@ -92,22 +92,44 @@ def test_inference_projection_pads_the_output_rows_and_matches_the_plain_layer()
                       tie_embeddings=True).eval()
     hidden = torch.randn(3, 5, 16)
     with torch.no_grad():
-        logits = decoder.project(hidden)
-        torch.testing.assert_close(logits, decoder.out(hidden))
-        assert logits.shape == (3, 5, 101)
-        weight, bias = decoder._padded
+        assert decoder._padded is None  # only a Translator (or TextGenerator) prepares the copy
+        decoder.prepare_padded_output()
+        _, weight, bias = decoder._padded
         assert weight.shape == (2 * ALIGN_ROWS, 16) and weight[101:].abs().max() == 0 and bias.shape == (2 * ALIGN_ROWS,)
-        decoder.project(hidden)
-        assert decoder._padded[0] is weight  # made once per weight version
-        decoder.out.weight.mul_(2)  # an in-place update (an optimizer step, load_state_dict) makes a new copy
+        calls = []
+        decoder.out.register_forward_hook(lambda *args: calls.append(1))
+        logits = decoder.project(hidden)
+        assert calls == [] and logits.shape == (3, 5, 101)  # the padded copy, not the layer
+        torch.testing.assert_close(logits, decoder.out(hidden))
+        calls.clear()
+        decoder.out.weight.mul_(2)  # an in-place change of W_o: the copy is stale, so the plain layer answers
         torch.testing.assert_close(decoder.project(hidden), decoder.out(hidden))
-        assert decoder._padded[0] is not weight
-    decoder.train()
-    with torch.no_grad():
-        padded = decoder._padded
-        decoder.project(hidden)
-        assert decoder._padded is padded  # training mode: the plain layer, no new copy
-    decoder.eval()
+        assert calls == [1, 1]
+    decoder.prepare_padded_output()
+    decoder.train()  # training drops the copy (fused Adam updates W_o without bumping its version)
+    assert decoder._padded is None
+    decoder.eval().prepare_padded_output()
+    calls.clear()
     hidden.requires_grad_()
     decoder.project(hidden).sum().backward()  # with gradients: the plain layer, so they reach W_o
-    assert decoder.out.weight.grad is not None and hidden.grad.shape == hidden.shape
+    assert calls == [1] and decoder.out.weight.grad is not None and hidden.grad.shape == hidden.shape
+
+
+def test_validation_decodes_with_the_weights_after_fused_adam_steps(tmp_path, make_config):
+    """Fused Adam changes W_o in place without bumping its version: each validation's Translator must rebuild the
+    padded copy, so that a trainer's translations equal those of the checkpoint it then saves."""
+    from s2s.decoding.translator import Translator
+    from s2s.training.trainer import Trainer
+
+    run = tmp_path / "run"
+    trainer = Trainer(make_config(run, train={"epochs": 2}), run, log=lambda message: None)
+    trainer.train()  # validates after each epoch, so a copy was made after epoch 1
+    translator = trainer.translator()
+    decoder = translator.model.decoder
+    assert decoder._padded is not None  # the tiny vocabulary is not a multiple of ALIGN_ROWS
+    hidden = torch.randn(4, decoder.out.in_features)
+    with torch.no_grad():
+        torch.testing.assert_close(decoder.project(hidden), decoder.out(hidden))  # W_o as trained, not as at epoch 1
+    sentences = trainer.corpus.splits["test"].src_text
+    loaded = Translator.from_checkpoint(run / "last.pt", device="cpu").translate(sentences, beam=3)
+    assert translator.translate(sentences, beam=3) == loaded

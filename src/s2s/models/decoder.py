@@ -30,6 +30,7 @@ class Decoder(nn.Module):
         self.rnn = make_rnn(cell, emb_size + (hidden_size if input_feeding else 0), hidden_size, layers, dropout)
         self.attention = DotAttention(hidden_size) if attention else None
         self.out = nn.Linear(hidden_size, vocab_size)  # W_o, b_o
+        self._padded = None  # (key of W_o, padded W_o, padded b_o): see project()
         if tie_embeddings:
             # One matrix for both: nn.Embedding's N(0, 1) would give initial logits of std ~sqrt(hidden) (~23 at 512)
             # and a near one-hot first softmax; N(0, 1/emb) keeps them at the untied output layer's scale
@@ -86,22 +87,45 @@ class Decoder(nn.Module):
     def project(self, hidden: torch.Tensor) -> torch.Tensor:
         """The output layer, W_o hidden + b_o: logits (..., vocab).
 
-        At inference (eval mode, no gradient, an fp32 nn.Linear) it multiplies by a copy of W_o padded with zero rows to a
-        multiple of ALIGN_ROWS and drops the padding columns: with a vocabulary like 4,783 each row of the logits
-        starts at an unaligned address and the CPU's GEMM ran 1.1-1.5x slower (batch 64 to 320 rows, BENCHMARKS.md).
-        Training's fused loss computes W x^T, which has no such rows. The copy is made once per weight version.
+        After prepare_padded_output() and outside training (eval mode, no gradient) it multiplies by a copy of W_o
+        padded with zero rows to a multiple of ALIGN_ROWS and drops the padding columns: with a vocabulary like
+        4,783 each row of the logits starts at an unaligned address and the CPU's GEMM ran 1.1-1.5x slower (batch 64
+        to 320 rows, BENCHMARKS.md). Training's fused loss computes W x^T, which has no such rows.
         """
+        padded = self._padded
+        if padded is None or self.training or torch.is_grad_enabled() or padded[0] != self._output_key():
+            return self.out(hidden)  # also where W_o changed since the copy (load_state_dict, .to(), an update)
+        _, weight, bias = padded
+        return torch.nn.functional.linear(hidden, weight, bias)[..., : self.out.out_features]
+
+    def prepare_padded_output(self, enabled: bool = True) -> None:
+        """(Re)build the padded copy of W_o that project() uses at inference from the weights as they are now (once
+        per Translator: a trainer's validation decodes with the weights of that moment), or drop it. Only for an fp32
+        nn.Linear whose rows are not already a multiple of ALIGN_ROWS. A copy is never trusted after the weights
+        change: fused Adam updates them in place without a version bump, so train() drops it and project() checks
+        the weights' storage and version."""
+        self._padded = None
         out = self.out
-        if self.training or torch.is_grad_enabled() or type(out) is not nn.Linear or out.weight.dtype != torch.float32:
-            return out(hidden)
-        vocab = out.out_features
-        if vocab % ALIGN_ROWS == 0:
-            return out(hidden)
-        key = (out.weight.data_ptr(), out.weight._version, None if out.bias is None else out.bias._version)
-        if getattr(self, "_padded_key", None) != key:
-            pad = -vocab % ALIGN_ROWS
+        if not enabled or type(out) is not nn.Linear or out.weight.dtype != torch.float32 or not -out.out_features % ALIGN_ROWS:
+            return
+        pad = -out.out_features % ALIGN_ROWS
+        with torch.no_grad():
             weight = torch.nn.functional.pad(out.weight, (0, 0, 0, pad))
             bias = None if out.bias is None else torch.nn.functional.pad(out.bias, (0, pad))
-            self._padded, self._padded_key = (weight, bias), key
-        weight, bias = self._padded
-        return torch.nn.functional.linear(hidden, weight, bias)[..., :vocab]
+        self._padded = (self._output_key(), weight, bias)
+
+    def _output_key(self) -> tuple:
+        weight, bias = self.out.weight, self.out.bias
+        return (weight.data_ptr(), weight._version, weight.device) + (() if bias is None else (bias.data_ptr(), bias._version))
+
+    def train(self, mode: bool = True):
+        if mode:
+            self._padded = None
+        return super().train(mode)
+
+
+def prepare_padded_outputs(model: nn.Module) -> None:
+    """prepare_padded_output() on every Decoder in model (a Seq2Seq, a language model, an ensemble)."""
+    for module in model.modules():
+        if isinstance(module, Decoder):
+            module.prepare_padded_output()
