@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduce every figure in BENCHMARKS.md, one step after another, in the order the file shows them.
 #
-#   scripts/bench_all.sh                  all steps (about 5½ hours on a 2-core CPU, plus ~3½ estimated for lm, embeddings, teacher_forcing)
+#   scripts/bench_all.sh                  all steps (about 5½ hours on a 2-core CPU, plus ~5½ for lm, embeddings, teacher_forcing)
 #   scripts/bench_all.sh --only NAME      one step (repeat --only for several; they run in the order below)
 #   scripts/bench_all.sh --quick          a smoke run of every step with tiny settings, into benchmarks/quick/
 #   scripts/bench_all.sh --list           the steps, in order
@@ -35,11 +35,12 @@
 #   malloc_ab         scripts/bench_malloc_ab.sh: three rounds of two 3-minute trainings     ~11 min
 #   zoo_compare       s2s compare of the six zoo runs -> docs/zoo_compare                    (seconds)
 #   lm                scripts/bench_lm.py: rnn/lstm/gru LMs on Multi30k English, sentence and stream mode
-#                       ~1 h (estimated; the sentence-mode half took 61 training minutes on one shared core)
+#                       ~2 h (sentence mode 61 training minutes, stream mode ~25 min wall per model, one shared core)
 #   embeddings        scripts/bench_embeddings.py: random vs word2vec rows at 3,000 and 29,000 pairs
-#                       ~1 h (estimated; the 3,000-pair half took ~28 min wall on one shared core)
+#                       ~1¾ h (3,000 pairs ~28 min, 29,000 pairs 77 min wall, one shared core)
 #   teacher_forcing   scripts/bench_teacher_forcing.py: ratio 1.0 vs 0.5 vs decay, built-in task and Multi30k
-#                       ~2 h (estimated; the recorded Multi30k runs were cut to 3 epochs: 43 min wall on one shared core)
+#                       ~2½ h (Multi30k, 10 epochs: 43 + 50 + 45.5 training minutes on one shared core; --variants
+#                       splits the three runs over two processes)
 #
 # Outputs: benchmarks/STEM.json (the full result), benchmarks/STEM.md (the Markdown the script printed) and
 # benchmarks/STEM.log (its progress on stderr; *.log is git-ignored), with the stems BENCHMARKS.md links to;
