@@ -8,20 +8,11 @@ A sentence stops when it holds `beam` finished hypotheses or reaches its length 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
 from s2s.decoding.common import block_repeated_ngrams, forbid_specials, max_output_lengths, select_rows, select_state
+from s2s.decoding.translation import Hypothesis
 from s2s.specials import BOS, EOS
-
-
-@dataclass
-class Hypothesis:
-    tokens: list[int]  # output ids, without <eos>
-    log_prob: float  # log p(tokens + <eos> | source), or without <eos> when cut at the length limit
-    score: float  # log_prob / length ** length_penalty
-    attention: torch.Tensor | None = None  # (output length incl. <eos>, src_len)
 
 
 @torch.no_grad()

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from dataclasses import dataclass, field
-from itertools import islice
-from typing import Iterable, Iterator
-
 import torch
 
 from s2s.checkpoint import load_checkpoint
@@ -18,32 +13,12 @@ from s2s.decoding.beam import beam_search
 from s2s.decoding.ensemble import Ensemble
 from s2s.decoding.greedy import greedy_search
 from s2s.decoding.precision import apply_precision
+from s2s.decoding.translation import BatchTranslator, Translation  # noqa: F401  (Translation: imported from here too)
 from s2s.device import autocast, resolve_device
 from s2s.errors import S2SError
 from s2s.models import build_model, count_parameters
 from s2s.models.decoder import prepare_padded_outputs
 from s2s.registry import MODELS, import_user_modules
-
-
-@dataclass
-class Translation:
-    text: str
-    score: float = 0.0  # length-normalised log-probability (beam) or summed log-probability (greedy)
-    log_prob: float = 0.0
-    nbest: list[tuple[str, float]] = field(default_factory=list)  # (text, score), best first
-    src_tokens: list[str] = field(default_factory=list)
-    out_tokens: list[str] = field(default_factory=list)
-    attention: torch.Tensor | None = None  # (output rows, len(src_tokens)); rows are attention_rows()
-
-    def attention_rows(self) -> list[str]:
-        """Labels of the attention rows: the output tokens, then </s> unless decoding stopped at the length limit."""
-        ended = self.attention is not None and self.attention.size(0) > len(self.out_tokens)
-        return self.out_tokens + ["</s>"] if ended else list(self.out_tokens)
-
-    def attention_json(self) -> dict:
-        """{"src": source tokens, "out": attention_rows(), "weights": [out][src] rounded to 4 places, or None}."""
-        weights = None if self.attention is None else [[round(w, 4) for w in row] for row in self.attention.tolist()]
-        return {"src": self.src_tokens, "out": self.attention_rows(), "weights": weights}
 
 
 def load_model(path) -> tuple:
@@ -60,7 +35,7 @@ def load_model(path) -> tuple:
     return model.eval(), payload, config
 
 
-class Translator:
+class Translator(BatchTranslator):
     def __init__(self, model, src_tokenizer, tgt_tokenizer, src_vocab: Vocab, tgt_vocab: Vocab,
                  decode: DecodeConfig | None = None, device: torch.device | str = "cpu", max_input_tokens: int = 400,
                  precision: str = "fp32"):
@@ -105,64 +80,15 @@ class Translator:
                                  "parameters": count_parameters(model)}  # the fp32 model: int8 packs its weights
         return translator
 
-    def translate(self, lines: list[str], **options) -> list[str]:
-        """Translations of `lines`, one string per line; options as for translate_detailed."""
-        return [t.text for t in self.translate_detailed(lines, **options)]
-
-    def translate_detailed(self, lines: list[str], beam: int | None = None, nbest: int | None = None,
-                           length_penalty: float | None = None, max_len_ratio: float | None = None,
-                           batch_size: int | None = None, return_attention: bool = False,
-                           no_repeat_ngram: int | None = None) -> list[Translation]:
-        """Translate a list of sentences; None options fall back to the checkpoint's decode: section."""
-        default = self.decode
-        beam = default.beam if beam is None else beam
-        nbest = default.nbest if nbest is None else nbest
-        length_penalty = default.length_penalty if length_penalty is None else length_penalty
-        max_len_ratio = default.max_len_ratio if max_len_ratio is None else max_len_ratio
-        batch_size = default.batch_size if batch_size is None else batch_size
-        no_repeat_ngram = default.no_repeat_ngram if no_repeat_ngram is None else no_repeat_ngram
-        if beam < 1 or nbest < 1 or nbest > beam or batch_size < 1 or no_repeat_ngram < 0 or length_penalty < 0 \
-                or max_len_ratio <= 0:
-            raise S2SError(f"decoding options need beam >= 1, 1 <= nbest <= beam, batch_size >= 1, no_repeat_ngram >= 0, "
-                           f"length_penalty >= 0 and max_len_ratio > 0 (got beam={beam}, nbest={nbest}, "
-                           f"batch_size={batch_size}, no_repeat_ngram={no_repeat_ngram}, length_penalty={length_penalty}, "
-                           f"max_len_ratio={max_len_ratio}).")
-        results = [Translation("") for _ in lines]
-        src_tokens = []
-        for number, line in enumerate(lines, start=1):
-            tokens = self.src_tokenizer.tokenize(line)
-            if len(tokens) > self.max_input_tokens:
-                print(f"warning: input line {number} has {len(tokens)} tokens; translating only the first "
-                      f"{self.max_input_tokens}.", file=sys.stderr)
-                tokens = tokens[: self.max_input_tokens]
-            src_tokens.append(tokens)
-        order = sorted((i for i, tokens in enumerate(src_tokens) if tokens), key=lambda i: len(src_tokens[i]))
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
-            ids = [self.src_vocab.encode(src_tokens[i]) for i in chunk]
-            src = pad(ids).to(self.device)
-            src_lengths = torch.tensor([len(x) for x in ids])
-            with autocast(self.device, self.amp):
-                if beam == 1:
-                    outputs = [[(tokens, score, score, attn)] for tokens, score, attn in
-                               greedy_search(self.model, src, src_lengths, max_len_ratio, return_attention, no_repeat_ngram)]
-                else:
-                    outputs = [[(h.tokens, h.score, h.log_prob, h.attention) for h in hyps] for hyps in
-                               beam_search(self.model, src, src_lengths, beam, nbest, length_penalty, max_len_ratio,
-                                           return_attention, no_repeat_ngram)]
-            for i, hyps in zip(chunk, outputs):
-                texts = [self._detokenize(tokens) for tokens, *_ in hyps]
-                best_tokens, score, log_prob, attention = hyps[0]
-                results[i] = Translation(texts[0], score, log_prob, [(t, h[1]) for t, h in zip(texts, hyps)],
-                                         src_tokens[i], self.tgt_vocab.decode(best_tokens), attention)
-        return results
-
-    def translate_stream(self, lines: Iterable[str], chunk_size: int = 1024, **options) -> Iterator[Translation]:
-        """Translate an iterable of lines chunk by chunk, yielding in input order (for inputs larger than memory)."""
-        iterator = iter(lines)
-        while chunk := list(islice(iterator, chunk_size)):
-            yield from self.translate_detailed([line.rstrip("\r\n") for line in chunk], **options)
-
-    def _detokenize(self, ids: list[int]) -> str:
-        text = self.tgt_tokenizer.detokenize(self.tgt_vocab.decode(ids))
-        return " ".join(text.split())  # never a newline inside an output line
+    def _search(self, ids: list[list[int]], beam: int, nbest: int, length_penalty: float, max_len_ratio: float,
+                return_attention: bool, no_repeat_ngram: int) -> list[list[tuple]]:
+        """Greedy (beam 1) or beam search over one batch: per source, (ids, score, log_prob, attention) best first."""
+        src = pad(ids).to(self.device)
+        src_lengths = torch.tensor([len(x) for x in ids])
+        with autocast(self.device, self.amp):
+            if beam == 1:
+                return [[(tokens, score, score, attn)] for tokens, score, attn in
+                        greedy_search(self.model, src, src_lengths, max_len_ratio, return_attention, no_repeat_ngram)]
+            return [[(h.tokens, h.score, h.log_prob, h.attention) for h in hyps] for hyps in
+                    beam_search(self.model, src, src_lengths, beam, nbest, length_penalty, max_len_ratio,
+                                return_attention, no_repeat_ngram)]
