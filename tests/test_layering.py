@@ -2,11 +2,13 @@
 
 Layers, lowest first (a module's layer is its package, or its own name for a top-level module):
 
-    0  errors, specials, registry, config, checkpoint, device, progress, plotting   shared by all above
+    0  errors, specials, registry, config, pretrained, checkpoint, device, progress, plotting   shared by all above
     1  data        read, tokenize, batch
     2  models      nn.Modules: ids and lengths in, losses and log-probabilities out
     3  decoding    greedy and beam search over a trained model
     4  evaluation  sacreBLEU / chrF, reports
+       export      a checkpoint as ONNX graphs (the encoder and one decoder step)
+       runtime     translation with onnxruntime and numpy over an export, without torch
     5  training    the trainer; it validates by decoding and scoring (3, 4), so it sits above them
     6  analysis    gradient studies built from models and the training loss
        serving     s2s serve: the HTTP service and web page over the decoder (3)
@@ -27,8 +29,8 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "s2s"
 LAYERS = {
     "errors": 0, "specials": 0, "registry": 0, "config": 0, "checkpoint": 0, "device": 0, "progress": 0,
-    "plotting": 0,
-    "data": 1, "models": 2, "decoding": 3, "evaluation": 4, "training": 5, "analysis": 6, "serving": 6,
+    "plotting": 0, "pretrained": 0,
+    "data": 1, "models": 2, "decoding": 3, "evaluation": 4, "export": 4, "runtime": 4, "training": 5, "analysis": 6, "serving": 6,
     "cli": 7, "__main__": 7, "__init__": 7,
 }
 

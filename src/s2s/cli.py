@@ -24,6 +24,7 @@ EPILOG = """examples:
   s2s compare runs/gru runs/gru_attn --output runs/compare
   s2s average runs/best_de_en --last 5 --output runs/best_de_en/average.pt
   s2s evaluate --checkpoint runs/a/best.pt runs/b/best.pt --src test.de --ref test.en   # an ensemble
+  s2s export --checkpoint runs/quickstart/best.pt --output runs/quickstart/onnx   # pip install -e '.[onnx]'
   s2s serve --checkpoint runs/quickstart/best.pt   # JSON API and a web page on http://127.0.0.1:8080/
   s2s zoo
   s2s data download multi30k --mirror ../shared/data/multi30k
@@ -153,6 +154,19 @@ def build_parser() -> argparse.ArgumentParser:
     picker.add_argument("--last", type=at_least(1), metavar="N", help="the N latest kept checkpoints of the run folder")
     picker.add_argument("--best", type=at_least(1), metavar="N", help="the N best kept checkpoints (validation metric)")
     average.add_argument("--output", required=True, help="the averaged checkpoint (.pt)")
+
+    export = commands.add_parser(
+        "export", help="export a checkpoint to ONNX, to translate without torch (s2s.runtime)",
+        description="Write the model's encoder and one decoder step as ONNX graphs with dynamic batch and length "
+                    "axes, with its vocabularies, tokenizers and a manifest.json, into --output; checked with "
+                    "onnx.checker and against the torch model with onnxruntime. Translate with the export: "
+                    "s2s translate --engine onnx --checkpoint DIR. Needs the onnx extra: pip install -e '.[onnx]'.")
+    export.add_argument("--checkpoint", required=True, metavar="CKPT",
+                        help="a .pt file, run folder or pretrained model (average checkpoints first with s2s average)")
+    export.add_argument("--format", default="onnx", choices=["onnx"], help="the export format (default onnx)")
+    export.add_argument("--output", required=True, metavar="DIR", help="a new or empty folder (an earlier export there "
+                        "is replaced)")
+    export.add_argument("--no-verify", action="store_true", help="skip running the graphs beside the torch model")
 
     serve = commands.add_parser(
         "serve", help="serve translations over HTTP: a JSON API and a web page with the attention map",
@@ -531,6 +545,15 @@ def cmd_average(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from s2s.export.onnx import export_onnx
+
+    output = export_onnx(args.checkpoint, args.output, verify=not args.no_verify)
+    print(f"exported {args.checkpoint} to {output}/ (encoder.onnx, decoder.onnx, manifest.json); translate with: "
+          f"s2s translate --engine onnx --checkpoint {output}")
+    return 0
+
+
 def cmd_serve(args) -> int:
     from s2s.serving.server import serve
     from s2s.serving.service import Limits
@@ -596,7 +619,7 @@ def cmd_analyze(args) -> int:
 
 
 COMMANDS = {"train": cmd_train, "translate": cmd_translate, "evaluate": cmd_evaluate, "report": cmd_report,
-            "compare": cmd_compare, "average": cmd_average, "serve": cmd_serve,
+            "compare": cmd_compare, "average": cmd_average, "export": cmd_export, "serve": cmd_serve,
             "zoo": cmd_zoo, "data": cmd_data, "analyze": cmd_analyze, "generate": cmd_generate, "embeddings": cmd_embeddings}
 
 

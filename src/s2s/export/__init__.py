@@ -1,0 +1,1 @@
+"""Export: a trained checkpoint out of the toolkit (ONNX graphs that s2s.runtime runs without torch)."""
