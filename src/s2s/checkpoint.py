@@ -13,6 +13,7 @@ import torch
 
 from s2s import __version__
 from s2s.errors import S2SError
+from s2s.pretrained import MODEL_FILE, resolve
 
 FORMAT_VERSION = 1
 
@@ -55,14 +56,21 @@ def save_checkpoint(payload: dict, path: str | Path) -> None:
         pass
 
 
-def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
-    """Load with weights_only=True (no code runs); refuse files that are not s2s checkpoints of this format."""
-    path = Path(path)
+def load_checkpoint(path: str | Path, map_location="cpu", upcast: bool = True) -> dict:
+    """Load with weights_only=True (no code runs); refuse files that are not s2s checkpoints of this format.
+
+    `path` is a .pt file, a run folder (its best.pt, else last.pt), a pretrained folder (its model.pt) or the name
+    of a shipped pretrained model (s2s.pretrained.resolve). Weights stored as float16 (pretrained models) come back
+    as float32, the dtype models are built and run in, unless upcast=False."""
+    path = resolve(path)
     if path.is_dir():
-        for name in ("best.pt", "last.pt"):
+        for name in ("best.pt", "last.pt", MODEL_FILE):
             if (path / name).is_file():
                 path = path / name
                 break
+        else:
+            raise S2SError(f"folder '{path}' holds no best.pt, last.pt or model.pt; pass a .pt file, a run folder "
+                           "(runs/NAME) or a pretrained folder (pretrained/NAME).")
     if not path.is_file():
         raise S2SError(f"checkpoint '{path}' does not exist; pass a file such as runs/quickstart/best.pt or a run folder.")
     if not zipfile.is_zipfile(path):
@@ -81,7 +89,18 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
     if payload["format_version"] != FORMAT_VERSION:
         raise S2SError(f"checkpoint '{path}' has format version {payload['format_version']} (written by s2s "
                        f"{payload.get('s2s_version', '?')}); this s2s {__version__} reads format {FORMAT_VERSION}.")
-    return payload
+    return upcast_weights(payload) if upcast else payload
+
+
+def upcast_weights(payload: dict) -> dict:
+    """The payload with float16-stored weights ("weights_dtype": "float16", pretrained models) as float32, exactly
+    (every float16 value is a float32 value). Models are built and run in float32; load_state_dict would convert
+    too, but done here every reader of payload["model"] (averaging, exports) gets float32. "weights_dtype" then
+    says float32 and "stored_weights_dtype" what the file held."""
+    if payload.get("weights_dtype") != "float16":
+        return payload
+    model = {key: value.float() if value.is_floating_point() else value for key, value in payload["model"].items()}
+    return {**payload, "model": model, "weights_dtype": "float32", "stored_weights_dtype": "float16"}
 
 
 def kept_checkpoints(run_dir: str | Path) -> list[dict]:
@@ -129,5 +148,6 @@ def average_checkpoints(paths: list[str | Path]) -> dict:
         else:  # integer buffers (counters) are not averaged
             averaged[key] = value
     result = {key: value for key, value in payloads[-1].items()
-              if key not in ("trainer", "format_version", "s2s_version", "valid_metric", "metric_name")}
+              if key not in ("trainer", "format_version", "s2s_version", "valid_metric", "metric_name", "weights_dtype",
+                             "stored_weights_dtype")}  # the mean is float32 however the inputs were stored
     return {**result, "model": averaged, "averaged_from": [str(path) for path in paths]}
