@@ -14,6 +14,8 @@ from s2s import __version__
 from s2s.errors import S2SError
 
 EPILOG = """examples:
+  echo "Ein Hund läuft im Schnee." | s2s translate --checkpoint multi30k-de-en   # a shipped pretrained model
+  s2s pretrained                        # the shipped pretrained models: direction, test BLEU, size, folder
   s2s train --config configs/quickstart.yaml
   s2s train --config configs/quickstart.yaml --set train.epochs=3 model.cell=lstm
   s2s translate --checkpoint runs/quickstart/best.pt --input runs/quickstart/data/test.en
@@ -99,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
                                     description="Translate one sentence per line; output has exactly one line per "
                                                 "input line (empty in, empty out). Reads stdin without --input.")
     translate.add_argument("--checkpoint", required=True, nargs="+", metavar="CKPT",
-                           help="a .pt file, or a run folder (uses best.pt); several form an ensemble (their "
+                           help="a .pt file, a run folder (uses best.pt), or a pretrained model's folder or name "
+                                "(s2s pretrained lists them); several form an ensemble (their "
                                 "log-probabilities are averaged at every step; same vocabularies needed)")
     translate.add_argument("--input", help="input text file (plain or .gz); default: stdin")
     translate.add_argument("--output", help="output file (written whole, then renamed); default: stdout")
@@ -114,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                "detokenized, with sacreBLEU signatures). With a language model "
                                                "checkpoint: --text FILE, its perplexity.")
     evaluate.add_argument("--checkpoint", required=True, nargs="+", metavar="CKPT",
-                          help="a .pt file, or a run folder (uses best.pt); several form an ensemble")
+                          help="a .pt file, a run folder (uses best.pt), or a pretrained model's folder or name; "
+                               "several form an ensemble")
     evaluate.add_argument("--src", help="source sentences, one per line (translation models)")
     evaluate.add_argument("--ref", help="reference translations, line-aligned with --src")
     evaluate.add_argument("--text", help="language models: the text to score, one sentence per line (plain or .gz); "
@@ -129,8 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="Translate the run's test split with its best.pt (or --checkpoint) and write report.json, "
                                              "report.md and PNG figures (BLEU by source length, training curves with "
                                              "the selected checkpoint, attention maps) to --output.")
-    report.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by s2s train")
-    report.add_argument("--output", help="folder for the report (default: RUN_DIR/report)")
+    report.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by s2s train, or a pretrained model's "
+                        "folder or name (s2s pretrained lists them)")
+    report.add_argument("--output", help="folder for the report (default: RUN_DIR/report; for a pretrained model "
+                        "runs/NAME/report)")
     report.add_argument("--src", help="score these source sentences instead of the run's test split (needs --ref)")
     report.add_argument("--ref", help="references for --src")
     report.add_argument("--checkpoint", nargs="+", metavar="CKPT", help="evaluate these instead of RUN_DIR/best.pt "
@@ -175,7 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "extra: pip install -e '.[serve]'. Binds to localhost by default; for public use put a reverse "
                     "proxy with TLS, authentication and rate limits in front (README: Serving).")
     serve.add_argument("--checkpoint", required=True, nargs="+", action="extend", metavar="[NAME=]CKPT",
-                       help="a .pt file or run folder, optionally named (NAME=PATH); several serve several models, "
+                       help="a .pt file, run folder or pretrained model (folder or name), optionally named (NAME=PATH); "
+                            "several serve several models, "
                             "chosen per request by name (the first is the default)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=at_least(0, note=" (0 picks a free port)"), default=8080, help="port (default 8080)")
@@ -248,6 +255,11 @@ def build_parser() -> argparse.ArgumentParser:
     projection.add_argument("--side", choices=["src", "tgt"], help="which vectors of DIR (default: the first that has "
                             "every word)")
     projection.add_argument("--output", required=True, help="the figure (.png)")
+
+    commands.add_parser("pretrained", help="list the shipped pretrained models",
+                        description="List the shipped pretrained models (folders in the repository's pretrained/, or "
+                                    "in $S2S_PRETRAINED): name, direction, test BLEU, model.pt size, folder. Use a "
+                                    "name wherever a checkpoint goes: s2s translate --checkpoint multi30k-de-en.")
 
     commands.add_parser("zoo", help="list the registered models with their parameter counts",
                         description="List every registered model: name, description, parameters at the default "
@@ -387,6 +399,7 @@ def _prompt():
 def cmd_evaluate(args) -> int:
     from s2s.data.readers import read_parallel
     from s2s.decoding.translator import Translator
+    from s2s.pretrained import resolve
 
     if args.text:
         return evaluate_language_model(args)
@@ -394,7 +407,7 @@ def cmd_evaluate(args) -> int:
         raise S2SError("evaluate needs --src and --ref (a translation model) or --text FILE (a language model).")
     sources, references = read_parallel(args.src, args.ref)
     translator = Translator.from_checkpoint(args.checkpoint, device=args.device, precision=args.precision)
-    checkpoint = Path(args.checkpoint[0])
+    checkpoint = resolve(args.checkpoint[0])
     run_evaluation(translator, sources, references, decode_options(args), report=args.report, translations=args.output,
                    src=args.src, ref=args.ref, run_dir=checkpoint if checkpoint.is_dir() else checkpoint.parent)
     return 0
@@ -489,13 +502,18 @@ def cmd_report(args) -> int:
     from s2s.data.corpus import read_splits
     from s2s.data.readers import read_parallel
     from s2s.decoding.translator import Translator
+    from s2s.pretrained import MODEL_FILE, is_pretrained_folder, resolve
 
-    run_dir = Path(args.run_dir)
-    if not (run_dir / "best.pt").is_file():
-        raise S2SError(f"'{run_dir}' has no best.pt; give a run folder written by s2s train (e.g. runs/quickstart).")
+    run_dir = resolve(args.run_dir)
+    checkpoint = run_dir / "best.pt"
+    if not checkpoint.is_file() and is_pretrained_folder(run_dir):
+        checkpoint = run_dir / MODEL_FILE  # a pretrained model: its config names the test split; it has no curves
+    if not checkpoint.is_file():
+        raise S2SError(f"'{run_dir}' has no best.pt; give a run folder written by s2s train (e.g. runs/quickstart) "
+                       f"or a pretrained model (s2s pretrained lists them).")
     if (args.src is None) != (args.ref is None):
         raise S2SError("--src and --ref go together: give both, or neither to use the run's test split.")
-    translator = Translator.from_checkpoint(args.checkpoint or run_dir / "best.pt", device=args.device, precision=args.precision)
+    translator = Translator.from_checkpoint(args.checkpoint or checkpoint, device=args.device, precision=args.precision)
     if args.src:
         (sources, references), src, ref = read_parallel(args.src, args.ref), args.src, args.ref
     else:
@@ -504,7 +522,8 @@ def cmd_report(args) -> int:
         if "test" not in splits:
             raise S2SError("the run's data has no test split (data.test_src / data.test_tgt are empty); pass --src and --ref.")
         (sources, references), src, ref = splits["test"], f"{data.dataset} test ({data.src})", f"{data.dataset} test ({data.tgt})"
-    output = Path(args.output) if args.output else run_dir / "report"
+    output = Path(args.output) if args.output else Path("runs", run_dir.name, "report") if checkpoint.name == MODEL_FILE \
+        else run_dir / "report"
     try:
         output.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -565,6 +584,13 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_pretrained(args) -> int:
+    from s2s.pretrained import format_listing, list_pretrained, pretrained_root
+
+    print(format_listing(list_pretrained(), pretrained_root()))
+    return 0
+
+
 def cmd_zoo(args) -> int:
     from s2s.config import ModelConfig
     from s2s.models import count_parameters
@@ -620,7 +646,7 @@ def cmd_analyze(args) -> int:
 
 COMMANDS = {"train": cmd_train, "translate": cmd_translate, "evaluate": cmd_evaluate, "report": cmd_report,
             "compare": cmd_compare, "average": cmd_average, "export": cmd_export, "serve": cmd_serve,
-            "zoo": cmd_zoo, "data": cmd_data, "analyze": cmd_analyze, "generate": cmd_generate, "embeddings": cmd_embeddings}
+            "pretrained": cmd_pretrained, "zoo": cmd_zoo, "data": cmd_data, "analyze": cmd_analyze, "generate": cmd_generate, "embeddings": cmd_embeddings}
 
 
 def main(argv: list[str] | None = None) -> int:
