@@ -1,0 +1,325 @@
+"""Package trained checkpoints as a shipped pretrained model, pretrained/NAME/:
+
+    python scripts/package_pretrained.py --checkpoint runs/best_de_en/best.pt --name multi30k-de-en \\
+        --output pretrained/multi30k-de-en --beam 5 --length-penalty 1.0 --no-repeat-ngram 3 \\
+        [--max-len-ratio 2.0] [--mirror ../shared/data/multi30k] [--trained-commit HASH --trained-machine TEXT]
+
+Several --checkpoint files are averaged (s2s.checkpoint.average_checkpoints). The folder gets:
+  model.pt        an ordinary s2s checkpoint (config, tokenizers, vocabularies; loaded with weights_only=True) whose
+                  floating-point weights are stored as float16 ("weights_dtype": "float16"), half the size; loading
+                  upcasts them to float32. The trainer state is dropped; the config's decode: section is the decoding
+                  chosen on validation (scripts/select_decoding.py), so every command uses it by default.
+  config.yaml     that config; src.spm.model / tgt.spm.model: the SentencePiece models (from the tokenizer states);
+  src_vocab.json / tgt_vocab.json: the vocabularies (token lists in id order);
+  card.json       the card: direction, data, recipe, training commit and machine, decoding, test and validation
+                  BLEU/chrF with signatures, papers'-convention BLEU, the BLEU of the first 100 test sentences;
+  README.md       the model card, rendered from card.json.
+Every figure is measured with the float16 model.pt as shipped; the first 100 test sentences are also decoded with the
+float32 weights, and the number of translations that differ is recorded (0 expected). An existing folder is replaced
+only with --force. When the folder above holds a README.md with the index markers, its table is rewritten from the
+cards there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import REPO, describe_machine, machine_info, progress_log, run_script  # noqa: E402
+
+from s2s import __version__  # noqa: E402
+from s2s.checkpoint import average_checkpoints, load_checkpoint, save_checkpoint  # noqa: E402
+from s2s.config import config_from_dict  # noqa: E402
+from s2s.data.corpus import read_splits  # noqa: E402
+from s2s.decoding.translator import Translator  # noqa: E402
+from s2s.errors import S2SError  # noqa: E402
+from s2s.evaluation.metrics import PAPERS_CONVENTION, corpus_scores, moses_available, papers_bleu  # noqa: E402
+from s2s.models import build_model, count_parameters  # noqa: E402
+from s2s.pretrained import CARD_FILE, MODEL_FILE, list_pretrained  # noqa: E402
+from s2s.registry import import_user_modules  # noqa: E402
+
+FIRST_LINES = 100  # the test sentences whose BLEU the card records for a quick reproduction (tests/test_pretrained.py)
+KEPT_KEYS = ("src_vocab", "tgt_vocab", "src_tokenizer", "tgt_tokenizer", "step", "epoch", "averaged_from")
+INDEX_BEGIN, INDEX_END = "<!-- models: written by scripts/package_pretrained.py -->", "<!-- /models -->"
+log = progress_log("package_pretrained")
+
+
+def half_weights(state: dict) -> dict:
+    """The state dict with floating-point tensors as float16; tensors that share storage (tied embeddings) still
+    share it, so torch.save writes them once."""
+    converted: dict[tuple, torch.Tensor] = {}
+    result = {}
+    for key, value in state.items():
+        if not value.is_floating_point():
+            result[key] = value
+            continue
+        identity = (value.untyped_storage().data_ptr(), value.storage_offset(), tuple(value.shape), value.stride())
+        if identity not in converted:
+            converted[identity] = value.detach().to(torch.float16)
+        result[key] = converted[identity]
+    return result
+
+
+def build_payloads(checkpoints: list[Path], name: str, decode: dict) -> tuple[dict, dict]:
+    """(float32 payload, float16 payload) of the averaged checkpoints, with the shipped config: the decode: section
+    set, name = the model's name (what s2s serve calls it), no machine-specific data mirror, no trainer state.
+    The weights pass through the model once, so that tied matrices are one tensor again (averaging separates them)."""
+    averaged = average_checkpoints(checkpoints)
+    raw = averaged["config"]
+    raw = {**raw, "name": name, "decode": {**raw["decode"], **decode}, "data": {**raw["data"], "mirror": ""}}
+    config = config_from_dict(raw, source=f"config of {checkpoints[-1]}")
+    import_user_modules(config.imports)
+    model = build_model(config.model, len(averaged["src_vocab"]), len(averaged["tgt_vocab"]))
+    model.load_state_dict(averaged["model"])
+    common = {"config": config.to_dict(), **{key: averaged[key] for key in KEPT_KEYS if key in averaged},
+              "pretrained": name, "run": averaged["config"].get("name", "")}
+    fp32 = {**common, "model": model.state_dict(), "weights_dtype": "float32"}
+    fp16 = {**common, "model": half_weights(fp32["model"]), "weights_dtype": "float16"}
+    return fp32, fp16
+
+
+def write_folder(folder: Path, payload: dict) -> None:
+    """model.pt, config.yaml, the SentencePiece models and the vocabularies of a float16 payload."""
+    save_checkpoint(payload, folder / MODEL_FILE)
+    (folder / MODEL_FILE).chmod(0o644)  # save_checkpoint's temporary file is private; a shipped model is not
+    (folder / "config.yaml").write_text(yaml.safe_dump(payload["config"], sort_keys=False, allow_unicode=True),
+                                        encoding="utf-8")
+    for side in ("src", "tgt"):
+        proto = payload[f"{side}_tokenizer"].get("model_proto")
+        if proto:
+            (folder / f"{side}.spm.model").write_bytes(proto)
+        (folder / f"{side}_vocab.json").write_text(json.dumps(payload[f"{side}_vocab"], ensure_ascii=False, indent=0) + "\n",
+                                                   encoding="utf-8")
+
+
+def split_labels(dataset: str) -> dict[str, str]:
+    return {"valid": "val", "test": "test2016"} if dataset == "multi30k" else {"valid": "valid", "test": "test"}
+
+
+def score(translator: Translator, sources: list[str], references: list[str], lang: str, label: str) -> dict:
+    """BLEU, chrF, lowercased BLEU and their signatures, and BLEU in the papers' convention (when sacremoses is
+    installed) of the translator's translations with its own decode: settings."""
+    started = time.perf_counter()
+    hypotheses = translator.translate(sources)
+    scores = corpus_scores(hypotheses, references)
+    result = {"set": label, "sentences": len(sources), "bleu": scores["bleu"], "chrf": scores["chrf"],
+              "bleu_lowercase": scores["bleu_lowercase"], "signature": scores["signature"],
+              "papers_bleu": None, "decode_seconds": round(time.perf_counter() - started, 1)}
+    if moses_available():
+        papers = papers_bleu(hypotheses, references, lang)
+        result.update(papers_bleu=papers["bleu"])
+        result["signature"]["papers_bleu"] = papers["signature"]
+    return result
+
+
+def package(checkpoints: list[str | Path], name: str, output: str | Path, decode: dict, mirror: str | None = None,
+            force: bool = False, recipe: str = "", trained_commit: str = "", trained_machine: str = "",
+            info: dict | None = None) -> dict:
+    """Write the pretrained folder `output` and return its card. decode: beam, length_penalty, no_repeat_ngram
+    (and max_len_ratio) for the config's decode: section; mirror: where Multi30k is read from for the scores."""
+    output = Path(output)
+    if output.exists() and not force:
+        raise S2SError(f"'{output}' already exists; pass --force to replace it, or choose another --output.")
+    if not output.parent.is_dir():
+        raise S2SError(f"folder '{output.parent}' does not exist; create it or choose another --output.")
+    info = info or machine_info()
+    checkpoints = [Path(path) for path in checkpoints]
+    fp32, fp16 = build_payloads(checkpoints, name, decode)
+    config = config_from_dict(fp16["config"])
+    data = dataclasses.replace(config.data, mirror=mirror or "") if config.data.dataset == "multi30k" else config.data
+    labels = split_labels(config.data.dataset)
+    splits = read_splits(data, ("valid", "test"))
+    if "test" not in splits:
+        raise S2SError(f"the checkpoint's data ({config.data.dataset}) has no test split to score the model on.")
+
+    staging = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}."))
+    try:
+        write_folder(staging, fp16)
+        shipped = Translator.from_checkpoint(staging, device="cpu")  # the float16 file as shipped, upcast on loading
+        with tempfile.TemporaryDirectory() as scratch:
+            save_checkpoint(fp32, Path(scratch) / "fp32.pt")
+            fp32_size = (Path(scratch) / "fp32.pt").stat().st_size
+            full = Translator.from_checkpoint(Path(scratch) / "fp32.pt", device="cpu")
+        lang = config.data.tgt
+        log(f"scoring {labels['test']} ({len(splits['test'][0])} sentences) with the float16 model")
+        test = score(shipped, *splits["test"], lang, labels["test"])
+        valid = score(shipped, *splits["valid"], lang, labels["valid"]) if "valid" in splits else None
+        sources, references = splits["test"]
+        # the first sentences decoded on their own, as a quick reproduction decodes them
+        half_lines, full_lines = shipped.translate(sources[:FIRST_LINES]), full.translate(sources[:FIRST_LINES])
+        differ = sum(a != b for a, b in zip(half_lines, full_lines))
+        if differ:
+            log(f"warning: {differ} of the first {len(half_lines)} test translations differ between float16 and float32 weights")
+        model_cfg = config.model
+        card = {
+            "name": name,
+            "direction": f"{config.data.src}→{config.data.tgt}",
+            "src": config.data.src, "tgt": config.data.tgt,
+            "data": {"dataset": config.data.dataset, "tokenizer": config.data.tokenizer,
+                     "vocab_size": {"src": len(fp16["src_vocab"]), "tgt": len(fp16["tgt_vocab"])}},
+            "recipe": recipe,
+            "architecture": {"model": model_cfg.resolved_name, "cell": model_cfg.cell, "attention": model_cfg.attention,
+                             "emb_size": model_cfg.emb_size, "hidden_size": model_cfg.hidden_size,
+                             "layers": model_cfg.layers, "bidirectional": model_cfg.bidirectional,
+                             "tie_embeddings": model_cfg.tie_embeddings, "parameters": shipped.checkpoint["parameters"]},
+            "training": {"run": fp16["run"], "commit": trained_commit or "not recorded",
+                         "machine": trained_machine or "not recorded", "step": fp16.get("step"), "epoch": fp16.get("epoch"),
+                         "checkpoints": [str(path) for path in checkpoints]},
+            "decoding": {key: getattr(config.decode, key)
+                         for key in ("beam", "length_penalty", "no_repeat_ngram", "max_len_ratio")},
+            "test": test,
+            "valid": valid,
+            f"test_first_{FIRST_LINES}": {"sentences": len(half_lines),
+                                          "bleu": corpus_scores(half_lines, references[:FIRST_LINES])["bleu"],
+                                          "threads": torch.get_num_threads()},
+            "fp16_check": {"sentences": len(half_lines), "differ": differ},
+            "papers_convention": PAPERS_CONVENTION,
+            "weights_dtype": "float16",
+            "size_bytes": (staging / MODEL_FILE).stat().st_size,
+            "fp32_size_bytes": fp32_size,
+            "packaged": {"command": info["command"], "commit": info["git_commit"], "dirty": info["git_dirty"],
+                         "date": info["date_utc"], "cpu": info["cpu_model"], "torch": info["torch"],
+                         "s2s": __version__},
+        }
+        (staging / CARD_FILE).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        (staging / "README.md").write_text(render_card(card), encoding="utf-8")
+        staging.chmod(0o755)
+        if output.exists():
+            shutil.rmtree(output)
+        staging.rename(output)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    update_index(output.parent)
+    return card
+
+
+def render_card(card: dict) -> str:
+    """The model card (README.md) of a pretrained folder, from its card.json."""
+    test, valid, decode, arch = card["test"], card["valid"], card["decoding"], card["architecture"]
+    first = card[f"test_first_{FIRST_LINES}"]
+    papers = f"{test['papers_bleu']:.2f}" if test.get("papers_bleu") is not None else "not measured (needs sacremoses)"
+    lines = [
+        f"# {card['name']}: {card['direction']} translation ({card['data']['dataset']})",
+        "",
+        f"A {arch['model']} model ({arch['cell']} cells, {arch['attention']} attention, emb {arch['emb_size']}, hidden "
+        f"{arch['hidden_size']}, {arch['layers']} layer(s), {'bi' if arch['bidirectional'] else 'uni'}directional encoder"
+        f"{', tied target embeddings' if arch['tie_embeddings'] else ''}; {arch['parameters']:,} parameters), "
+        f"{card['data']['tokenizer']} vocabularies of {card['data']['vocab_size']['src']:,} / "
+        f"{card['data']['vocab_size']['tgt']:,} tokens.",
+        "",
+        "```bash",
+        f"s2s translate --checkpoint {card['name']} --input text.{card['src']}",
+        "```",
+        "",
+        "| | BLEU | chrF | BLEU (lowercased) | BLEU (papers' convention) |",
+        "|---|---:|---:|---:|---:|",
+        f"| {test['set']} ({test['sentences']:,} sentences) | {test['bleu']:.2f} | {test['chrf']:.2f} | "
+        f"{test['bleu_lowercase']:.2f} | {papers} |",
+    ]
+    if valid:
+        valid_papers = f"{valid['papers_bleu']:.2f}" if valid.get("papers_bleu") is not None else "–"
+        lines.append(f"| {valid['set']} ({valid['sentences']:,} sentences) | {valid['bleu']:.2f} | {valid['chrf']:.2f} | "
+                     f"{valid['bleu_lowercase']:.2f} | {valid_papers} |")
+    lines += [
+        "",
+        f"Decoding (the config's `decode:` section, chosen on validation): beam {decode['beam']}, length penalty "
+        f"{decode['length_penalty']}, no-repeat n-gram {decode['no_repeat_ngram'] or 'off'}, max length "
+        f"{decode['max_len_ratio']} × source tokens + 10.",
+        f"sacreBLEU `{test['signature']['bleu']}`; chrF `{test['signature']['chrf']}`"
+        + (f"; papers' convention `{test['signature']['papers_bleu']}` — {card['papers_convention']}"
+           if "papers_bleu" in test["signature"] else "") + ".",
+        f"The first {first['sentences']} {test['set']} sentences alone: BLEU {first['bleu']:.2f} "
+        f"(tests/test_pretrained.py decodes them again and expects this figure).",
+        "",
+        f"- recipe: `{card['recipe'] or 'not recorded'}`; run `{card['training']['run']}`, step "
+        f"{card['training']['step']}, epoch {card['training']['epoch']}; "
+        f"{'average of ' + str(len(card['training']['checkpoints'])) + ' checkpoints' if len(card['training']['checkpoints']) > 1 else 'one checkpoint'}",
+        f"- training commit: {card['training']['commit']}; training machine: {card['training']['machine']}",
+        f"- weights stored as float16 ({card['size_bytes']:,} bytes; {card['fp32_size_bytes']:,} as float32), "
+        f"upcast to float32 when loaded; float16 and float32 weights translate the first "
+        f"{card['fp16_check']['sentences']} {test['set']} sentences identically"
+        + ("" if not card["fp16_check"]["differ"] else f" except {card['fp16_check']['differ']}"),
+        f"- packaged by `{card['packaged']['command']}` at commit {card['packaged']['commit']}"
+        f"{' (with uncommitted changes)' if card['packaged']['dirty'] else ''}, {card['packaged']['date']}, "
+        f"{card['packaged']['cpu']}, torch {card['packaged']['torch']}",
+        "",
+        "Files: `model.pt` (the checkpoint every s2s command reads), `config.yaml`, `src.spm.model` / `tgt.spm.model` "
+        "(SentencePiece), `src_vocab.json` / `tgt_vocab.json` (tokens in id order), `card.json` (this card as data).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def update_index(root: Path) -> bool:
+    """Rewrite the model table between the index markers of root/README.md from the cards in root; False when
+    there is no such README (a folder that is not an index is left alone)."""
+    index = root / "README.md"
+    if not index.is_file():
+        return False
+    text = index.read_text(encoding="utf-8")
+    if INDEX_BEGIN not in text or INDEX_END not in text:
+        return False
+    rows = ["| model | direction | test2016 BLEU | chrF | BLEU (papers) | decoding | size |", "|---|---|---:|---:|---:|---|---:|"]
+    for model in list_pretrained(root):
+        card = model["card"]
+        if not card:
+            continue
+        test, decode = card["test"], card["decoding"]
+        papers = f"{test['papers_bleu']:.2f}" if test.get("papers_bleu") is not None else "–"
+        rows.append(f"| [{card['name']}]({card['name']}/README.md) | {card['direction']} | {test['bleu']:.2f} | "
+                    f"{test['chrf']:.2f} | {papers} | beam {decode['beam']}, lp {decode['length_penalty']}, "
+                    f"n-gram guard {decode['no_repeat_ngram'] or 'off'} | {card['size_bytes'] / 1e6:.1f} MB |")
+    before, rest = text.split(INDEX_BEGIN, 1)
+    after = rest.split(INDEX_END, 1)[1]
+    index.write_text(before + INDEX_BEGIN + "\n" + "\n".join(rows) + "\n" + INDEX_END + after, encoding="utf-8")
+    return True
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", required=True, nargs="+", metavar="CKPT", help="checkpoints (several are averaged)")
+    parser.add_argument("--name", required=True, help="the model's short name, e.g. multi30k-de-en")
+    parser.add_argument("--output", required=True, help="the folder to write, e.g. pretrained/multi30k-de-en")
+    parser.add_argument("--beam", type=int, required=True, help="the shipped decoding: beam size")
+    parser.add_argument("--length-penalty", type=float, required=True, help="the shipped decoding: length penalty")
+    parser.add_argument("--no-repeat-ngram", type=int, required=True, help="the shipped decoding: n-gram guard (0: off)")
+    parser.add_argument("--max-len-ratio", type=float, help="the shipped decoding: maximum output length ratio "
+                        "(default: the checkpoint config's)")
+    parser.add_argument("--mirror", default=str(REPO.parent / "shared/data/multi30k"),
+                        help="local copy of the Multi30k files (default: ../shared/data/multi30k)")
+    parser.add_argument("--recipe", help="the recipe config (default: configs/multi30k/RUN.yaml when it exists)")
+    parser.add_argument("--trained-commit", default="", help="the commit the recipe was trained at")
+    parser.add_argument("--trained-machine", default="", help="the machine it was trained on, e.g. 'AVX-512 EPYC, 2 threads'")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads for decoding (default 1)")
+    parser.add_argument("--force", action="store_true", help="replace an existing --output folder")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    info = machine_info()
+    print(describe_machine(info), flush=True)
+    decode = {"beam": args.beam, "length_penalty": args.length_penalty, "no_repeat_ngram": args.no_repeat_ngram}
+    if args.max_len_ratio is not None:
+        decode["max_len_ratio"] = args.max_len_ratio
+    recipe = args.recipe
+    if recipe is None:
+        run = load_checkpoint(args.checkpoint[-1])["config"].get("name", "")
+        default = Path("configs/multi30k") / f"{run}.yaml"
+        recipe = str(default) if run and (REPO / default).is_file() else ""
+    card = package(args.checkpoint, args.name, args.output, decode, mirror=args.mirror, force=args.force, recipe=recipe,
+                   trained_commit=args.trained_commit, trained_machine=args.trained_machine, info=info)
+    print(render_card(card))
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_script(main)
