@@ -1,0 +1,240 @@
+"""Shipped pretrained models: packaging (float16 weights, the files, the card), resolution by folder and by short
+name, `s2s pretrained`, torch.hub; and, marked `shipped`, the real models in the repository's pretrained/."""
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+import yaml
+from helpers import MULTI30K_MIRROR, REPO, tiny_config_dict
+
+from s2s.checkpoint import average_checkpoints, load_checkpoint
+from s2s.cli import main
+from s2s.config import config_from_dict
+from s2s.data.corpus import read_splits
+from s2s.data.readers import read_lines
+from s2s.decoding.translator import Translator
+from s2s.errors import S2SError
+from s2s.evaluation.metrics import corpus_scores
+from s2s.pretrained import PRETRAINED_ENV, list_pretrained, resolve
+from s2s.training.trainer import Trainer
+
+NAME = "tiny-en-de"
+DECODE = {"beam": 3, "length_penalty": 0.8, "no_repeat_ngram": 3}
+INDEX = "# models\n\n<!-- models: written by scripts/package_pretrained.py -->\n| TODO |\n<!-- /models -->\n\nend\n"
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("package_pretrained", REPO / "scripts" / "package_pretrained.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory):
+    """A tiny en->de model (SentencePiece, tied target embeddings) trained a few steps, packaged into ROOT/tiny-en-de
+    by the script's function; ROOT/README.md is an index to rewrite."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    folder = tmp_path_factory.mktemp("pretrained")
+    run = folder / "run"
+    config = config_from_dict(tiny_config_dict(run, data={"tokenizer": "sentencepiece", "vocab_size": 40},
+                                               model={"emb_size": 32, "hidden_size": 32, "tie_embeddings": True},
+                                               train={"max_steps": 30, "epochs": 5, "lr": 0.01}))
+    Trainer(config, run, log=lambda message: None).train()
+    root = folder / "root"
+    root.mkdir()
+    (root / "README.md").write_text(INDEX)
+    script = load_script()
+    card = script.package([run / "best.pt"], NAME, root / NAME, DECODE)
+    lines = read_splits(config.data, ("test",))["test"][0]
+    yield {"run": run, "root": root, "folder": root / NAME, "card": card, "script": script, "lines": lines,
+           "fp32": Translator.from_checkpoint(run / "best.pt", device="cpu").translate(lines, **DECODE)}
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture
+def shipped_root(packaged, monkeypatch):
+    monkeypatch.setenv(PRETRAINED_ENV, str(packaged["root"]))
+    return packaged["root"]
+
+
+def test_the_folder_holds_the_model_its_config_tokenizers_vocabularies_and_card(packaged):
+    folder, payload = packaged["folder"], load_checkpoint(packaged["folder"])
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "card.json", "config.yaml", "model.pt",
+                                                        "src.spm.model", "src_vocab.json", "tgt.spm.model", "tgt_vocab.json"]
+    assert (folder / "src.spm.model").read_bytes() == payload["src_tokenizer"]["model_proto"]
+    assert (folder / "tgt.spm.model").read_bytes() == payload["tgt_tokenizer"]["model_proto"]
+    assert json.loads((folder / "tgt_vocab.json").read_text()) == payload["tgt_vocab"]
+    config = yaml.safe_load((folder / "config.yaml").read_text())
+    assert config == payload["config"] and config["name"] == NAME and config["data"]["mirror"] == ""
+    assert config["decode"] == {**config["decode"], **DECODE} and config["decode"]["max_len_ratio"] == 2.0
+    card = json.loads((folder / "card.json").read_text())
+    assert card == packaged["card"]
+    assert (card["name"], card["direction"], card["training"]["run"], card["training"]["step"]) == (NAME, "en→de", "tiny", 30)
+    assert card["decoding"] == {**DECODE, "max_len_ratio": 2.0}
+    assert card["fp16_check"] == {"sentences": 20, "differ": 0}
+    assert card["test"]["sentences"] == 20 and card["test_first_100"]["sentences"] == 20
+    assert card["size_bytes"] == (folder / "model.pt").stat().st_size
+    assert f"| test (20 sentences) | {card['test']['bleu']:.2f} | {card['test']['chrf']:.2f} |" in (folder / "README.md").read_text()
+
+
+def test_weights_are_stored_as_float16_at_half_the_size_and_load_as_float32(packaged):
+    raw = torch.load(packaged["folder"] / "model.pt", weights_only=True)
+    assert raw["weights_dtype"] == "float16" and "trainer" not in raw
+    assert {value.dtype for value in raw["model"].values()} == {torch.float16}
+    assert raw["model"]["decoder.out.weight"].data_ptr() == raw["model"]["decoder.embed.weight"].data_ptr()  # still tied
+    unique = {value.data_ptr(): value for value in raw["model"].values()}.values()
+    fp32_weight_bytes = sum(4 * value.numel() for value in unique)
+    saved = packaged["card"]["fp32_size_bytes"] - packaged["card"]["size_bytes"]
+    assert saved == pytest.approx(fp32_weight_bytes / 2, rel=0.03)  # the weights take half; the rest is unchanged
+
+    loaded = load_checkpoint(packaged["folder"])
+    assert (loaded["weights_dtype"], loaded["stored_weights_dtype"]) == ("float32", "float16")
+    assert all(torch.equal(loaded["model"][key], value.float()) for key, value in raw["model"].items())
+    assert load_checkpoint(packaged["folder"], upcast=False)["model"]["decoder.out.bias"].dtype == torch.float16
+    averaged = average_checkpoints([packaged["folder"]])
+    assert "weights_dtype" not in averaged and averaged["model"]["decoder.out.bias"].dtype == torch.float32
+
+
+def test_the_package_translates_as_the_fp32_checkpoint_with_the_shipped_decoding_by_default(packaged):
+    translator = Translator.from_checkpoint(packaged["folder"], device="cpu")
+    assert (translator.decode.beam, translator.decode.length_penalty, translator.decode.no_repeat_ngram) == (3, 0.8, 3)
+    assert all(p.dtype == torch.float32 for p in translator.model.parameters())
+    assert translator.translate(packaged["lines"]) == packaged["fp32"]
+
+
+def test_a_short_name_resolves_through_the_pretrained_folder(shipped_root, packaged, tmp_path):
+    assert resolve(NAME) == shipped_root / NAME
+    assert resolve("runs/none/best.pt") == resolve("runs/none/best.pt")  # a path that does not exist stays a path
+    assert [(m["name"], m["folder"]) for m in list_pretrained()] == [(NAME, shipped_root / NAME)]
+    assert load_checkpoint(NAME)["pretrained"] == NAME
+    assert Translator.from_checkpoint(NAME, device="cpu").translate(packaged["lines"]) == packaged["fp32"]
+    source, output = tmp_path / "in.txt", tmp_path / "out.txt"
+    source.write_text("\n".join(packaged["lines"]) + "\n")
+    assert main(["translate", "--checkpoint", NAME, "--device", "cpu", "--input", str(source), "--output", str(output)]) == 0
+    assert output.read_text().splitlines() == packaged["fp32"]
+
+
+def test_echo_into_s2s_translate_with_a_short_name(shipped_root, packaged):
+    done = subprocess.run([sys.executable, "-m", "s2s", "translate", "--checkpoint", NAME, "--device", "cpu"],
+                          input="\n".join(packaged["lines"][:3]) + "\n", capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == packaged["fp32"][:3]
+
+
+def test_an_unknown_name_lists_the_shipped_ones(shipped_root, capsys):
+    with pytest.raises(S2SError) as error:
+        resolve("multi30k-xx-yy")
+    assert str(error.value) == (
+        f"'multi30k-xx-yy' is neither a file, a folder nor the name of a shipped pretrained model (shipped models in "
+        f"{shipped_root}: {NAME}). Pass a .pt file, a run folder, a pretrained folder or one of those names; "
+        f"s2s pretrained lists them.")
+    assert main(["translate", "--checkpoint", "multi30k-xx-yy"]) == 2
+    assert f"(shipped models in {shipped_root}: {NAME})" in capsys.readouterr().err
+
+
+def test_s2s_pretrained_lists_name_direction_bleu_size_and_folder(shipped_root, packaged, capsys, tmp_path, monkeypatch):
+    assert main(["pretrained"]) == 0
+    bleu = f"{packaged['card']['test']['bleu']:.2f} (test)"
+    size = f"{packaged['card']['size_bytes'] / 1e6:.1f} MB"
+    assert capsys.readouterr().out.splitlines() == [
+        "name        direction  " + "test BLEU".ljust(len(bleu)) + "  " + "size".ljust(len(size)) + "  folder",
+        f"{NAME}  en→de      {bleu}  {size}  {shipped_root / NAME}"]
+    monkeypatch.setenv(PRETRAINED_ENV, str(tmp_path))
+    assert main(["pretrained"]) == 0
+    assert capsys.readouterr().out == f"no pretrained models in {tmp_path}\n"
+
+
+def test_report_and_serve_take_a_short_name(shipped_root, packaged, tmp_path):
+    from s2s.serving.service import load_models
+
+    assert main(["report", NAME, "--device", "cpu", "--output", str(tmp_path / "report")]) == 0
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["bleu"] == packaged["card"]["test"]["bleu"]  # the shipped decoding on the config's test split
+    models = load_models([NAME], device="cpu")
+    assert list(models) == [NAME] and models[NAME].info()["decode"]["beam"] == 3
+
+
+def test_torch_hub_loads_the_shipped_folder_next_to_hubconf(packaged, tmp_path):
+    repository = tmp_path / "repo"
+    (repository / "pretrained").mkdir(parents=True)
+    shutil.copy(REPO / "hubconf.py", repository / "hubconf.py")
+    shutil.copytree(packaged["folder"], repository / "pretrained" / "multi30k-en-de")
+    translator = torch.hub.load(str(repository), "multi30k_en_de", source="local", device="cpu")
+    assert translator.translate(packaged["lines"]) == packaged["fp32"]
+    with pytest.raises(S2SError, match=r"the pretrained model 'multi30k-de-en' is not in this repository \("):
+        torch.hub.load(str(repository), "multi30k_de_en", source="local")
+
+
+def test_packaging_refuses_an_existing_folder_without_force_and_rewrites_the_index(packaged, tmp_path):
+    script = packaged["script"]
+    with pytest.raises(S2SError, match=r"already exists; pass --force to replace it"):
+        script.package([packaged["run"] / "best.pt"], NAME, packaged["folder"], DECODE)
+    card, test = packaged["card"], packaged["card"]["test"]
+    assert (packaged["root"] / "README.md").read_text() == INDEX.replace("| TODO |", "\n".join([
+        "| model | direction | test2016 BLEU | chrF | BLEU (papers) | decoding | size |",
+        "|---|---|---:|---:|---:|---|---:|",
+        f"| [{NAME}]({NAME}/README.md) | en→de | {test['bleu']:.2f} | {test['chrf']:.2f} | {test['papers_bleu']:.2f} | "
+        f"beam 3, lp 0.8, n-gram guard 3 | {card['size_bytes'] / 1e6:.1f} MB |"]))
+    copy = tmp_path / NAME
+    shutil.copytree(packaged["folder"], copy)
+    (copy / "stale.txt").write_text("from an earlier packaging")
+    assert script.package([packaged["run"] / "best.pt"], NAME, copy, DECODE, force=True)["test"] == test
+    assert not (copy / "stale.txt").exists() and [p.name for p in tmp_path.iterdir()] == [NAME]  # no staging left
+
+
+# ---- the shipped models (fail until pretrained/multi30k-de-en and pretrained/multi30k-en-de are packaged) -----------
+
+SHIPPED = REPO / "pretrained"
+# test2016 BLEU (cased sacreBLEU) each recipe must reach: the issue targets (de->en >= 38.5, en->de >= 36.0), up to
+# about 2 above the recorded recipe runs (BENCHMARKS.md: 40.19 and 37.59 with the decoding chosen on validation)
+EXPECTED_TEST_BLEU = {"multi30k-de-en": (38.5, 42.5), "multi30k-en-de": (36.0, 39.5)}
+SHIPPED_NAMES = sorted(set(EXPECTED_TEST_BLEU) | {m["name"] for m in list_pretrained(SHIPPED)})
+
+
+@pytest.mark.shipped
+def test_both_multi30k_models_are_shipped():
+    assert {m["name"] for m in list_pretrained(SHIPPED)} >= set(EXPECTED_TEST_BLEU), \
+        "package them: scripts/package_pretrained.py (pretrained/README.md)"
+
+
+@pytest.mark.shipped
+@pytest.mark.parametrize("name", SHIPPED_NAMES)
+def test_a_shipped_model_reproduces_its_cards_bleu_on_the_first_100_test_sentences(name):
+    folder = SHIPPED / name
+    assert (folder / "model.pt").is_file(), f"{folder} is not packaged yet"
+    card = json.loads((folder / "card.json").read_text())
+    src, tgt = card["src"], card["tgt"]
+    sources = read_lines(MULTI30K_MIRROR / f"test_2016_flickr.{src}.gz")[:100]
+    references = read_lines(MULTI30K_MIRROR / f"test_2016_flickr.{tgt}.gz")[:100]
+    previous = torch.get_num_threads()
+    torch.set_num_threads(card["test_first_100"]["threads"])  # as packaged: the thread count can change the sums
+    try:
+        translator = Translator.from_checkpoint(folder, device="cpu")
+        assert {key: getattr(translator.decode, key) for key in card["decoding"]} == card["decoding"]
+        bleu = corpus_scores(translator.translate(sources), references)["bleu"]
+    finally:
+        torch.set_num_threads(previous)
+    assert bleu == pytest.approx(card["test_first_100"]["bleu"], abs=0.01)
+
+
+@pytest.mark.shipped
+@pytest.mark.parametrize("name", SHIPPED_NAMES)
+def test_a_shipped_model_is_float16_and_its_test_bleu_in_the_recorded_range(name):
+    folder = SHIPPED / name
+    assert (folder / "model.pt").is_file(), f"{folder} is not packaged yet"
+    raw = torch.load(folder / "model.pt", weights_only=True)
+    assert raw["weights_dtype"] == "float16" and "trainer" not in raw
+    assert {value.dtype for value in raw["model"].values() if value.is_floating_point()} == {torch.float16}
+    card = json.loads((folder / "card.json").read_text())
+    assert card["size_bytes"] == (folder / "model.pt").stat().st_size
+    low, high = EXPECTED_TEST_BLEU.get(name, (0.0, 100.0))
+    assert card["test"]["set"] == "test2016" and low <= card["test"]["bleu"] <= high
