@@ -22,6 +22,15 @@ from s2s.specials import BOS, EOS, PAD
 NEG_INF = np.float32(-np.inf)
 
 
+def pad(sequences: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """(src (batch, longest) int64 padded with <pad>, src_lengths (batch,) int64) of a batch of id lists."""
+    src_lengths = np.array([len(ids) for ids in sequences], np.int64)
+    src = np.full((len(sequences), int(src_lengths.max())), PAD, np.int64)
+    for row, ids in enumerate(sequences):
+        src[row, : len(ids)] = ids
+    return src, src_lengths
+
+
 def select_state(state, rows: np.ndarray):
     """Rows `rows` of a recurrent state: a dict of (layers, batch, hidden) arrays, or a tuple of such states."""
     if isinstance(state, tuple):

@@ -1,0 +1,170 @@
+"""The exported encoder and decoder-step graphs as onnxruntime sessions behind the step-model interface of
+s2s.runtime.search (encode, decode_step), one export or an ensemble of several; int8 by dynamic quantization."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from s2s.errors import S2SError
+
+PRECISIONS = ("fp32", "int8")
+INSTALL = "pip install -e '.[onnx]' (onnx and onnxruntime)"
+
+
+def import_onnxruntime():
+    try:
+        import onnxruntime
+    except ModuleNotFoundError:
+        raise S2SError(f"the onnx engine needs onnxruntime: {INSTALL}.") from None
+    return onnxruntime
+
+
+def usable_cpus() -> int:
+    """The CPU cores this process may run on (its affinity mask, where the OS has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def session_options(threads: int | None):
+    ort = import_onnxruntime()
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or usable_cpus()
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return options
+
+
+class OnnxModel:
+    """One export's sessions: encode(src, src_lengths) and decode_step(prev_tokens, states, enc_states, src_mask)."""
+
+    def __init__(self, encoder_path: Path, decoder_path: Path, state_names: list[str], threads: int | None = None,
+                 precision: str = "fp32"):
+        ort = import_onnxruntime()
+        if precision not in PRECISIONS:
+            raise S2SError(f"the onnx engine runs precision fp32 or int8, not {precision!r}.")
+        options = session_options(threads)
+        with tempfile.TemporaryDirectory(prefix="s2s-int8-") as scratch:  # the sessions hold the graphs once built
+            if precision == "int8":
+                encoder_path, decoder_path = (quantize(path, Path(scratch) / path.name) for path in (encoder_path, decoder_path))
+            self.encoder = ort.InferenceSession(str(encoder_path), options, providers=["CPUExecutionProvider"])
+            self.decoder = ort.InferenceSession(str(decoder_path), options, providers=["CPUExecutionProvider"])
+        self.state_names = list(state_names)
+        self.encoder_outputs = [output.name for output in self.encoder.get_outputs()]
+        self.decoder_inputs = {arg.name for arg in self.decoder.get_inputs()}
+        self.decoder_outputs = [output.name for output in self.decoder.get_outputs()]
+        lacking = [f"{encoder_path.name} output {name}" for name in ["enc_states", "src_mask", *self.state_names]
+                   if name not in self.encoder_outputs]
+        lacking += [f"{decoder_path.name} input {name}" for name in ["prev_tokens", *self.state_names]
+                    if name not in self.decoder_inputs]
+        lacking += [f"{decoder_path.name} output {name}" for name in ["log_probs", *(f"new_{s}" for s in self.state_names)]
+                    if name not in self.decoder_outputs]
+        if lacking:
+            raise S2SError(f"the graphs do not match manifest.json's states {self.state_names}: no {', '.join(lacking)}; "
+                           f"export the checkpoint again.")
+        self.takes_encoding = "enc_states" in self.decoder_inputs  # attention models
+
+    def encode(self, src: np.ndarray, src_lengths: np.ndarray):
+        """(enc_states (batch, src_len, hidden) or None when the decoder takes none, states, src_mask)."""
+        named = dict(zip(self.encoder_outputs, self.encoder.run(None, {"src": src, "src_lengths": src_lengths})))
+        enc_states = named["enc_states"] if self.takes_encoding else None
+        return enc_states, {name: named[name] for name in self.state_names}, named["src_mask"]
+
+    def decode_step(self, prev_tokens: np.ndarray, states: dict, enc_states, src_mask: np.ndarray):
+        """log_probs (batch, tgt_vocab), the new states, attention weights (batch, src_len) or None."""
+        feeds = {"prev_tokens": prev_tokens, "enc_states": enc_states, "src_mask": src_mask, **states}
+        named = dict(zip(self.decoder_outputs,
+                         self.decoder.run(None, {name: value for name, value in feeds.items() if name in self.decoder_inputs})))
+        return named["log_probs"], {name: named[f"new_{name}"] for name in self.state_names}, named.get("attention")
+
+
+class OnnxEnsemble:
+    """Several exports decoded as one, as s2s.decoding.ensemble does: the mean of the members' log-probs each step."""
+
+    def __init__(self, members: list[OnnxModel]):
+        self.members = members
+
+    def encode(self, src: np.ndarray, src_lengths: np.ndarray):
+        encodings = [member.encode(src, src_lengths) for member in self.members]
+        return tuple(e[0] for e in encodings), tuple(e[1] for e in encodings), encodings[0][2]
+
+    def decode_step(self, prev_tokens: np.ndarray, states: tuple, enc_states: tuple, src_mask: np.ndarray):
+        """The members' mean log-probs, their new states, the mean attention of the members that have it (or None)."""
+        steps = [member.decode_step(prev_tokens, state, encoded, src_mask)
+                 for member, state, encoded in zip(self.members, states, enc_states)]
+        weights = [w for _, _, w in steps if w is not None]
+        mean_weights = np.stack(weights).mean(0) if weights else None
+        return np.stack([log_probs for log_probs, _, _ in steps]).mean(0), tuple(s for _, s, _ in steps), mean_weights
+
+
+def quantize(source: Path, target: Path) -> Path:
+    """An int8 copy of a graph: weights of its matrix products as int8 with one scale per tensor, activations
+    quantized on the fly (onnxruntime's dynamic quantization). Gemm nodes become MatMul + Add first, since dynamic
+    quantization leaves Gemm (the output layer, attention's W_c) in fp32."""
+    try:
+        import onnx
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ModuleNotFoundError:
+        raise S2SError(f"--precision int8 quantizes the graphs with onnx and onnxruntime.quantization: {INSTALL}.") from None
+    model = onnx.load(str(source))
+    gemms_as_matmuls(model)
+    root = logging.getLogger()
+    advice = NoPreprocessingAdvice()  # quantize_dynamic advises pre-processing, meant for static quantization
+    root.addFilter(advice)
+    try:
+        quantize_dynamic(model, target, weight_type=QuantType.QInt8, per_channel=False)
+    finally:
+        root.removeFilter(advice)
+    return target
+
+
+class NoPreprocessingAdvice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pre-processing before quantization" not in record.getMessage()
+
+
+def count_weights(path: Path) -> int | None:
+    """The number of float weights in a graph file (its initializers, leaving out one-element constants such as
+    attention's -inf), or None without the onnx package."""
+    try:
+        import onnx
+    except ModuleNotFoundError:
+        return None
+    graph = onnx.load(str(path), load_external_data=False).graph
+    sizes = [int(np.prod(tensor.dims)) for tensor in graph.initializer if tensor.data_type == onnx.TensorProto.FLOAT]
+    return sum(size for size in sizes if size > 1)
+
+
+def gemms_as_matmuls(model) -> None:
+    """Rewrite, in place, each Gemm y = A Bᵀ + C (transB=1, alpha = beta = 1, B a constant) as MatMul(A, Bᵀ) + C."""
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    constants = {tensor.name: tensor for tensor in graph.initializer}
+    nodes = []
+    for node in graph.node:
+        attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        if node.op_type != "Gemm" or node.input[1] not in constants or attributes.get("transA", 0) \
+                or attributes.get("alpha", 1.0) != 1.0 or attributes.get("beta", 1.0) != 1.0:
+            nodes.append(node)
+            continue
+        weight = numpy_helper.to_array(constants[node.input[1]])
+        if attributes.get("transB", 0):
+            weight = weight.T
+        weight_name = f"{node.input[1]}_for_{node.name}"
+        graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(weight), weight_name))
+        product = f"{node.name}_product"
+        nodes.append(helper.make_node("MatMul", [node.input[0], weight_name], [product] if len(node.input) > 2
+                                      else list(node.output), name=f"{node.name}_matmul"))
+        if len(node.input) > 2:
+            nodes.append(helper.make_node("Add", [product, node.input[2]], list(node.output), name=f"{node.name}_add"))
+    del graph.node[:]
+    graph.node.extend(nodes)
+    used = {name for node in graph.node for name in node.input}
+    unused = [tensor for tensor in graph.initializer if tensor.name not in used]  # the transposed-away Bs
+    for tensor in unused:
+        graph.initializer.remove(tensor)
