@@ -61,7 +61,8 @@ def positive_float(text: str) -> float:
     return value
 
 
-def add_decode_options(parser: argparse.ArgumentParser) -> None:
+def add_decode_options(parser: argparse.ArgumentParser, engines: bool = False) -> None:
+    """The decoding flags; engines=True adds --engine: torch, or onnx for folders written by s2s export."""
     group = parser.add_argument_group("decoding (defaults come from the checkpoint's decode: section)")
     group.add_argument("--beam", type=at_least(1, note=" (1 is greedy decoding)"), help="beam size; 1 is greedy decoding")
     group.add_argument("--nbest", type=at_least(1), help="hypotheses per sentence (<= beam); above 1, translate writes "
@@ -77,6 +78,12 @@ def add_decode_options(parser: argparse.ArgumentParser) -> None:
                        help="fp32 (default); int8: dynamic quantization of the linear and GRU/LSTM layers, faster on "
                             "CPU (BENCHMARKS.md has speed and BLEU); int8-linear: the linear layers only; "
                             "bf16: autocast, on GPUs and CPUs with AMX/AVX512-BF16")
+    if engines:
+        group.add_argument("--engine", choices=["torch", "onnx"], default="torch",
+                           help="torch (default): --checkpoint is a checkpoint or run folder; onnx: --checkpoint is "
+                                "an ONNX export folder (s2s export; several form an ensemble), decoded with "
+                                "onnxruntime on the CPU without torch (pip install -e '.[onnx]'); --precision fp32 "
+                                "or int8")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument("--scores", action="store_true", help="prefix each line with its score and a tab")
     translate.add_argument("--attention", metavar="FILE.jsonl", help="write each line's attention matrix as JSON lines: "
                            '{"line", "src": source tokens, "out": output tokens (+ </s> when the output ended), "weights": [out][src] or null}')
-    add_decode_options(translate)
+    add_decode_options(translate, engines=True)
 
     evaluate = commands.add_parser("evaluate", help="translate a test set and score it with sacreBLEU (or a language "
                                    "model's perplexity of a text)",
@@ -127,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "(OUT.md: scores, BLEU by source length, training curves when the checkpoint is in a run folder, "
                           "attention maps, example and worst translations) and its PNG figures (OUT_*.png)")
     evaluate.add_argument("--output", help="also write the translations to this file")
-    add_decode_options(evaluate)
+    add_decode_options(evaluate, engines=True)
 
     report = commands.add_parser("report", help="evaluate a run's best checkpoint on its test split, with figures",
                                  description="Translate the run's test split with its best.pt (or --checkpoint) and write report.json, "
@@ -360,10 +367,25 @@ def read_input_lines(path: str | None):
     return sys.stdin
 
 
-def cmd_translate(args) -> int:
+def load_translator(args):
+    """The translator of --engine: torch (checkpoints, one or an ensemble) or onnx (export folders)."""
+    if args.engine == "onnx":
+        if args.precision not in ("fp32", "int8"):
+            raise S2SError(f"--engine onnx runs --precision fp32 or int8, not {args.precision} (bf16 and int8-linear "
+                           f"are the torch engine's).")
+        if args.device not in ("auto", "cpu"):
+            raise S2SError(f"--engine onnx runs on the CPU; drop --device {args.device}, or use --engine torch.")
+        from s2s.runtime import OnnxTranslator
+
+        return OnnxTranslator.from_export(args.checkpoint[0] if len(args.checkpoint) == 1 else args.checkpoint,
+                                          precision=args.precision)
     from s2s.decoding.translator import Translator
 
-    translator = Translator.from_checkpoint(args.checkpoint, device=args.device, precision=args.precision)
+    return Translator.from_checkpoint(args.checkpoint, device=args.device, precision=args.precision)
+
+
+def cmd_translate(args) -> int:
+    translator = load_translator(args)
     options = decode_options(args)
     if args.input is None and sys.stdin.isatty():
         print("s2s interactive translation: type a sentence and press Enter (Ctrl-D to quit).", file=sys.stderr)
@@ -398,16 +420,17 @@ def _prompt():
 
 def cmd_evaluate(args) -> int:
     from s2s.data.readers import read_parallel
-    from s2s.decoding.translator import Translator
     from s2s.pretrained import resolve
 
     if args.text:
+        if args.engine == "onnx":
+            raise S2SError("--text scores a language model, which the torch engine runs; drop --engine onnx.")
         return evaluate_language_model(args)
     if not (args.src and args.ref):
         raise S2SError("evaluate needs --src and --ref (a translation model) or --text FILE (a language model).")
     sources, references = read_parallel(args.src, args.ref)
-    translator = Translator.from_checkpoint(args.checkpoint, device=args.device, precision=args.precision)
-    checkpoint = resolve(args.checkpoint[0])
+    translator = load_translator(args)
+    checkpoint = Path(args.checkpoint[0]) if args.engine == "onnx" else resolve(args.checkpoint[0])
     run_evaluation(translator, sources, references, decode_options(args), report=args.report, translations=args.output,
                    src=args.src, ref=args.ref, run_dir=checkpoint if checkpoint.is_dir() else checkpoint.parent)
     return 0
@@ -649,6 +672,25 @@ COMMANDS = {"train": cmd_train, "translate": cmd_translate, "evaluate": cmd_eval
             "pretrained": cmd_pretrained, "zoo": cmd_zoo, "data": cmd_data, "analyze": cmd_analyze, "generate": cmd_generate, "embeddings": cmd_embeddings}
 
 
+NEEDS_TORCH = ("s2s {command} needs torch, which is not installed: pip install torch==2.13.0 (then pip install "
+               "-e .). Without torch, s2s translate and s2s evaluate run ONNX exports with --engine onnx.")
+
+
+def run_command(args) -> int:
+    """Run the subcommand; where torch is not installed, only the commands that do not need it (--engine onnx)."""
+    try:
+        import s2s.models  # noqa: F401  (registers the zoo before any command looks up a model)
+    except ModuleNotFoundError as error:
+        if error.name != "torch":
+            raise
+    try:
+        return COMMANDS[args.command](args)
+    except ModuleNotFoundError as error:
+        if error.name != "torch":
+            raise
+        raise S2SError(NEEDS_TORCH.format(command=args.command)) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -656,9 +698,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        import s2s.models  # noqa: F401  (registers the zoo before any command looks up a model)
-
-        return COMMANDS[args.command](args)
+        return run_command(args)
     except S2SError as error:
         if args.debug:
             raise

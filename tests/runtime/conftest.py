@@ -16,6 +16,12 @@ def one_thread():
     torch.set_num_threads(previous)
 
 
+@pytest.fixture(autouse=True)
+def one_onnxruntime_thread(monkeypatch):
+    """onnxruntime sessions made without threads= (the CLI's) use one thread too, as if the process had one core."""
+    monkeypatch.setattr("s2s.runtime.model.usable_cpus", lambda: 1)
+
+
 @pytest.fixture(scope="session")
 def exported(tmp_path_factory):
     """exported(name, input_feeding=False, tokenizer="whitespace", **decode) -> (checkpoint, export folder), cached."""

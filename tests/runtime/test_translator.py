@@ -156,7 +156,7 @@ def test_folders_that_are_not_valid_exports_are_clear_errors(exported, tmp_path,
 
 def test_a_checkpoint_file_and_bad_settings_are_clear_errors(exported):
     checkpoint, folder = exported("gru_attn")
-    with pytest.raises(S2SError, match=r"is a file, not an ONNX export folder.*use --engine torch"):
+    with pytest.raises(S2SError, match=r"is a file, not an ONNX export folder.*with --engine torch"):
         OnnxTranslator.from_export(checkpoint)
     with pytest.raises(S2SError, match="the onnx engine runs precision fp32 or int8, not 'bf16'"):
         OnnxTranslator.from_export(folder, precision="bf16")

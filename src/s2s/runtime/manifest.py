@@ -14,7 +14,7 @@ from s2s.specials import BOS, EOS, PAD, UNK
 FORMAT, FORMAT_VERSION = "s2s-onnx", 1
 REQUIRED_KEYS = ("model", "states", "files", "src_tokenizer", "tgt_tokenizer")
 REQUIRED_FILES = ("encoder", "decoder", "src_vocab", "tgt_vocab")
-EXPORT_HINT = "export a checkpoint first with s2s.export.onnx.export_onnx (the s2s export command), or use --engine torch"
+EXPORT_HINT = "export a checkpoint first (s2s export --checkpoint CKPT --output DIR), or translate it with --engine torch"
 
 
 def read_manifest(folder: Path) -> dict:
