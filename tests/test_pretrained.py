@@ -53,8 +53,9 @@ def packaged(tmp_path_factory):
     (root / "README.md").write_text(INDEX)
     script = load_script()
     card = script.package([run / "best.pt"], NAME, root / NAME, DECODE)
-    lines = read_splits(config.data, ("test",))["test"][0]
+    lines, references = read_splits(config.data, ("test",))["test"]
     yield {"run": run, "root": root, "folder": root / NAME, "card": card, "script": script, "lines": lines,
+           "references": references,
            "fp32": Translator.from_checkpoint(run / "best.pt", device="cpu").translate(lines, **DECODE)}
     torch.set_num_threads(previous)
 
@@ -153,12 +154,18 @@ def test_s2s_pretrained_lists_name_direction_bleu_size_and_folder(shipped_root, 
     assert capsys.readouterr().out == f"no pretrained models in {tmp_path}\n"
 
 
-def test_report_and_serve_take_a_short_name(shipped_root, packaged, tmp_path):
+def test_evaluate_report_and_serve_take_a_short_name(shipped_root, packaged, tmp_path, capsys):
     from s2s.serving.service import load_models
 
+    bleu = packaged["card"]["test"]["bleu"]
+    (tmp_path / "test.src").write_text("\n".join(packaged["lines"]) + "\n")
+    (tmp_path / "test.ref").write_text("\n".join(packaged["references"]) + "\n")
+    assert main(["evaluate", "--checkpoint", NAME, "--device", "cpu", "--src", str(tmp_path / "test.src"),
+                 "--ref", str(tmp_path / "test.ref")]) == 0
+    assert f"| BLEU | {bleu:.2f} | `" in capsys.readouterr().out
     assert main(["report", NAME, "--device", "cpu", "--output", str(tmp_path / "report")]) == 0
     report = json.loads((tmp_path / "report" / "report.json").read_text())
-    assert report["bleu"] == packaged["card"]["test"]["bleu"]  # the shipped decoding on the config's test split
+    assert report["bleu"] == bleu  # the shipped decoding on the config's test split
     models = load_models([NAME], device="cpu")
     assert list(models) == [NAME] and models[NAME].info()["decode"]["beam"] == 3
 
@@ -187,7 +194,8 @@ def test_packaging_refuses_an_existing_folder_without_force_and_rewrites_the_ind
     copy = tmp_path / NAME
     shutil.copytree(packaged["folder"], copy)
     (copy / "stale.txt").write_text("from an earlier packaging")
-    assert script.package([packaged["run"] / "best.pt"], NAME, copy, DECODE, force=True)["test"] == test
+    again = script.package([packaged["run"] / "best.pt"], NAME, copy, DECODE, force=True)["test"]
+    assert (again["bleu"], again["chrf"]) == (test["bleu"], test["chrf"])
     assert not (copy / "stale.txt").exists() and [p.name for p in tmp_path.iterdir()] == [NAME]  # no staging left
 
 
