@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 
 import numpy as np
 import pytest
@@ -162,3 +163,30 @@ def test_a_checkpoint_file_and_bad_settings_are_clear_errors(exported):
         OnnxTranslator.from_export(folder, precision="bf16")
     with pytest.raises(S2SError, match=r"threads must be at least 1 \(got 0\)"):
         OnnxTranslator.from_export(folder, threads=0)
+
+
+def test_without_onnxruntime_the_error_names_the_extra(exported, monkeypatch):
+    _, folder = exported("gru_attn")
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    with pytest.raises(S2SError, match=r"the onnx engine needs onnxruntime: pip install -e '\.\[onnx\]'"):
+        OnnxTranslator.from_export(folder)
+
+
+def test_gemms_rewritten_as_matmuls_compute_the_same_log_probs(exported, tmp_path):
+    import onnx
+    import onnxruntime
+
+    from s2s.runtime.model import gemms_as_matmuls, session_options
+
+    _, folder = exported("lstm_attn", input_feeding=True)
+    graph = onnx.load(str(folder / "decoder.onnx"))
+    gemms_as_matmuls(graph)
+    assert not [node for node in graph.graph.node if node.op_type == "Gemm"]
+    onnx.save(graph, tmp_path / "decoder.onnx")
+    generator = np.random.default_rng(0)
+    feeds = {"prev_tokens": np.array([2, 5, 7]), "enc_states": generator.standard_normal((3, 4, 32), np.float32),
+             "src_mask": np.array([[True] * 4, [True] * 2 + [False] * 2, [True] + [False] * 3]),
+             **{name: generator.standard_normal((1, 3, 32), np.float32) for name in ("h", "c", "fed")}}
+    outputs = [onnxruntime.InferenceSession(str(path), session_options(1), providers=["CPUExecutionProvider"])
+               .run(["log_probs"], feeds)[0] for path in (folder / "decoder.onnx", tmp_path / "decoder.onnx")]
+    np.testing.assert_allclose(outputs[1], outputs[0], rtol=0, atol=1e-5)

@@ -155,13 +155,13 @@ def gemms_as_matmuls(model) -> None:
         weight = numpy_helper.to_array(constants[node.input[1]])
         if attributes.get("transB", 0):
             weight = weight.T
-        weight_name = f"{node.input[1]}_for_{node.name}"
+        output = node.output[0]
+        weight_name = f"{node.input[1]}_for_{output}"
         graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(weight), weight_name))
-        product = f"{node.name}_product"
-        nodes.append(helper.make_node("MatMul", [node.input[0], weight_name], [product] if len(node.input) > 2
-                                      else list(node.output), name=f"{node.name}_matmul"))
+        product = f"{output}_product" if len(node.input) > 2 else output
+        nodes.append(helper.make_node("MatMul", [node.input[0], weight_name], [product], name=f"{output}_matmul"))
         if len(node.input) > 2:
-            nodes.append(helper.make_node("Add", [product, node.input[2]], list(node.output), name=f"{node.name}_add"))
+            nodes.append(helper.make_node("Add", [product, node.input[2]], [output], name=f"{output}_add"))
     del graph.node[:]
     graph.node.extend(nodes)
     used = {name for node in graph.node for name in node.input}
