@@ -58,8 +58,8 @@ class OnnxTranslator(BatchTranslator):
         models = [OnnxModel(folder / manifest["files"]["encoder"], folder / manifest["files"]["decoder"],
                             manifest["states"], threads, precision) for folder, manifest in zip(folders, manifests)]
         manifest = manifests[0]
-        decode = DecodeConfig(**{f.name: manifest.get("decode", {})[f.name] for f in fields(DecodeConfig)
-                                 if f.name in manifest.get("decode", {})})
+        defaults = manifest.get("decode", {})  # the checkpoint config's decode: section
+        decode = DecodeConfig(**{f.name: defaults[f.name] for f in fields(DecodeConfig) if f.name in defaults})
         translator = cls(models[0] if len(models) == 1 else OnnxEnsemble(models), src_tokenizer, tgt_tokenizer,
                          src_vocab, tgt_vocab, decode, precision=precision)
         source = manifest.get("source", {})
