@@ -2,12 +2,19 @@
 
     python scripts/bench_decode.py --checkpoint runs/best_de_en/best.pt [--batch-sizes 1 16 64 128]
         [--precisions fp32 int8 int8-linear bf16] [--json OUT]
+    python scripts/bench_decode.py --checkpoint multi30k-de-en --engines torch onnx --precisions fp32 int8 \
+        --batch-sizes 1 64 --batch1-limit 1000
 
 MFU = the model's matmul FLOPs actually computed while decoding (counted at every decode_step call from the rows
 still in the batch: decoder RNN, attention, output layer; plus the encoder over real source tokens) per second,
 over the machine's fp32 matmul peak measured here (fp32 rows only). With several --precisions each decodes the same
 sentences (s2s translate --precision: int8 dynamic quantization of the linear and GRU/LSTM layers, int8-linear of the
 linear layers only, bf16 autocast where native) and the table gives its speed and BLEU against fp32's. Prints a Markdown block for BENCHMARKS.md.
+
+--engines torch onnx compares instead the torch Translator with the torch-free ONNX runtime (s2s.runtime over an
+`s2s export` of the checkpoint), each in --precisions fp32 and int8 (torch: quantized linear and GRU/LSTM layers;
+onnx: onnxruntime's dynamic quantization): sentences/s at every --batch-sizes (batch 1 also gives the latency, p50
+and p90 ms per sentence) for each --beams, BLEU beside each, every row in a fresh process.
 
 --align-ab ROUNDS measures instead what padding the output layer's rows buys (Decoder.project, padded to a multiple
 of ALIGN_ROWS or the plain layer): fp32, --batch-sizes[0], each beam, the two taking turns on the same sentences
@@ -17,7 +24,10 @@ ROUNDS times; best times and the speed-up.
 from __future__ import annotations
 
 import argparse
+import json
+import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,7 +36,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import (  # noqa: E402
     run_script, REPO, describe_machine, machine_info, markdown_table, measure_matmul_peak, peak_rss_mib, progress_log, rnn_gates,
-    rnn_layer_flops, write_json,
+    rnn_layer_flops, run_fresh, write_json,
 )
 
 from s2s.checkpoint import load_checkpoint  # noqa: E402
@@ -94,9 +104,95 @@ def align_ab(args, info: dict, sources: list[str]) -> None:
         write_json(args.json, {"machine": info, "align_ab": rows})
 
 
+def make_translator(engine: str, path: str, precision: str, threads: int):
+    """The torch Translator of a checkpoint, or the onnx runtime's translator of an export folder."""
+    if engine == "torch":
+        return Translator.from_checkpoint(path, device="cpu", precision=precision)
+    from s2s.runtime import OnnxTranslator
+
+    return OnnxTranslator.from_export(path, precision=precision, threads=threads)
+
+
+def engine_row(job: dict) -> dict:
+    """One row of --engines, in this (fresh) process: warm up, then time the job's sentences."""
+    torch.set_num_threads(job["threads"])
+    translator = make_translator(job["engine"], job["path"], job["precision"], job["threads"])
+    lines, references = job["sources"], job["references"]
+    beam, batch_size = job["beam"], job["batch_size"]
+    translator.translate(lines[:32], beam=beam, nbest=1, batch_size=min(batch_size, 32))  # warm-up
+    row = {key: job[key] for key in ("engine", "precision", "beam", "batch_size")}
+    if batch_size == 1:  # one call per sentence, as a service answering one request at a time does
+        hypotheses, times = [], []
+        for line in lines:
+            started = time.perf_counter()
+            hypotheses += translator.translate([line], beam=beam, nbest=1, batch_size=1)
+            times.append(time.perf_counter() - started)
+        seconds = sum(times)
+        cuts = statistics.quantiles([1000 * t for t in times], n=10)
+        row.update(p50_ms=round(statistics.median(times) * 1000, 2), p90_ms=round(cuts[8], 2))
+    else:
+        started = time.perf_counter()
+        hypotheses = translator.translate(lines, beam=beam, nbest=1, batch_size=batch_size)
+        seconds = time.perf_counter() - started
+    row.update(sentences=len(lines), seconds=round(seconds, 2), sentences_per_s=round(len(lines) / seconds, 1),
+               bleu=corpus_scores(hypotheses, references)["bleu"] if len(lines) == len(references) else None,
+               peak_rss_mib=round(peak_rss_mib()), hypotheses=hypotheses)
+    return row
+
+
+def compare_engines(args, info: dict, sources: list[str], references: list[str]) -> None:
+    """--engines: every (engine, precision, beam, batch size) row in a fresh process; a Markdown table."""
+    from s2s.export.onnx import export_onnx
+
+    work = Path(tempfile.mkdtemp(prefix="bench_engines."))
+    paths = {"torch": args.checkpoint}
+    if "onnx" in args.engines:
+        paths["onnx"] = args.export or str(export_onnx(args.checkpoint, work / "onnx"))
+    threads = torch.get_num_threads()
+    rows = []
+    for engine in args.engines:
+        for precision in args.precisions:
+            for beam in args.beams:
+                for batch_size in args.batch_sizes:
+                    limit = args.batch1_limit if batch_size == 1 else len(sources)
+                    job = {"engine": engine, "path": paths[engine], "precision": precision, "beam": beam,
+                           "batch_size": batch_size, "threads": threads, "sources": sources[:limit],
+                           "references": references[:limit] if limit == len(references) else []}
+                    tag = f"{engine}-{precision}-b{beam}-n{batch_size}"
+                    row = run_fresh(__file__, job, work, tag, log)
+                    if "error" not in row:
+                        log({k: v for k, v in row.items() if k != "hypotheses"})
+                        rows.append(row)
+    base = {(r["beam"], r["batch_size"]): r for r in rows if r["engine"] == "torch" and r["precision"] == "fp32"}
+    for row in rows:  # how many output lines differ from torch fp32's (the same sentences, the same options)
+        reference = base.get((row["beam"], row["batch_size"]))
+        row["lines_differing"] = None if reference is None else sum(a != b for a, b in zip(row["hypotheses"], reference["hypotheses"]))
+
+    print(describe_machine(info))
+    print(f"- checkpoint `{args.checkpoint}`; {threads} thread(s) for torch and for onnxruntime (intra-op); onnx "
+          f"engine: onnxruntime over `s2s export`; each row a fresh process after a warm-up of 32 sentences; batch 1 "
+          f"rows translate the first {args.batch1_limit} sentences one call each (latency = time per call)\n")
+
+    def versus(row, key, form):
+        reference = base.get((row["beam"], row["batch_size"]))
+        return "–" if reference is None or row is reference or row.get(key) is None else form(row[key], reference[key])
+
+    print("\n".join(markdown_table(
+        ["engine", "precision", "decoding", "batch", "sentences/s", "× torch fp32", "p50 ms", "p90 ms", "BLEU",
+         "BLEU − torch fp32", "lines ≠ torch fp32", "peak RSS MiB"], "llrrrrrrrrrr",
+        [[row["engine"], row["precision"], "greedy" if row["beam"] == 1 else f"beam {row['beam']}", row["batch_size"],
+          row["sentences_per_s"], versus(row, "sentences_per_s", lambda a, b: f"{a / b:.2f}"), row.get("p50_ms", "–"),
+          row.get("p90_ms", "–"), "–" if row["bleu"] is None else row["bleu"],
+          versus(row, "bleu", lambda a, b: f"{a - b:+.2f}"),
+          "–" if row["lines_differing"] is None or row is base.get((row["beam"], row["batch_size"])) else row["lines_differing"],
+          row["peak_rss_mib"]] for row in rows])))
+    if args.json:
+        write_json(args.json, {"machine": info, "engines": [{k: v for k, v in r.items() if k != "hypotheses"} for r in rows]})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", required=True, help="a trained Multi30k checkpoint (e.g. runs/best_de_en/best.pt)")
+    parser.add_argument("--checkpoint", help="a trained Multi30k checkpoint (e.g. runs/best_de_en/best.pt or multi30k-de-en)")
     parser.add_argument("--src", help="source sentences (default: the checkpoint's test2016 source file in data/multi30k)")
     parser.add_argument("--ref", help="references, to report BLEU alongside speed (default: the matching test2016 file)")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 16, 64, 128], help="sentences per batch")
@@ -108,7 +204,18 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda or auto: where the model decodes and the "
                         "fp32 matmul peak is measured")
     parser.add_argument("--align-ab", type=int, metavar="ROUNDS", help="only A/B the padded output layer against the plain one")
+    parser.add_argument("--engines", nargs="+", choices=["torch", "onnx"], help="compare the torch and onnx engines "
+                        "(with --precisions fp32 int8), each row in a fresh process")
+    parser.add_argument("--export", help="with --engines: an existing s2s export of --checkpoint (default: export it "
+                        "to a temporary folder)")
+    parser.add_argument("--single", metavar="JOB.json", help=argparse.SUPPRESS)  # one --engines row (run_fresh)
     args = parser.parse_args()
+    if args.single:
+        job = json.loads(Path(args.single).read_text())
+        write_json(job["result"], engine_row(job))
+        return None
+    if not args.checkpoint:
+        parser.error("--checkpoint is required")
 
     info = machine_info()
     args.device = str(resolve_device(args.device))  # a clear error where CUDA is asked for and missing
@@ -118,6 +225,8 @@ def main() -> None:
     references = read_lines(args.ref or data_dir / f"test_2016_flickr.{config['tgt']}.gz")
     if args.align_ab:
         return align_ab(args, info, sources)
+    if args.engines:
+        return compare_engines(args, info, sources, references)
     peak = measure_matmul_peak(device=args.device)
     rows = []
     for precision in args.precisions:

@@ -18,6 +18,7 @@ checkpoint's decode: defaults; the vocabularies and SentencePiece models sit bes
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -261,6 +262,9 @@ def export_onnx(checkpoint, output, verify: bool = True) -> Path:
     model, payload, config = load_model(checkpoint)
     model = check_exportable(model, checkpoint)
     folder = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}."))
+    umask = os.umask(0)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)  # mkdtemp's folder is private; the export is an ordinary folder
     try:
         encoder, decoder = encoder_graph(model), decoder_graph(model)
         for graph in (encoder, decoder):
@@ -286,7 +290,9 @@ def export_onnx(checkpoint, output, verify: bool = True) -> Path:
                       "tgt_vocab": "tgt_vocab.json"},
             "decode": {key: getattr(config.decode, key) for key in
                        ("beam", "nbest", "length_penalty", "max_len_ratio", "batch_size", "no_repeat_ngram")},
-            "source": {"checkpoint": str(checkpoint), "step": payload.get("step"), "epoch": payload.get("epoch")},
+            "source": {"checkpoint": str(checkpoint), "step": payload.get("step"), "epoch": payload.get("epoch"),
+                       "run": config.name},
+            "data": {"dataset": config.data.dataset, "src": config.data.src, "tgt": config.data.tgt},
             "precision": "fp32",
         }
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
