@@ -1,6 +1,6 @@
 """Choose what to decode a trained run with, on validation only; then report the choice (and the plain best.pt) on test.
 
-    python scripts/select_decoding.py --run runs/best_de_en [--json OUT] [--threads 2]
+    python scripts/select_decoding.py --run runs/best_de_en [--json OUT] [--threads 2] [--single]
 
 The run must have kept checkpoints (train.keep_checkpoints). Three stages, each keeping the best validation BLEU
 (cased sacreBLEU) of the previous one; ties keep the earlier, simpler option:
@@ -9,6 +9,7 @@ The run must have kept checkpoints (train.keep_checkpoints). Three stages, each 
   2. the length penalty: 0.6, 0.8, 1.0, 1.2;
   3. the repeated n-gram guard: off, 3, 4 (subword pieces);
   4. the maximum output length: 2.0 (the default), 1.5 and 1.2 times the source tokens, plus 10.
+--single leaves the ensemble out of stage 1: the choice for a model shipped as one file (pretrained/).
 Every row records validation BLEU, chrF, output/reference length ratio and decoding seconds. Test sets are decoded
 only for the run's own best.pt and for the final choice; nothing is chosen by them.
 """
@@ -49,6 +50,7 @@ def main() -> None:
     parser.add_argument("--run", required=True, help="a run folder trained with train.keep_checkpoints")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--json", help="write every row here")
+    parser.add_argument("--single", action="store_true", help="single models only (no ensemble), as a shipped model")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     run = Path(args.run)
@@ -63,7 +65,8 @@ def main() -> None:
         path = run / f"{label.replace(' ', '_')}.pt"
         save_checkpoint(average_checkpoints(picked), path)
         models[label] = [path]
-    models["ensemble of last 5"] = select_kept(run, last=5)
+    if not args.single:
+        models["ensemble of last 5"] = select_kept(run, last=5)
 
     rows = []
 
