@@ -126,6 +126,7 @@ def test_export_command_writes_graphs_vocabularies_and_manifest(tmp_path, make_c
     assert manifest["specials"] == {"pad": 0, "unk": 1, "bos": 2, "eos": 3}
     assert manifest["src_tokenizer"] == {"name": "whitespace", "lowercase": False}
     assert manifest["decode"]["batch_size"] == 16 and manifest["source"]["step"] == payload["step"]
+    assert manifest["data"] == {"dataset": "numbers", "src": "en", "tgt": "de"} and manifest["source"]["run"] == "tiny"
     assert json.loads((tmp_path / "onnx" / "tgt_vocab.json").read_text()) == payload["tgt_vocab"]
     # an earlier export is replaced whole; a folder holding anything else is refused and left alone
     assert main(["export", "--checkpoint", str(checkpoint), "--output", str(tmp_path / "onnx")]) == 0
