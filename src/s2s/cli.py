@@ -188,14 +188,17 @@ def build_parser() -> argparse.ArgumentParser:
                     "extra: pip install -e '.[serve]'. Binds to localhost by default; for public use put a reverse "
                     "proxy with TLS, authentication and rate limits in front (README: Serving).")
     serve.add_argument("--checkpoint", required=True, nargs="+", action="extend", metavar="[NAME=]CKPT",
-                       help="a .pt file, run folder or pretrained model (folder or name), optionally named (NAME=PATH); "
-                            "several serve several models, "
+                       help="a .pt file, run folder or pretrained model (folder or name), or with --engine onnx an "
+                            "export folder (s2s export), optionally named (NAME=PATH); several serve several models, "
                             "chosen per request by name (the first is the default)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=at_least(0, note=" (0 picks a free port)"), default=8080, help="port (default 8080)")
     serve.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N")
     serve.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "int8", "int8-linear"],
                        help="as for s2s translate")
+    serve.add_argument("--engine", choices=["torch", "onnx"], default="torch",
+                       help="torch (default): checkpoints; onnx: export folders (s2s export) decoded with onnxruntime "
+                            "on the CPU without torch (pip install -e '.[onnx]'); --precision fp32 or int8")
     serve.add_argument("--max-batch-wait-ms", type=at_least(0.0, float), default=5.0, metavar="MS",
                        help="how long a request waits for others to share its decode batch (default 5)")
     serve.add_argument("--max-batch-lines", type=at_least(1), default=64, metavar="N",
@@ -370,13 +373,9 @@ def read_input_lines(path: str | None):
 def load_translator(args):
     """The translator of --engine: torch (checkpoints, one or an ensemble) or onnx (export folders)."""
     if args.engine == "onnx":
-        if args.precision not in ("fp32", "int8"):
-            raise S2SError(f"--engine onnx runs --precision fp32 or int8, not {args.precision} (bf16 and int8-linear "
-                           f"are the torch engine's).")
-        if args.device not in ("auto", "cpu"):
-            raise S2SError(f"--engine onnx runs on the CPU; drop --device {args.device}, or use --engine torch.")
-        from s2s.runtime import OnnxTranslator
+        from s2s.runtime.translator import OnnxTranslator, check_onnx_flags
 
+        check_onnx_flags(args.precision, args.device)
         return OnnxTranslator.from_export(args.checkpoint[0] if len(args.checkpoint) == 1 else args.checkpoint,
                                           precision=args.precision)
     from s2s.decoding.translator import Translator
@@ -603,7 +602,7 @@ def cmd_serve(args) -> int:
     limits = Limits(max_body_bytes=args.max_body_bytes, max_lines=args.max_lines, max_chars=args.max_chars,
                     max_beam=args.max_beam)
     serve(args.checkpoint, args.host, args.port, args.device, args.precision, limits, args.max_batch_wait_ms,
-          args.max_batch_lines, batching=not args.no_batching)
+          args.max_batch_lines, batching=not args.no_batching, engine=args.engine)
     return 0
 
 
@@ -673,7 +672,7 @@ COMMANDS = {"train": cmd_train, "translate": cmd_translate, "evaluate": cmd_eval
 
 
 NEEDS_TORCH = ("s2s {command} needs torch, which is not installed: pip install torch==2.13.0 (then pip install "
-               "-e .). Without torch, s2s translate and s2s evaluate run ONNX exports with --engine onnx.")
+               "-e .). Without torch, s2s translate, evaluate and serve run ONNX exports with --engine onnx.")
 
 
 def run_command(args) -> int:

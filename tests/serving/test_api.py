@@ -47,7 +47,7 @@ def test_models_describe_languages_parameters_step_and_decode_defaults(client, r
     assert answer["limits"] == {"max_body_bytes": 2000, "max_lines": 4, "max_chars": 50, "max_beam": 5}
     tiny, plain = answer["models"]
     payload = load_checkpoint(runs["attn"] / "best.pt")
-    assert tiny == {"name": "tiny", "src": "en", "tgt": "de", "dataset": "numbers", "architecture": "gru_attn",
+    assert tiny == {"name": "tiny", "engine": "torch", "src": "en", "tgt": "de", "dataset": "numbers", "architecture": "gru_attn",
                     "attention": True, "parameters": sum(w.numel() for w in payload["model"].values()),
                     "step": payload["step"], "epoch": payload["epoch"], "checkpoint": str(runs["attn"] / "best.pt"),
                     "device": "cpu", "precision": "fp32",

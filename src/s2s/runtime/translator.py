@@ -18,6 +18,16 @@ from s2s.runtime.model import PRECISIONS, OnnxEnsemble, OnnxModel, count_weights
 from s2s.runtime.search import beam_search, greedy_search, pad
 
 
+def check_onnx_flags(precision: str, device: str) -> None:
+    """S2SError unless the onnx engine runs --precision `precision` on --device `device` (the flags of the commands
+    that take --engine onnx: translate, evaluate, serve)."""
+    if precision not in PRECISIONS:
+        raise S2SError(f"--engine onnx runs --precision fp32 or int8, not {precision} (bf16 and int8-linear are the "
+                       f"torch engine's).")
+    if device not in ("auto", "cpu"):
+        raise S2SError(f"--engine onnx runs on the CPU; drop --device {device}, or use --engine torch.")
+
+
 class OnnxTranslator(BatchTranslator):
     def __init__(self, model, src_tokenizer, tgt_tokenizer, src_vocab: Vocab, tgt_vocab: Vocab,
                  decode: DecodeConfig | None = None, max_input_tokens: int = 400, precision: str = "fp32"):

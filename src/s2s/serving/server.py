@@ -43,20 +43,22 @@ def url_of(sock: socket.socket) -> str:
 
 def serve(checkpoints: list[str], host: str = "127.0.0.1", port: int = 8080, device: str = "auto",
           precision: str = "fp32", limits: Limits = Limits(), max_batch_wait_ms: float = 5.0, max_batch_lines: int = 64,
-          batching: bool = True) -> None:
-    """Serve until interrupted; prints each model and then the address ('serving on http://HOST:PORT/ ...')."""
+          batching: bool = True, engine: str = "torch") -> None:
+    """Serve until interrupted; prints each model and then the address ('serving on http://HOST:PORT/ ...').
+    engine: torch (checkpoints) or onnx (export folders, see load_models)."""
     require_web_stack()
     import uvicorn
 
     from s2s.serving.app import create_app
 
     sock = open_socket(host, port)
-    models = load_models(checkpoints, device, precision)
+    models = load_models(checkpoints, device, precision, engine)
     app = create_app(models, limits, max_batch_wait_ms, max_batch_lines, batching)
     for model in models.values():
         info = model.info()
-        print(f"model {info['name']}: {info['src']} -> {info['tgt']}, {info['architecture']}, {info['parameters']:,} "
-              f"parameters, step {info['step']}, {info['device']} {info['precision']}")
+        parameters = "?" if info["parameters"] is None else f"{info['parameters']:,}"  # onnx without the onnx package
+        print(f"model {info['name']}: {info['src']} -> {info['tgt']}, {info['architecture']}, {parameters} "
+              f"parameters, step {info['step']}, {info['device']} {info['precision']} ({info['engine']})")
     batching_note = f"batching up to {max_batch_lines} lines, {max_batch_wait_ms:g} ms wait" if batching else "no batching"
     print(f"serving on {url_of(sock)}/ (API schema at /docs; {batching_note}); Ctrl-C stops", flush=True)
     class Server(uvicorn.Server):

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from s2s.decoding.translator import Translation, Translator
+from s2s.decoding.translation import BatchTranslator, Translation
 from s2s.errors import S2SError
 
 FIELDS = ("text", "beam", "nbest", "attention", "model")
@@ -48,17 +48,29 @@ class RequestError(Exception):
 @dataclass
 class ServedModel:
     name: str
-    translator: Translator
+    translator: BatchTranslator  # engine torch: s2s.decoding.translator.Translator; onnx: s2s.runtime.OnnxTranslator
+    engine: str = "torch"
 
     def info(self) -> dict:
         """What GET /models says about this model."""
-        checkpoint, config = self.translator.checkpoint, self.translator.checkpoint["config"]
-        decoder = getattr(self.translator.model, "decoder", None)
-        return {"name": self.name, "src": config.data.src, "tgt": config.data.tgt, "dataset": config.data.dataset,
-                "architecture": config.model.resolved_name, "attention": getattr(decoder, "attention", None) is not None,
+        checkpoint = self.translator.checkpoint
+        return {"name": self.name, "engine": self.engine, **self._described(),
                 "parameters": checkpoint["parameters"], "step": checkpoint["step"], "epoch": checkpoint["epoch"],
                 "checkpoint": checkpoint["path"], "device": str(self.translator.device),
                 "precision": self.translator.precision, "decode": dataclasses.asdict(self.translator.decode)}
+
+    def _described(self) -> dict:
+        """Languages, dataset, architecture and attention: from the checkpoint's config (torch) or the export's
+        manifest (onnx; an export written before its manifest had a data entry gives null languages and dataset)."""
+        if self.engine == "onnx":
+            manifest = self.translator.checkpoint["manifest"]
+            data, model = manifest.get("data", {}), manifest["model"]
+            return {"src": data.get("src"), "tgt": data.get("tgt"), "dataset": data.get("dataset"),
+                    "architecture": model.get("name"), "attention": model.get("attention")}
+        config = self.translator.checkpoint["config"]
+        decoder = getattr(self.translator.model, "decoder", None)
+        return {"src": config.data.src, "tgt": config.data.tgt, "dataset": config.data.dataset,
+                "architecture": config.model.resolved_name, "attention": getattr(decoder, "attention", None) is not None}
 
 
 def parse_checkpoint_spec(spec: str) -> tuple[str | None, str]:
@@ -71,18 +83,42 @@ def parse_checkpoint_spec(spec: str) -> tuple[str | None, str]:
     return name, path
 
 
-def load_models(specs: list[str], device: str = "auto", precision: str = "fp32") -> dict[str, ServedModel]:
-    """The models to serve, by name, the first one being the default. A model without NAME= is named after its run
-    (the config's name), else the checkpoint file's stem."""
+def load_models(specs: list[str], device: str = "auto", precision: str = "fp32",
+                engine: str = "torch") -> dict[str, ServedModel]:
+    """The models to serve, by name, the first one being the default. engine torch: each spec names a checkpoint, run
+    folder or pretrained model; onnx: an export folder (s2s export), run by onnxruntime on the CPU. A model without
+    NAME= is named after its run (the config's name, or the run the export's manifest records), else the checkpoint
+    file's stem or the export folder's name."""
+    if engine not in ("torch", "onnx"):
+        raise ValueError(f"engine must be torch or onnx, not {engine!r}")
+    if engine == "onnx":
+        from s2s.runtime.translator import check_onnx_flags
+
+        check_onnx_flags(precision, device)
     models: dict[str, ServedModel] = {}
     for spec in specs:
         name, path = parse_checkpoint_spec(spec)
-        translator = Translator.from_checkpoint(path, device=device, precision=precision)
-        name = name or translator.checkpoint["config"].name or Path(path).stem
+        translator, run_name = load_translator(path, engine, device, precision)
+        name = name or run_name
         if name in models:
             raise S2SError(f"two checkpoints are both named '{name}'; name each one: --checkpoint A=PATH --checkpoint B=PATH.")
-        models[name] = ServedModel(name, translator)
+        models[name] = ServedModel(name, translator, engine)
     return models
+
+
+def load_translator(path: str, engine: str, device: str, precision: str) -> tuple[BatchTranslator, str]:
+    """(translator, its default name) of one --checkpoint path."""
+    if engine == "onnx":
+        from s2s.runtime.translator import OnnxTranslator
+
+        translator = OnnxTranslator.from_export(path, precision=precision)
+        return translator, translator.checkpoint["manifest"].get("source", {}).get("run") or Path(path).resolve().name
+    if (Path(path) / "manifest.json").is_file():
+        raise S2SError(f"'{path}' is an ONNX export folder (s2s export), not a checkpoint; serve it with --engine onnx.")
+    from s2s.decoding.translator import Translator
+
+    translator = Translator.from_checkpoint(path, device=device, precision=precision)
+    return translator, translator.checkpoint["config"].name or Path(path).stem
 
 
 def json_type(value) -> str:
