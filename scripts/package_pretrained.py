@@ -182,7 +182,8 @@ def package(checkpoints: list[str | Path], name: str, output: str | Path, decode
             f"test_first_{FIRST_LINES}": {"sentences": len(half_lines),
                                           "bleu": corpus_scores(half_lines, references[:FIRST_LINES])["bleu"],
                                           "threads": torch.get_num_threads()},
-            "fp16_check": {"sentences": len(half_lines), "differ": differ},
+            "fp16_check": {"sentences": len(half_lines), "differ": differ,
+                           "fp32_translations": full_lines},  # tests/test_pretrained.py decodes them again in float16
             "papers_convention": PAPERS_CONVENTION,
             "weights_dtype": "float16",
             "size_bytes": (staging / MODEL_FILE).stat().st_size,
