@@ -1,9 +1,8 @@
 """s2s: recurrent sequence-to-sequence translation (RNN, LSTM, GRU; dot attention) from YAML config to BLEU report."""
 
-__version__ = "0.1.0"
-
-from s2s.config import Config, load_config  # noqa: E402
-from s2s.registry import MODELS, TOKENIZERS  # noqa: E402
+from s2s.config import Config, load_config
+from s2s.registry import MODELS, TOKENIZERS
+from s2s.version import __version__
 
 
 def __getattr__(name):

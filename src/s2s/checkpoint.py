@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from s2s import __version__
+from s2s.version import __version__
 from s2s.errors import S2SError
 from s2s.pretrained import MODEL_FILE, resolve
 

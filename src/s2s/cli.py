@@ -10,7 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from s2s import __version__
+from s2s.version import __version__
 from s2s.errors import S2SError
 
 EPILOG = """examples:

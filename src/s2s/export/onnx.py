@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from s2s import __version__
+from s2s.version import __version__
 from s2s.decoding.translator import load_model
 from s2s.errors import S2SError
 from s2s.models.decoder import Decoder

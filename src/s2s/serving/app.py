@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException
 
-from s2s import __version__
+from s2s.version import __version__
 from s2s.serving.batcher import Batcher
 from s2s.serving.service import Limits, RequestError, ServedModel, decode, parse_translate_request
 
