@@ -80,7 +80,8 @@ def test_the_folder_holds_the_model_its_config_tokenizers_vocabularies_and_card(
     assert card == packaged["card"]
     assert (card["name"], card["direction"], card["training"]["run"], card["training"]["step"]) == (NAME, "en→de", "tiny", 30)
     assert card["decoding"] == {**DECODE, "max_len_ratio": 2.0}
-    assert card["fp16_check"] == {"sentences": 20, "differ": 0}
+    assert {key: card["fp16_check"][key] for key in ("sentences", "differ")} == {"sentences": 20, "differ": 0}
+    assert card["fp16_check"]["fp32_translations"] == packaged["fp32"]  # the float32 checkpoint's lines
     assert card["test"]["sentences"] == 20 and card["test_first_100"]["sentences"] == 20
     assert card["size_bytes"] == (folder / "model.pt").stat().st_size
     assert f"| test (20 sentences) | {card['test']['bleu']:.2f} | {card['test']['chrf']:.2f} |" in (folder / "README.md").read_text()
