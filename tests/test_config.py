@@ -1,6 +1,11 @@
-import pytest
+import math
+from typing import get_type_hints
 
-from s2s.config import config_from_dict, load_config
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from s2s.config import SECTIONS, config_from_dict, load_config
 from s2s.errors import S2SError
 
 
@@ -55,3 +60,53 @@ def test_bad_set_syntax_and_missing_file(tmp_path):
     (tmp_path / "latin1.yaml").write_bytes("model: {name: gr\xfc}".encode("latin-1"))
     with pytest.raises(S2SError, match="latin1.yaml' is not UTF-8 text .* save it as UTF-8"):
         load_config(tmp_path / "latin1.yaml")
+
+
+def test_a_bad_value_from_set_is_blamed_on_the_flag_and_one_from_the_file_on_the_file(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("train:\n  lr: .nan\ndecode:\n  nbest: 3\n")
+    with pytest.raises(S2SError, match=r"^--set train.lr=1e400: 'train.lr' must be a finite number, got inf.$"):
+        load_config(None, ["train.lr=1e400"])
+    with pytest.raises(S2SError, match=f"^{config}: 'train.lr' must be a finite number, got nan.$"):
+        load_config(config)
+    with pytest.raises(S2SError, match=f"^{config} and --set decode.beam=2: 'decode.nbest' \\(3\\) cannot exceed"):
+        load_config(config, ["train.lr=0.1", "decode.beam=2"])
+
+
+KEYS = sorted(f"{section}.{key}" for section, kind in SECTIONS.items() for key in get_type_hints(kind)) + ["imports", "name"]
+YAML_VALUES = st.one_of(
+    st.text(max_size=20),
+    st.sampled_from(["nan", ".nan", ".inf", "-.inf", "1e400", "9" * 400, "-0", "0x1f", "1_000", "²", "--5", "~", "[]",
+                     "[1, a]", "{a: 1, a: 2}", "!!binary aGk=", "2001-12-14", "!!set {a}", "[" * 200, "!!python/none ''",
+                     "&a [*a]", "? [1]\n: 2", "true", "yes", "'3'", "\x00"]),
+    st.integers().map(str), st.floats().map(str),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.sampled_from(KEYS), st.text(max_size=12)), YAML_VALUES), max_size=4))
+def test_set_overrides_raise_nothing_but_s2serror(overrides):
+    try:
+        config = load_config(None, [f"{key}={value}" for key, value in overrides])
+    except S2SError as error:
+        assert str(error).startswith(("--set ", "config")), error  # the flag that gave the value, or the config
+    else:
+        for name in SECTIONS:
+            for key, value in vars(getattr(config, name)).items():
+                assert not isinstance(value, float) or math.isfinite(value), (name, key, value)
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+                    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+                    max_leaves=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(list(SECTIONS) + ["imports", "name", "other"]),
+                       st.one_of(JSON, st.dictionaries(st.sampled_from(KEYS).map(lambda k: k.split(".")[-1]), JSON,
+                                                       max_size=4)), max_size=4))
+def test_any_config_mapping_raises_nothing_but_s2serror(raw):
+    try:
+        config_from_dict(raw, "x.yaml")
+    except S2SError:
+        pass

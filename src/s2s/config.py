@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -157,18 +158,38 @@ CHOICES = {
     ("train", "teacher_forcing_schedule"): ("constant", "linear", "inverse_sigmoid"),
 }
 POSITIVE = {
-    ("data", "vocab_size"), ("data", "max_len"), ("data", "min_freq"), ("model", "emb_size"),
+    ("train", "epochs"), ("data", "vocab_size"), ("data", "max_len"), ("data", "min_freq"), ("model", "emb_size"),
     ("model", "hidden_size"), ("model", "layers"), ("train", "batch_tokens"), ("train", "lr"),
     ("decode", "beam"), ("decode", "nbest"), ("train", "max_nonfinite_steps"), ("decode", "batch_size"), ("decode", "max_len_ratio"),
-    ("data", "numbers_max_digits"),
+    ("data", "numbers_max_digits"), ("train", "valid_beam"),
 }
 NON_NEGATIVE = {
-    ("train", "epochs"), ("train", "max_steps"), ("train", "time_budget_minutes"), ("train", "clip_norm"),
+    ("train", "max_steps"), ("train", "time_budget_minutes"), ("train", "clip_norm"),
     ("train", "warmup_steps"), ("train", "patience"), ("train", "valid_every"), ("train", "weight_decay"),
     ("train", "threads"), ("data", "train_limit"), ("data", "workers"), ("data", "numbers_train"), ("data", "numbers_valid"), ("data", "numbers_test"),
     ("decode", "length_penalty"), ("train", "keep_checkpoints"), ("decode", "no_repeat_ngram"),
     ("train", "teacher_forcing_decay_steps"), ("train", "bptt"),
 }
+# The largest value of each decoding option: the decode: section, the CLI flags and the Python API refuse more. Far
+# above any useful setting, they stop work that cannot be meant (a beam of 100000 ran for minutes and took 1.5 GB; beam
+# studies go up to 1000). A beam is also at most the target vocabulary, which only a checkpoint knows.
+DECODE_MAXIMUM = {"beam": 1000, "nbest": 1000, "length_penalty": 10.0, "max_len_ratio": 100.0, "no_repeat_ngram": 100,
+                  "batch_size": 100_000}
+LARGEST_INT = 2**63 - 1  # what torch and numpy hold
+
+
+class Origins:
+    """Where config values came from, for error messages: the config file (or "config"), or the --set flag that gave
+    the value."""
+
+    def __init__(self, source: str, overrides: dict[str, str] | None = None):
+        self.source, self.overrides = source, overrides or {}
+
+    def __call__(self, *keys: str) -> str:
+        """The origin of a message about `keys` ('section.key'): 'x.yaml', '--set train.epochs=0', or both joined."""
+        flags = list(dict.fromkeys(self.overrides[key] for key in keys if key in self.overrides))
+        from_file = not keys or any(key not in self.overrides for key in keys)
+        return " and ".join(([self.source] if from_file else []) + flags)
 
 
 def _did_you_mean(key: str, options) -> str:
@@ -184,15 +205,27 @@ def _coerce(value: Any, typ: type, where: str) -> Any:
         if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
             return value.lower() in ("true", "yes", "1")
     elif typ is int:
+        number = None
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            return int(value)
+            number = value
+        elif isinstance(value, float) and value.is_integer():
+            number = int(value)
+        elif isinstance(value, str):
+            try:
+                number = int(value.strip())
+            except ValueError:
+                pass
+        if number is not None:
+            if abs(number) > LARGEST_INT:
+                raise S2SError(f"{where} has {len(str(abs(number)))} digits, too large for an integer setting (at most "
+                               f"2**63 - 1).")
+            return number
     elif typ is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:  # an integer of hundreds of digits
+                raise S2SError(f"{where} has {len(str(abs(value)))} digits, too large for a number setting.") from None
         if isinstance(value, str):  # YAML 1.1 reads 5e-4 as a string
             try:
                 return float(value)
@@ -214,13 +247,15 @@ def _coerce(value: Any, typ: type, where: str) -> Any:
 def _parse_scalar(text: str) -> Any:
     """Parse a --set value the way YAML would ('3' -> 3, 'true' -> True, 'a,b' stays a string)."""
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
+        return yaml.load(text, Loader=UniqueKeyLoader)
+    except (yaml.YAMLError, RecursionError):
         return text
 
 
-def config_from_dict(raw: dict, source: str = "config") -> Config:
-    """Build and validate a Config from a nested dict; unknown keys are errors with a did-you-mean."""
+def config_from_dict(raw: dict, source: str = "config", overrides: dict[str, str] | None = None) -> Config:
+    """Build and validate a Config from a nested dict; unknown keys are errors with a did-you-mean. Errors name
+    `source`, or for the keys in `overrides` ({'section.key': '--set section.key=value'}) the --set flag."""
+    where = Origins(source, overrides)
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -229,118 +264,183 @@ def config_from_dict(raw: dict, source: str = "config") -> Config:
     top_keys = set(SECTIONS) | {"imports", "name"}
     for key, value in raw.items():
         if key not in top_keys:
-            raise S2SError(f"{source}: unknown section '{key}'.{_did_you_mean(key, top_keys)}")
+            raise S2SError(f"{where(str(key))}: unknown section '{key}'.{_did_you_mean(str(key), top_keys)}")
         if key in SECTIONS:
             if value is None:
                 continue
             if not isinstance(value, dict):
-                raise S2SError(f"{source}: section '{key}' must be a mapping of key: value, got {value!r}.")
+                raise S2SError(f"{where(key)}: section '{key}' must be a mapping of key: value, got {value!r}.")
             section = getattr(config, key)
             hints = get_type_hints(type(section))
             for sub_key, sub_value in value.items():
+                dotted = f"{key}.{sub_key}"
                 if sub_key not in hints:
-                    raise S2SError(f"{source}: unknown key '{key}.{sub_key}'.{_did_you_mean(sub_key, hints)}")
-                setattr(section, sub_key, _coerce(sub_value, hints[sub_key], f"{source}: '{key}.{sub_key}'"))
+                    raise S2SError(f"{where(dotted)}: unknown key '{dotted}'.{_did_you_mean(str(sub_key), hints)}")
+                setattr(section, sub_key, _coerce(sub_value, hints[sub_key], f"{where(dotted)}: '{dotted}'"))
         else:
-            setattr(config, key, _coerce(value, get_type_hints(Config)[key], f"{source}: '{key}'"))
-    validate(config, source)
+            setattr(config, key, _coerce(value, get_type_hints(Config)[key], f"{where(key)}: '{key}'"))
+    validate(config, where)
     return config
 
 
-def validate(config: Config, source: str = "config") -> None:
-    """Check choices and ranges; raise S2SError naming the key and the allowed values."""
+def validate(config: Config, source: str | Origins = "config") -> None:
+    """Check choices and ranges; raise S2SError naming the key, the allowed values and where the value came from."""
+    where = source if isinstance(source, Origins) else Origins(source)
+    if not all(isinstance(module, str) for module in config.imports):
+        raise S2SError(f"{where('imports')}: 'imports' must be a list of module names, got {config.imports!r}.")
+    for name, section_type in SECTIONS.items():
+        for key, typ in get_type_hints(section_type).items():
+            value = getattr(getattr(config, name), key)
+            if typ is float and not math.isfinite(value):
+                raise S2SError(f"{where(f'{name}.{key}')}: '{name}.{key}' must be a finite number, got {value}.")
     for (section, key), options in CHOICES.items():
         value = getattr(getattr(config, section), key)
         if value not in options:
-            raise S2SError(f"{source}: '{section}.{key}' is {value!r}; choose one of {', '.join(options)}.")
+            raise S2SError(f"{where(f'{section}.{key}')}: '{section}.{key}' is {value!r}; choose one of {', '.join(options)}.")
     for section, key in POSITIVE:
         value = getattr(getattr(config, section), key)
         if not value > 0:
-            raise S2SError(f"{source}: '{section}.{key}' must be > 0, got {value}.")
+            hint = " (train.max_steps can stop a run earlier)" if key == "epochs" else ""
+            raise S2SError(f"{where(f'{section}.{key}')}: '{section}.{key}' must be > 0, got {value}{hint}.")
     for section, key in NON_NEGATIVE:
         value = getattr(getattr(config, section), key)
         if value < 0:
-            raise S2SError(f"{source}: '{section}.{key}' must be >= 0, got {value}.")
-    if not 0.0 <= config.model.dropout < 1.0:
-        raise S2SError(f"{source}: 'model.dropout' must be in [0, 1), got {config.model.dropout}.")
-    if not 0.0 <= config.model.word_dropout < 1.0:
-        raise S2SError(f"{source}: 'model.word_dropout' must be in [0, 1), got {config.model.word_dropout}.")
-    if not 0.0 <= config.train.label_smoothing < 1.0:
-        raise S2SError(f"{source}: 'train.label_smoothing' must be in [0, 1), got {config.train.label_smoothing}.")
-    if not 0.0 <= config.data.subword_alpha < 1.0:
-        raise S2SError(f"{source}: 'data.subword_alpha' must be in [0, 1), got {config.data.subword_alpha}.")
+            raise S2SError(f"{where(f'{section}.{key}')}: '{section}.{key}' must be >= 0, got {value}.")
+    limits = [(f"decode.{key}", getattr(config.decode, key), maximum) for key, maximum in DECODE_MAXIMUM.items()]
+    limits.append(("train.valid_beam", config.train.valid_beam, DECODE_MAXIMUM["beam"]))
+    for key, value, maximum in limits:
+        if value > maximum:
+            raise S2SError(f"{where(key)}: '{key}' must be <= {maximum}, got {value}.")
+    for section, key, closed in (("model", "dropout", False), ("model", "word_dropout", False),
+                                 ("train", "label_smoothing", False), ("data", "subword_alpha", False),
+                                 ("train", "teacher_forcing", True)):
+        value = getattr(getattr(config, section), key)
+        if not (0.0 <= value <= 1.0 if closed else 0.0 <= value < 1.0):
+            raise S2SError(f"{where(f'{section}.{key}')}: '{section}.{key}' must be in [0, 1{']' if closed else ')'}, "
+                           f"got {value}.")
     if config.data.subword_alpha and config.data.tokenizer != "sentencepiece":
-        raise S2SError(f"{source}: 'data.subword_alpha' samples SentencePiece segmentations, but 'data.tokenizer' is "
-                       f"{config.data.tokenizer!r}; set data.tokenizer: sentencepiece or data.subword_alpha: 0.")
+        raise S2SError(f"{where('data.subword_alpha', 'data.tokenizer')}: 'data.subword_alpha' samples SentencePiece "
+                       f"segmentations, but 'data.tokenizer' is {config.data.tokenizer!r}; set data.tokenizer: "
+                       f"sentencepiece or data.subword_alpha: 0.")
     if config.model.bidirectional and config.model.hidden_size % 2:
         raise S2SError(
-            f"{source}: a bidirectional encoder splits 'model.hidden_size' between two directions, "
-            f"so it must be even (got {config.model.hidden_size})."
+            f"{where('model.hidden_size', 'model.bidirectional')}: a bidirectional encoder splits 'model.hidden_size' "
+            f"between two directions, so it must be even (got {config.model.hidden_size})."
         )
     if config.model.tie_embeddings and config.model.emb_size != config.model.hidden_size:
         raise S2SError(
-            f"{source}: 'model.tie_embeddings' shares the target embedding with the output layer, so "
-            f"'model.emb_size' ({config.model.emb_size}) must equal 'model.hidden_size' ({config.model.hidden_size})."
+            f"{where('model.tie_embeddings', 'model.emb_size', 'model.hidden_size')}: 'model.tie_embeddings' shares "
+            f"the target embedding with the output layer, so 'model.emb_size' ({config.model.emb_size}) must equal "
+            f"'model.hidden_size' ({config.model.hidden_size})."
         )
     if config.model.input_feeding and config.model.attention == "none" and not config.model.name:
-        raise S2SError(f"{source}: 'model.input_feeding' feeds the attentional state back into the decoder, so it "
-                       f"needs attention; set model.attention: dot or model.input_feeding: false.")
-    _validate_learning_options(config, source)
+        raise S2SError(f"{where('model.input_feeding', 'model.attention')}: 'model.input_feeding' feeds the attentional "
+                       f"state back into the decoder, so it needs attention; set model.attention: dot or "
+                       f"model.input_feeding: false.")
+    _validate_learning_options(config, where)
     if config.decode.nbest > config.decode.beam:
-        raise S2SError(f"{source}: 'decode.nbest' ({config.decode.nbest}) cannot exceed 'decode.beam' ({config.decode.beam}).")
+        raise S2SError(f"{where('decode.nbest', 'decode.beam')}: 'decode.nbest' ({config.decode.nbest}) cannot exceed "
+                       f"'decode.beam' ({config.decode.beam}).")
     if config.data.dataset == "files" and not (config.data.train_src and config.data.train_tgt):
-        raise S2SError(f"{source}: data.dataset is 'files' but 'data.train_src'/'data.train_tgt' are not set.")
+        raise S2SError(f"{where('data.dataset', 'data.train_src', 'data.train_tgt')}: data.dataset is 'files' but "
+                       f"'data.train_src'/'data.train_tgt' are not set.")
     if config.data.dataset == "text" and not (config.data.train_text and config.data.valid_text):
-        raise S2SError(f"{source}: data.dataset is 'text' but 'data.train_text'/'data.valid_text' are not set; give "
-                       f"one-language files, one sentence per line.")
+        raise S2SError(f"{where('data.dataset', 'data.train_text', 'data.valid_text')}: data.dataset is 'text' but "
+                       f"'data.train_text'/'data.valid_text' are not set; give one-language files, one sentence per line.")
 
 
-def _validate_learning_options(config: Config, source: str) -> None:
-    """Teacher forcing and pretrained embeddings: ranges and the combinations that cannot work."""
+def _validate_learning_options(config: Config, where: Origins) -> None:
+    """Teacher forcing and pretrained embeddings: the combinations that cannot work."""
     train, model = config.train, config.model
-    if not 0.0 <= train.teacher_forcing <= 1.0:
-        raise S2SError(f"{source}: 'train.teacher_forcing' must be in [0, 1], got {train.teacher_forcing}.")
     if train.teacher_forcing_schedule != "constant":
         if train.teacher_forcing >= 1.0:
-            raise S2SError(f"{source}: 'train.teacher_forcing_schedule' {train.teacher_forcing_schedule!r} decays the "
+            raise S2SError(f"{where('train.teacher_forcing_schedule', 'train.teacher_forcing')}: "
+                           f"'train.teacher_forcing_schedule' {train.teacher_forcing_schedule!r} decays the "
                            f"ratio from 1.0 to the floor 'train.teacher_forcing', which is 1.0; set a floor below 1 "
                            f"(e.g. train.teacher_forcing: 0.5) or the schedule to constant.")
         if not train.teacher_forcing_decay_steps:
-            raise S2SError(f"{source}: 'train.teacher_forcing_schedule' {train.teacher_forcing_schedule!r} needs "
+            raise S2SError(f"{where('train.teacher_forcing_schedule', 'train.teacher_forcing_decay_steps')}: "
+                           f"'train.teacher_forcing_schedule' {train.teacher_forcing_schedule!r} needs "
                            f"'train.teacher_forcing_decay_steps' > 0 (how many updates the decay takes).")
     if model.freeze_embeddings and not (model.src_embeddings or model.tgt_embeddings):
-        raise S2SError(f"{source}: 'model.freeze_embeddings' keeps pretrained vectors fixed, but neither "
-                       f"'model.src_embeddings' nor 'model.tgt_embeddings' names a vectors file.")
+        raise S2SError(f"{where('model.freeze_embeddings')}: 'model.freeze_embeddings' keeps pretrained vectors fixed, "
+                       f"but neither 'model.src_embeddings' nor 'model.tgt_embeddings' names a vectors file.")
     if model.freeze_embeddings and model.tgt_embeddings and model.tie_embeddings:
-        raise S2SError(f"{source}: 'model.freeze_embeddings' with 'model.tgt_embeddings' would also freeze the output "
-                       f"layer, which 'model.tie_embeddings' shares with the target embedding; untie them or do not freeze.")
+        raise S2SError(f"{where('model.freeze_embeddings', 'model.tgt_embeddings', 'model.tie_embeddings')}: "
+                       f"'model.freeze_embeddings' with 'model.tgt_embeddings' would also freeze the output layer, "
+                       f"which 'model.tie_embeddings' shares with the target embedding; untie them or do not freeze.")
 
 
-def apply_overrides(raw: dict, overrides: list[str]) -> dict:
-    """Apply `section.key=value` strings to a raw config dict (before validation)."""
+def parse_overrides(overrides: list[str]) -> dict[str, tuple[Any, str]]:
+    """{'section.key': (value parsed as YAML, '--set section.key=value')} of --set strings; a key given twice is an
+    error (the last one would win unseen)."""
+    parsed: dict[str, tuple[Any, str]] = {}
     for item in overrides:
         if "=" not in item:
             raise S2SError(f"--set expects section.key=value (e.g. train.epochs=3), got '{item}'.")
         dotted, text = item.split("=", 1)
-        parts = dotted.strip().split(".")
+        dotted = dotted.strip()
+        if dotted in parsed:
+            raise S2SError(f"--set {dotted} is given twice ({parsed[dotted][1]} and --set {item}); give it once.")
+        parsed[dotted] = (_parse_scalar(text), f"--set {item}")
+    return parsed
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """Apply `section.key=value` strings to a raw config dict (before validation)."""
+    for dotted, (value, flag) in parse_overrides(overrides).items():
+        parts = dotted.split(".")
         node = raw
         for part in parts[:-1]:
             child = node.setdefault(part, {})
             if not isinstance(child, dict):
-                raise S2SError(f"--set {item}: '{part}' is not a section.")
+                raise S2SError(f"{flag}: '{part}' is not a section.")
             node = child
-        node[parts[-1]] = _parse_scalar(text)
+        node[parts[-1]] = value
     return raw
+
+
+def override_origins(overrides: list[str]) -> dict[str, str]:
+    """{'section.key': '--set section.key=value'}: which flag gave each overridden key, for config_from_dict."""
+    return {dotted: flag for dotted, (_, flag) in parse_overrides(overrides).items()}
+
+
+class DuplicateKeyError(yaml.MarkedYAMLError):
+    """A key given twice in one YAML mapping."""
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """The safe loader, refusing a key given twice in one mapping (PyYAML would keep the last one silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen = {}
+            for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # '<<' merges are meant to be overridden; complex keys are left to the loader
+                key = self.construct_object(key_node)
+                if key in seen:
+                    raise DuplicateKeyError(None, None, f"'{key}' is given twice (first on line {seen[key].line + 1})",
+                                            key_node.start_mark)
+                seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep)
 
 
 def read_yaml(path: str | Path) -> dict:
     path = Path(path)
+    if path.is_dir():
+        raise S2SError(f"config file '{path}' is a folder; pass a YAML file such as configs/quickstart.yaml to --config.")
     if not path.is_file():
-        raise S2SError(f"config file '{path}' does not exist; pass a YAML file such as configs/quickstart.yaml.")
+        raise S2SError(f"config file '{path}' does not exist; pass a YAML file such as configs/quickstart.yaml to --config.")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader)
+    except OSError as error:
+        raise S2SError(f"config file '{path}' cannot be read: {error.strerror or error}.") from None
     except UnicodeDecodeError as error:
         raise S2SError(f"config file '{path}' is not UTF-8 text ({error.reason} at byte {error.start}); save it as UTF-8.") from None
+    except DuplicateKeyError as error:
+        raise S2SError(f"config file '{path}', line {error.problem_mark.line + 1}: {error.problem}; keep one "
+                       f"(PyYAML would silently use the last).") from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -357,7 +457,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     raw = read_yaml(path) if path else {}
     raw = apply_overrides(raw, overrides or [])
     source = str(path) if path else "config"
-    config = config_from_dict(raw, source)
+    config = config_from_dict(raw, source, override_origins(overrides or []))
     if not config.name:
         config.name = Path(path).stem if path else "run"
     return config
