@@ -49,3 +49,24 @@ def test_greedy_sampling_matches_a_hand_run_step_loop():
         expected.append(chosen)
         logits, state = model(torch.tensor([[chosen]]), state)
     assert tokens == expected
+
+
+def test_prompt_words_outside_the_vocabulary_are_named_and_a_temperature_must_be_finite(capsys):
+    import pytest
+
+    from s2s.data.tokenizers import build_tokenizer
+    from s2s.data.vocab import Vocab
+    from s2s.decoding.generator import TextGenerator
+    from s2s.errors import S2SError
+    from s2s.specials import SPECIALS
+
+    vocab = Vocab(SPECIALS + [f"w{i}" for i in range(16)])
+    generator = TextGenerator(random_lm(), build_tokenizer("whitespace"), vocab, config=None)
+    generator.generate("w1 zebra w2 quux zebra", max_tokens=3, seed=0)
+    assert capsys.readouterr().err == ("warning: the prompt's 'zebra', 'quux' are not in the model's vocabulary and "
+                                       "become <unk>.\n")
+    generator.generate("w3 w4", max_tokens=3, seed=0)
+    assert capsys.readouterr().err == ""
+    for temperature in (float("nan"), float("inf")):
+        with pytest.raises(S2SError, match=f"a finite temperature >= 0.*got temperature={temperature}"):
+            generator.generate("w1", temperature=temperature)

@@ -58,16 +58,24 @@ def test_nbest_and_attention_details(translator):
 
 
 @pytest.mark.parametrize("options, shown", [
-    ({"beam": 2, "nbest": 3}, "beam=2, nbest=3"),
-    ({"beam": 0}, "beam=0"),  # a falsy value is refused, not replaced by the checkpoint's default
-    ({"nbest": 0}, "nbest=0"),
-    ({"batch_size": 0}, "batch_size=0"),
-    ({"max_len_ratio": 0.0}, "max_len_ratio=0.0"),
-    ({"length_penalty": -0.5}, "length_penalty=-0.5"),
-    ({"no_repeat_ngram": -1}, "no_repeat_ngram=-1"),
+    ({"beam": 2, "nbest": 3}, "decoding option nbest (3) cannot exceed beam (2)"),
+    ({"beam": 0}, "decoding option beam must be >= 1, got 0"),  # a falsy value is refused, not replaced by the default
+    ({"nbest": 0}, "decoding option nbest must be >= 1, got 0"),
+    ({"batch_size": 0}, "decoding option batch_size must be >= 1, got 0"),
+    ({"max_len_ratio": 0.0}, "decoding option max_len_ratio must be > 0, got 0.0"),
+    ({"length_penalty": -0.5}, "decoding option length_penalty must be >= 0, got -0.5"),
+    ({"no_repeat_ngram": -1}, "decoding option no_repeat_ngram must be >= 0, got -1"),
+    ({"length_penalty": float("nan")}, "decoding option length_penalty must be a finite number, got nan"),
+    ({"max_len_ratio": float("inf")}, "decoding option max_len_ratio must be a finite number, got inf"),
+    ({"beam": 2.5}, "decoding option beam must be an integer, got 2.5"),
+    ({"beam": True}, "decoding option beam must be an integer, got True"),
+    ({"beam": 100_000}, "decoding option beam must be <= 1000, got 100000"),
+    ({"nbest": 5000, "beam": 5000}, "decoding option beam must be <= 1000, got 5000"),
+    ({"beam": 999}, "decoding option beam 999 is larger than the target vocabulary"),
+    ({"max_len_ratio": 1e9}, "decoding option max_len_ratio must be <= 100.0, got 1000000000.0"),
 ])
 def test_bad_decoding_options_are_clear_errors(translator, options, shown):
-    with pytest.raises(S2SError, match="decoding options need beam >= 1") as error:
+    with pytest.raises(S2SError) as error:
         translator.translate(["abc"], **options)
     assert shown in str(error.value)
 

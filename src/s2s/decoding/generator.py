@@ -6,6 +6,9 @@ temperature 0 takes the most likely token (greedy). A seed makes the draws repea
 
 from __future__ import annotations
 
+import math
+import sys
+
 import torch
 
 from s2s.data.tokenizers import tokenizer_from_state
@@ -77,13 +80,18 @@ class TextGenerator:
     def generate(self, prompt: str = "", n: int = 1, max_tokens: int = 50, temperature: float = 1.0, top_k: int = 0,
                  seed: int | None = None) -> list[str]:
         """n texts: the prompt and its sampled continuation, detokenized."""
-        if temperature < 0 or top_k < 0 or n < 1 or max_tokens < 1:
-            raise S2SError(f"generation needs temperature >= 0, top_k >= 0, n >= 1 and max_tokens >= 1 (got temperature="
-                           f"{temperature}, top_k={top_k}, n={n}, max_tokens={max_tokens}).")
+        if not math.isfinite(temperature) or temperature < 0 or top_k < 0 or n < 1 or max_tokens < 1:
+            raise S2SError(f"generation needs a finite temperature >= 0, top_k >= 0, n >= 1 and max_tokens >= 1 (got "
+                           f"temperature={temperature}, top_k={top_k}, n={n}, max_tokens={max_tokens}).")
         generator = None
         if seed is not None:
             generator = torch.Generator(device=self.device).manual_seed(seed)
-        prompt_ids = self.encode(prompt)
+        tokens = self.tokenizer.tokenize(prompt)
+        unknown = list(dict.fromkeys(token for token in tokens if token not in self.vocab.index))
+        if unknown:
+            print(f"warning: the prompt's {', '.join(map(repr, unknown))} {'is' if len(unknown) == 1 else 'are'} not in "
+                  f"the model's vocabulary and become{'s' if len(unknown) == 1 else ''} <unk>.", file=sys.stderr)
+        prompt_ids = self.vocab.encode(tokens)
         continuations = sample(self.model, prompt_ids, n, max_tokens, temperature, top_k, generator, self.device)
         texts = [self.tokenizer.detokenize(self.vocab.decode(prompt_ids + ids)) for ids in continuations]
         return [" ".join(text.split()) for text in texts]

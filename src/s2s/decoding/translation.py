@@ -4,12 +4,14 @@ OnnxTranslator (s2s.runtime) differ only in their search over a batch of id list
 
 from __future__ import annotations
 
+import math
+import numbers
 import sys
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import TYPE_CHECKING, Iterable, Iterator
 
-from s2s.config import DecodeConfig
+from s2s.config import DECODE_MAXIMUM, DecodeConfig
 from s2s.errors import S2SError
 
 if TYPE_CHECKING:  # annotations only: this module runs without torch (and without numpy)
@@ -47,6 +49,31 @@ class Translation:
         return {"src": self.src_tokens, "out": self.attention_rows(), "weights": weights}
 
 
+def check_decode_options(vocab_size: int, **options) -> None:
+    """An S2SError naming the first decoding option (beam, nbest, length_penalty, max_len_ratio, batch_size,
+    no_repeat_ngram) that is not a finite number in its range: beam between 1 and the target vocabulary's size (a
+    larger beam holds the same hypotheses) and DECODE_MAXIMUM, nbest between 1 and beam, max_len_ratio above 0."""
+    for name, value in options.items():
+        integer = name in ("beam", "nbest", "batch_size", "no_repeat_ngram")
+        kind = "an integer" if integer else "a finite number"
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral if integer else numbers.Real) \
+                or not math.isfinite(value):
+            raise S2SError(f"decoding option {name} must be {kind}, got {value!r}.")
+        low = 1 if name in ("beam", "nbest", "batch_size") else 0
+        if value < low or (name == "max_len_ratio" and value == 0):
+            raise S2SError(f"decoding option {name} must be {'> 0' if name == 'max_len_ratio' else f'>= {low}'}, "
+                           f"got {value}.")
+        if value > DECODE_MAXIMUM[name]:
+            raise S2SError(f"decoding option {name} must be <= {DECODE_MAXIMUM[name]}, got {value}: a size that cannot "
+                           f"be meant.")
+    if options["beam"] > vocab_size:
+        raise S2SError(f"decoding option beam {options['beam']} is larger than the target vocabulary ({vocab_size} "
+                       f"tokens), so the extra hypotheses could only repeat; use a beam of at most {vocab_size}.")
+    if options["nbest"] > options["beam"]:
+        raise S2SError(f"decoding option nbest ({options['nbest']}) cannot exceed beam ({options['beam']}); ask for a "
+                       f"beam of at least {options['nbest']}.")
+
+
 class BatchTranslator:
     """translate / translate_detailed / translate_stream for a subclass that sets the tokenizers, vocabularies,
     `decode` defaults and max_input_tokens, and implements _search over one batch of source id lists."""
@@ -75,12 +102,8 @@ class BatchTranslator:
         max_len_ratio = default.max_len_ratio if max_len_ratio is None else max_len_ratio
         batch_size = default.batch_size if batch_size is None else batch_size
         no_repeat_ngram = default.no_repeat_ngram if no_repeat_ngram is None else no_repeat_ngram
-        if beam < 1 or nbest < 1 or nbest > beam or batch_size < 1 or no_repeat_ngram < 0 or length_penalty < 0 \
-                or max_len_ratio <= 0:
-            raise S2SError(f"decoding options need beam >= 1, 1 <= nbest <= beam, batch_size >= 1, no_repeat_ngram >= 0, "
-                           f"length_penalty >= 0 and max_len_ratio > 0 (got beam={beam}, nbest={nbest}, "
-                           f"batch_size={batch_size}, no_repeat_ngram={no_repeat_ngram}, length_penalty={length_penalty}, "
-                           f"max_len_ratio={max_len_ratio}).")
+        check_decode_options(len(self.tgt_vocab), beam=beam, nbest=nbest, length_penalty=length_penalty,
+                             max_len_ratio=max_len_ratio, batch_size=batch_size, no_repeat_ngram=no_repeat_ngram)
         results = [Translation("") for _ in lines]
         src_tokens = []
         for number, line in enumerate(lines, start=1):

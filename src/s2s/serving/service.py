@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,6 +125,8 @@ def load_translator(path: str, engine: str, device: str, precision: str) -> tupl
 def json_type(value) -> str:
     if isinstance(value, bool):
         return "true/false"
+    if isinstance(value, float) and not math.isfinite(value):  # Python's json reads NaN, Infinity and -Infinity
+        return str(value).replace("nan", "NaN").replace("inf", "Infinity")
     if isinstance(value, (int, float)):
         return "a number"
     return {str: "a string", list: "a list", dict: "an object", type(None): "null"}[type(value)]
@@ -152,8 +155,11 @@ def parse_translate_request(body: bytes, models: dict[str, ServedModel], limits:
         raise RequestError(422, f"'model' must be a string (a name from GET /models), not {json_type(name)}.")
     elif name not in models:
         raise RequestError(404, f"unknown model '{name}'; this server has: {', '.join(models)} (GET /models describes them).")
-    default = models[name].translator.decode
-    beam = _integer(data, "beam", default.beam, 1, limits.max_beam, "this server's --max-beam")
+    translator = models[name].translator
+    default, vocab_size = translator.decode, len(translator.tgt_vocab)
+    largest, why = ((limits.max_beam, "this server's --max-beam") if limits.max_beam <= vocab_size else
+                    (vocab_size, f"the target vocabulary of model '{name}': a larger beam holds no other hypotheses"))
+    beam = _integer(data, "beam", min(default.beam, vocab_size), 1, largest, why)
     nbest = _integer(data, "nbest", min(default.nbest, beam), 1, beam, "the beam size; ask for a larger beam for more")
     attention = data.get("attention", False)
     if attention is None:
