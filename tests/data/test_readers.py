@@ -73,3 +73,15 @@ def test_empty_parallel_files_are_an_error(tmp_path):
     (tmp_path / "t").write_text("")
     with pytest.raises(S2SError, match=r"parallel files '.*s' and '.*t' are empty"):
         read_parallel(tmp_path / "s", tmp_path / "t")
+
+
+def test_a_folder_is_called_a_folder_and_a_flag_is_named_where_it_gave_the_path(tmp_path):
+    with pytest.raises(S2SError) as error:
+        read_lines(tmp_path)
+    assert str(error.value) == f"data file '{tmp_path}' is a folder, not a text file; check the path in the config's data section."
+    with pytest.raises(S2SError) as error:
+        read_lines(tmp_path / "nope", flag="--input")
+    assert str(error.value) == f"--input file '{tmp_path / 'nope'}' does not exist; give a file to --input."
+    (tmp_path / "s").write_text("a\n")
+    with pytest.raises(S2SError, match=f"^--ref file '{tmp_path}' is a folder"):
+        read_parallel(tmp_path / "s", tmp_path, flags=("--src", "--ref"))

@@ -53,3 +53,16 @@ def test_tokenize_to_ids_is_tokenize_as_indices_into_a_table(name):
     flat = [table[i] for i in ids.tolist()]
     assert [flat[end - length : end] for end, length in zip(np.cumsum(lengths).tolist(), lengths.tolist())] == expected
     assert "日本" in flat or name != "sentencepiece"  # an unknown piece keeps its text
+
+
+@pytest.mark.parametrize("model_type", ["bpe", "unigram"])
+def test_a_sentencepiece_vocabulary_too_small_for_the_text_names_the_key_and_the_minimum(model_type):
+    from s2s.errors import S2SError
+
+    lines = ["the cat sees the dog", "a big red house near the tree"] * 20  # 15 characters + 3 special pieces
+    with pytest.raises(S2SError) as error:
+        build_tokenizer("sentencepiece", vocab_size=10, model_type=model_type).train(lines)
+    assert str(error.value) == ("'data.vocab_size' 10 is too small for SentencePiece: the training text has characters "
+                                "and special pieces that alone need 18 entries; set data.vocab_size to at least 18 "
+                                "(thousands are usual, e.g. --set data.vocab_size=8000).")
+    build_tokenizer("sentencepiece", vocab_size=18, model_type=model_type).train(lines)  # the minimum it named works

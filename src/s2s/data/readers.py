@@ -5,64 +5,85 @@ from __future__ import annotations
 import gzip
 import sys
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from s2s.errors import S2SError
+
+
+def require_file(path: Path, flag: str | None = None) -> None:
+    """An S2SError unless `path` is a file: one that says a folder is a folder, and names the flag that gave the path
+    (or the config's data section)."""
+    where = f"{flag} file '{path}'" if flag else f"data file '{path}'"
+    fix = f"give a file to {flag}" if flag else "check the path in the config's data section"
+    if path.is_dir():
+        raise S2SError(f"{where} is a folder, not a text file; {fix}.")
+    if not path.is_file():
+        raise S2SError(f"{where} does not exist; {fix}.")
 
 
 def file_identity(path: str | Path) -> dict:
     """What says a file is unchanged without reading it: its resolved path, size and modification time (ns)."""
     path = Path(path)
-    if not path.is_file():
-        raise S2SError(f"data file '{path}' does not exist; check the path in the config's data section.")
+    require_file(path)
     stat = path.stat()
     return {"path": str(path.resolve()), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
-def iter_lines(path: str | Path, replace_errors: bool = False) -> Iterator[str]:
+def iter_lines(path: str | Path, replace_errors: bool = False, flag: str | None = None) -> Iterator[str]:
     """The lines of a UTF-8 text file (.gz allowed), without trailing newlines, one at a time: a file of any size
-    is read in constant memory.
+    is read in constant memory. `flag` names the command-line flag that gave the path, for the errors.
 
     Undecodable bytes are an error naming the line, or with replace_errors become U+FFFD (with one warning),
     which is what translation wants: every input line still gets its output line.
     """
     path = Path(path)
-    if not path.is_file():
-        raise S2SError(f"data file '{path}' does not exist; check the path in the config's data section.")
+    require_file(path, flag)
     opener = gzip.open if path.suffix == ".gz" else open
-    warned = False
+    where = f"{flag} file '{path}'" if flag else f"data file '{path}'"
     try:
         with opener(path, "rb") as handle:
-            for number, raw in enumerate(handle, start=1):
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError as error:
-                    if not replace_errors:
-                        raise S2SError(
-                            f"data file '{path}', line {number}: not valid UTF-8 ({error.reason} at byte {error.start}). "
-                            "Convert the file to UTF-8, e.g. `iconv -f latin1 -t utf-8`."
-                        ) from None
-                    if not warned:
-                        print(f"warning: '{path}', line {number}: not valid UTF-8; undecodable bytes are replaced "
-                              "by U+FFFD (convert the file to UTF-8 to avoid this).", file=sys.stderr)
-                        warned = True
-                    text = raw.decode("utf-8", errors="replace")
-                if "\x00" in text:
-                    raise S2SError(f"data file '{path}', line {number}: contains NUL bytes; is this a binary file?")
-                yield text.rstrip("\r\n")
+            yield from decode_lines(handle, where, f"'{path}'", replace_errors)
     except (OSError, EOFError, gzip.BadGzipFile) as error:
-        raise S2SError(f"data file '{path}' cannot be read: {error}. Is it a complete text or .gz file?") from None
+        raise S2SError(f"{where} cannot be read: {error}. Is it a complete text or .gz file?") from None
 
 
-def read_lines(path: str | Path, replace_errors: bool = False) -> list[str]:
+def decode_lines(handle: Iterable[bytes], where: str, name: str, replace_errors: bool) -> Iterator[str]:
+    """The lines of a binary stream as UTF-8 text, without their line ends (a file's, or stdin's). Undecodable bytes
+    are an error naming `where` and the line, or with replace_errors become U+FFFD, with one warning naming `name`."""
+    warned = False
+    for number, raw in enumerate(handle, start=1):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            if not replace_errors:
+                raise S2SError(
+                    f"{where}, line {number}: not valid UTF-8 ({error.reason} at byte {error.start}). "
+                    "Convert the file to UTF-8, e.g. `iconv -f latin1 -t utf-8`."
+                ) from None
+            if not warned:
+                print(f"warning: {name}, line {number}: not valid UTF-8; undecodable bytes are replaced "
+                      "by U+FFFD (convert the text to UTF-8 to avoid this).", file=sys.stderr)
+                warned = True
+            text = raw.decode("utf-8", errors="replace")
+        if "\x00" in text:
+            raise S2SError(f"{where}, line {number}: contains NUL bytes; is this a binary file?")
+        yield text.rstrip("\r\n")
+
+
+def read_lines(path: str | Path, replace_errors: bool = False, flag: str | None = None) -> list[str]:
     """Every line of a UTF-8 text file (.gz allowed), as iter_lines reads them."""
-    return list(iter_lines(path, replace_errors))
+    return list(iter_lines(path, replace_errors, flag))
 
 
-def iter_pairs(src_path: str | Path, tgt_path: str | Path) -> Iterator[tuple[str, str]]:
+def iter_pairs(src_path: str | Path, tgt_path: str | Path,
+               flags: tuple[str, str] | None = None) -> Iterator[tuple[str, str]]:
     """(source line, target line) of two parallel files, streamed; where one file ends before the other, an error
-    names both files and the line, and counts the rest of the longer one."""
-    src_lines, tgt_lines = iter_lines(src_path), iter_lines(tgt_path)
+    names both files and the line, and counts the rest of the longer one. `flags` name the command-line flags that
+    gave the two paths."""
+    src_flag, tgt_flag = flags or (None, None)
+    require_file(Path(src_path), src_flag)
+    require_file(Path(tgt_path), tgt_flag)
+    src_lines, tgt_lines = iter_lines(src_path, flag=src_flag), iter_lines(tgt_path, flag=tgt_flag)
     count = 0
     for count, src in enumerate(src_lines, start=1):
         tgt = next(tgt_lines, None)
@@ -86,10 +107,11 @@ def _differ(src_path, tgt_path, common: int, extra: int, shorter) -> None:
     )
 
 
-def read_parallel(src_path: str | Path, tgt_path: str | Path) -> tuple[list[str], list[str]]:
+def read_parallel(src_path: str | Path, tgt_path: str | Path,
+                  flags: tuple[str, str] | None = None) -> tuple[list[str], list[str]]:
     """Return (source lines, target lines); their counts must match."""
     src, tgt = [], []
-    for src_line, tgt_line in iter_pairs(src_path, tgt_path):
+    for src_line, tgt_line in iter_pairs(src_path, tgt_path, flags):
         src.append(src_line)
         tgt.append(tgt_line)
     return src, tgt

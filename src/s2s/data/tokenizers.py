@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import re
 from typing import Iterable
 
 import numpy as np
@@ -135,6 +136,18 @@ class ToktokTokenizer(_NltkTokenizer):
         return Nltk()
 
 
+def sentencepiece_advice(message: str, vocab_size: int, model_type: str) -> str:
+    """SentencePiece's training error in the config's terms: which key to change, and to what."""
+    too_small = re.search(r"Vocabulary size is smaller than required_chars\. (\d+) vs (\d+)", message)
+    if too_small:
+        return (f"'data.vocab_size' {vocab_size} is too small for SentencePiece: the training text has characters and "
+                f"special pieces that alone need {too_small.group(2)} entries; set data.vocab_size to at least "
+                f"{too_small.group(2)} (thousands are usual, e.g. --set data.vocab_size=8000).")
+    detail = message.splitlines()[0] if message else "no reason given"
+    return (f"SentencePiece could not learn a {model_type} vocabulary of 'data.vocab_size' {vocab_size} pieces from the "
+            f"training text ({detail}); check data.vocab_size and data.sp_model_type.")
+
+
 @TOKENIZERS.register("sentencepiece", "SentencePiece subwords (BPE or unigram), trained on the training text")
 class SentencePieceTokenizer(Tokenizer):
     name = "sentencepiece"
@@ -183,12 +196,12 @@ class SentencePieceTokenizer(Tokenizer):
                 num_threads=2,
                 minloglevel=2,
             )
-        except RuntimeError:
+        except RuntimeError as error:
             if failed:
                 raise failed[0] from None  # e.g. the S2SError of a data file that ends too early
             if not seen[0]:
                 raise S2SError("cannot train SentencePiece: the training text has no non-empty lines.") from None
-            raise
+            raise S2SError(sentencepiece_advice(str(error), self.vocab_size, self.model_type)) from None
         self._load(model.getvalue())
 
     def tokenize(self, text: str) -> list[str]:

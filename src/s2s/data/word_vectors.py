@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import gzip
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,8 +65,8 @@ def read_word_vectors(path: str | Path, keep: set[str] | None = None) -> WordVec
     large file is read once, line by line, without holding the rest). The first occurrence of a word wins."""
     path = Path(path)
     if not path.is_file():
-        raise S2SError(f"word vectors file '{path}' does not exist; write one with `s2s embeddings train` or give a "
-                       f"word2vec, GloVe or fastText text file.")
+        raise S2SError(f"word vectors file '{path}' {'is a folder' if path.is_dir() else 'does not exist'}; write one "
+                       f"with `s2s embeddings train` or give a word2vec, GloVe or fastText text file.")
     opener = gzip.open if path.suffix == ".gz" else open
     words, rows, dim, seen = [], [], 0, set()
     try:
@@ -130,6 +131,11 @@ def train_word2vec(sentences: list[list[str]], method: str = "skipgram", dim: in
         from gensim.models import Word2Vec
     except ImportError:
         raise S2SError(f"training word vectors needs gensim, an optional extra: {INSTALL} (or pip install 'gensim>=4.3').") from None
+    counts = Counter(token for sentence in sentences for token in sentence)
+    word, most = counts.most_common(1)[0] if counts else ("", 0)
+    if most < min_count:
+        raise S2SError(f"no word occurs --min-count {min_count} times in the text (the most frequent, {word!r}, occurs "
+                       f"{most} times), so there is nothing to learn; lower --min-count.")
     model = Word2Vec(sentences, vector_size=dim, window=window, sg=1 if method == "skipgram" else 0, hs=0,
                      negative=negative, min_count=min_count, epochs=epochs, seed=seed, workers=workers)
     keyed = model.wv
