@@ -18,7 +18,7 @@ import torch
 from tqdm import tqdm
 
 from s2s.checkpoint import checkpoint_name, load_checkpoint, save_checkpoint
-from s2s.config import Config, apply_overrides, config_from_dict, load_config, save_config
+from s2s.config import Config, apply_overrides, config_from_dict, load_config, override_origins, save_config
 from s2s.data.batching import Batch, gather_batch, token_batches
 from s2s.data.corpus import Corpus, build_corpus, sampled_training_ids
 from s2s.data.token_ids import TokenIds
@@ -98,6 +98,9 @@ class Trainer:
         self.corpus: Corpus = build_corpus(config.data, log=self.log, vocabularies=vocabularies, monolingual=self.monolingual)
         if resume is None and self.ranks.is_main:
             self.ranks.broadcast(self.vocabulary_state())
+        if train.valid_beam > len(self.corpus.tgt_vocab):
+            raise S2SError(f"'train.valid_beam' {train.valid_beam} is larger than the target vocabulary "
+                           f"({len(self.corpus.tgt_vocab)} tokens); set it to at most {len(self.corpus.tgt_vocab)}.")
         self.model = build_model(config.model, len(self.corpus.src_vocab), len(self.corpus.tgt_vocab))
         self.embedding_coverage = {}  # {side: (rows found, vocabulary size)} of model.src/tgt_embeddings
         if resume is None:  # a resumed run's weights come from last.pt
@@ -129,14 +132,14 @@ class Trainer:
             self.log(f"data parallel: {self.ranks.world_size} processes x train.batch_tokens "
                      f"{train.batch_tokens} = global batch of {self.ranks.world_size * train.batch_tokens} tokens; "
                      f"train.lr {train.lr:g} is used as given (not scaled)")
+        self.metrics_path = self.run_dir / "metrics.jsonl"
         if resume is None:
             refuse_finished_run(self.run_dir)
+        else:  # before writing anything: a last.pt that does not fit leaves the run folder as it was
+            self._restore(resume)
         if self.ranks.is_main:
             self._write_run_folder()
-        self.metrics_path = self.run_dir / "metrics.jsonl"
         self.tensorboard = TensorBoardLog(self.run_dir / "tensorboard") if train.tensorboard and self.ranks.is_main else None
-        if resume is not None:
-            self._restore(resume)
 
     def check_task(self, config: Config) -> None:
         """Refuse the settings that belong to language models."""
@@ -203,7 +206,12 @@ class Trainer:
         if "trainer" not in payload:
             raise S2SError("this checkpoint has no optimizer state (best.pt is for translation); resume from last.pt.")
         state = payload["trainer"]
-        self.model.load_state_dict(payload["model"])
+        try:
+            self.model.load_state_dict(payload["model"])
+        except RuntimeError as error:
+            raise S2SError(f"last.pt in '{self.run_dir}' holds weights that do not fit the model the config describes "
+                           f"({str(error).splitlines()[0]}); resume with the run's model settings, or start a new run "
+                           f"with --run-dir.") from None
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
@@ -526,11 +534,18 @@ class Trainer:
         self.kept = sorted(set(latest) | set(best))
 
 
+# What a resumed run cannot change: its weights' shapes and the tokenizers and vocabularies it was trained with.
+RESUME_KEEPS = ("model.name", "model.cell", "model.attention", "model.emb_size", "model.hidden_size", "model.layers",
+                "model.bidirectional", "model.tie_embeddings", "model.input_feeding", "data.tokenizer",
+                "data.sp_model_type", "data.vocab_size", "data.joint_vocab", "data.min_freq", "data.lowercase")
+
+
 def resume_config(run_dir: Path, overrides: list[str], config_path: str | None = None) -> tuple[Config, dict]:
     """The run's own config (plus --set overrides) and its last.pt payload. A different --config is refused with a diff."""
     payload = load_checkpoint(Path(run_dir) / "last.pt")
     saved = config_from_dict(payload["config"], f"config inside {run_dir}/last.pt")
-    config = config_from_dict(apply_overrides(saved.to_dict(), overrides), "--set")
+    config = config_from_dict(apply_overrides(saved.to_dict(), overrides), f"config of the run in {run_dir}",
+                              override_origins(overrides))
     config.name = saved.name
     if config_path:
         asked = load_config(config_path, overrides)
@@ -539,6 +554,23 @@ def resume_config(run_dir: Path, overrides: list[str], config_path: str | None =
         if diff:
             raise S2SError(f"--config {config_path} differs from the config of the run in {run_dir}:\n  " + "\n  ".join(diff) +
                            "\nResume without --config to keep the run's config, or name the fields to change with --set.")
+    origins = override_origins(overrides)
+    for key in RESUME_KEEPS:
+        section, field = key.split(".")
+        before, after = getattr(getattr(saved, section), field), getattr(getattr(config, section), field)
+        if before != after:  # only --set changes them here: a different --config was refused above
+            raise S2SError(f"{origins.get(key) or origins.get(section) or '--set'}: a resumed run keeps its model's "
+                           f"shape, tokenizers and vocabularies, so '{key}' stays {before!r} (asked: {after!r}); train "
+                           f"a new run with --run-dir to change it.")
+    trained = payload.get("trainer", {})
+    if payload.get("epoch", 0) >= config.train.epochs and not trained.get("batch_in_epoch"):
+        raise S2SError(f"the run in {run_dir} has already trained {payload['epoch']} epochs (train.epochs is "
+                       f"{config.train.epochs}), so there is nothing to continue; ask for more, e.g. --set "
+                       f"train.epochs={payload['epoch'] + 10}.")
+    if config.train.max_steps and payload.get("step", 0) >= config.train.max_steps:
+        raise S2SError(f"the run in {run_dir} has already made {payload['step']} updates (train.max_steps is "
+                       f"{config.train.max_steps}), so there is nothing to continue; raise it with --set "
+                       f"train.max_steps=N or set it to 0 (no limit).")
     return config, payload
 
 
