@@ -174,3 +174,32 @@ def test_unknown_routes_and_methods_answer_in_json(client):
     unknown, wrong_method = client.get("/nope"), client.get("/translate")
     assert (unknown.status_code, unknown.json()) == (404, {"error": "no GET /nope here; see /docs"})
     assert (wrong_method.status_code, wrong_method.json()) == (405, {"error": "no GET /translate here; see /docs"})
+
+
+def test_a_client_that_disconnects_mid_upload_is_one_log_line(models, live_server, capfd):
+    import socket
+    import time
+    from urllib.parse import urlparse
+
+    with live_server(create_app(models, LIMITS)) as url:
+        address = urlparse(url)
+        with socket.create_connection((address.hostname, address.port)) as connection:
+            connection.sendall(b"POST /translate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                               b"Content-Length: 1000\r\n\r\n" + b'{"text": ["forty')  # 16 of 1000 bytes, then gone
+        deadline, log = time.monotonic() + 10, ""
+        while "disconnected" not in log and time.monotonic() < deadline:
+            time.sleep(0.05)
+            log += capfd.readouterr().err
+        assert client_ok(url)  # the server goes on serving
+    log += capfd.readouterr().err
+    lines = [line for line in log.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in log, log
+    assert lines[0].startswith("s2s serve: 127.0.0.1:") and lines[0].endswith(
+        " disconnected while sending its request (16 bytes of POST /translate read); nothing was translated.")
+
+
+def client_ok(url: str) -> bool:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{url}/health", timeout=10) as response:
+        return response.status == 200

@@ -6,11 +6,13 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import sys
 from importlib import resources
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from s2s.version import __version__
 from s2s.serving.batcher import Batcher
@@ -108,8 +110,14 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
     if length.isdigit() and int(length) > max_bytes:
         raise too_large
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_bytes:
-            raise too_large
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > max_bytes:
+                raise too_large
+    except ClientDisconnect:  # nobody is left to answer: one line in the log, not uvicorn's traceback
+        client = f"{request.client.host}:{request.client.port}" if request.client else "a client"
+        print(f"s2s serve: {client} disconnected while sending its request ({len(body)} bytes of {request.method} "
+              f"{request.url.path} read); nothing was translated.", file=sys.stderr, flush=True)
+        raise RequestError(400, "the client disconnected before its request body arrived.") from None
     return bytes(body)
