@@ -104,7 +104,7 @@ def test_compare_puts_runs_side_by_side(run, tmp_path):
     (["train", "--config", "configs/quickstart.yaml", "--set", "model.hiden_size=3"], "Did you mean 'hidden_size'?"),
     (["translate", "--checkpoint", "configs/quickstart.yaml"], "corrupt or truncated"),
     (["translate", "--checkpoint", "missing.pt"], "checkpoint 'missing.pt' does not exist"),
-    (["evaluate", "--checkpoint", "x.pt", "--src", "a", "--ref", "b"], "data file 'a' does not exist"),
+    (["evaluate", "--checkpoint", "x.pt", "--src", "a", "--ref", "b"], "--checkpoint 'x.pt' does not exist"),
     (["report", "configs"], "'configs' has no best.pt; give a run folder written by s2s train"),
     (["compare", "configs"], "'configs' is not a run folder (it needs config.yaml and metrics.jsonl"),
     (["average", "configs", "--last", "2", "--output", "x.pt"], "'configs' has no kept checkpoints"),

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import sys
 import tempfile
 from pathlib import Path
 
 from s2s.version import __version__
+from s2s.config import DECODE_MAXIMUM, LARGEST_INT
 from s2s.errors import S2SError
 
 EPILOG = """examples:
@@ -40,39 +42,61 @@ EPILOG = """examples:
 """
 
 
-def at_least(minimum: float, kind=int, note: str = ""):
-    """An argparse type: a number of `kind` (int or float) that is at least `minimum`."""
+def at_least(minimum: float, kind=int, note: str = "", most: float | None = None):
+    """An argparse type: a finite number of `kind` (int or float) that is at least `minimum` and at most `most` (sizes
+    above it cannot be meant: they would only run for minutes and fill memory)."""
     def parse(text: str):
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be >= {minimum}{note}, got {text}")
+        if most is not None and value > most:
+            raise argparse.ArgumentTypeError(f"must be <= {most}, got {text}")
         return value
+    parse.minimum, parse.most, parse.kind = minimum, most, kind  # what tests/test_cli_inputs.py tries each flag with
     return parse
 
 
-def positive_float(text: str) -> float:
-    """An argparse type: a number > 0."""
-    value = at_least(0.0, float)(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
+def positive_float(most: float | None = None):
+    """An argparse type: a finite number > 0 (and at most `most`)."""
+    def parse(text: str) -> float:
+        value = at_least(0.0, float, most=most)(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        return value
+    parse.minimum, parse.most, parse.kind = 0.0, most, float
+    return parse
+
+
+SEED = at_least(0, most=2**32 - 1)  # what numpy, torch and gensim all take
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line, as s2s's own errors are (the usage is in --help)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def add_decode_options(parser: argparse.ArgumentParser, engines: bool = False) -> None:
     """The decoding flags; engines=True adds --engine: torch, or onnx for folders written by s2s export."""
     group = parser.add_argument_group("decoding (defaults come from the checkpoint's decode: section)")
-    group.add_argument("--beam", type=at_least(1, note=" (1 is greedy decoding)"), help="beam size; 1 is greedy decoding")
-    group.add_argument("--nbest", type=at_least(1), help="hypotheses per sentence (<= beam); above 1, translate writes "
-                       "'LINE ||| TEXT ||| SCORE' lines (Moses n-best format, LINE counts from 0)")
-    group.add_argument("--length-penalty", type=at_least(0.0, float), help="rank finished beams by log p / length**A "
-                       "(0: raw log p)")
-    group.add_argument("--max-len-ratio", type=positive_float, help="stop after R * source tokens + 10 output tokens")
-    group.add_argument("--no-repeat-ngram", type=at_least(0, note=" (0 is off)"), metavar="N",
-                       help="never repeat an n-gram of N output tokens (subword pieces; 0: off)")
-    group.add_argument("--batch-size", type=at_least(1), help="sentences per decoding batch")
+    most = DECODE_MAXIMUM
+    group.add_argument("--beam", type=at_least(1, note=" (1 is greedy decoding)", most=most["beam"]),
+                       help="beam size; 1 is greedy decoding; at most the target vocabulary's size")
+    group.add_argument("--nbest", type=at_least(1, most=most["nbest"]), help="hypotheses per sentence (<= beam); above "
+                       "1, translate writes 'LINE ||| TEXT ||| SCORE' lines (Moses n-best format, LINE counts from 0)")
+    group.add_argument("--length-penalty", type=at_least(0.0, float, most=most["length_penalty"]),
+                       help="rank finished beams by log p / length**A (0: raw log p)")
+    group.add_argument("--max-len-ratio", type=positive_float(most["max_len_ratio"]),
+                       help="stop after R * source tokens + 10 output tokens")
+    group.add_argument("--no-repeat-ngram", type=at_least(0, note=" (0 is off)", most=most["no_repeat_ngram"]),
+                       metavar="N", help="never repeat an n-gram of N output tokens (subword pieces; 0: off)")
+    group.add_argument("--batch-size", type=at_least(1, most=most["batch_size"]), help="sentences per decoding batch")
     group.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N")
     group.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "int8", "int8-linear"],
                        help="fp32 (default); int8: dynamic quantization of the linear and GRU/LSTM layers, faster on "
@@ -87,9 +111,9 @@ def add_decode_options(parser: argparse.ArgumentParser, engines: bool = False) -
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="s2s", description="Recurrent sequence-to-sequence translation: train, "
-                                     "translate and evaluate RNN/LSTM/GRU encoder-decoders.",
-                                     epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="s2s", description="Recurrent sequence-to-sequence translation: train, translate and evaluate "
+                                            "RNN/LSTM/GRU encoder-decoders.",
+                    epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"s2s {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks for errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -164,8 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "--last N or --best N to pick among its kept checkpoints (RUN_DIR/checkpoints/).")
     average.add_argument("inputs", nargs="+", metavar="CKPT_OR_RUN_DIR", help="checkpoints, or one run folder")
     picker = average.add_mutually_exclusive_group()
-    picker.add_argument("--last", type=at_least(1), metavar="N", help="the N latest kept checkpoints of the run folder")
-    picker.add_argument("--best", type=at_least(1), metavar="N", help="the N best kept checkpoints (validation metric)")
+    picker.add_argument("--last", type=at_least(1, most=100_000), metavar="N", help="the N latest kept checkpoints of the run folder")
+    picker.add_argument("--best", type=at_least(1, most=100_000), metavar="N", help="the N best kept checkpoints (validation metric)")
     average.add_argument("--output", required=True, help="the averaged checkpoint (.pt)")
 
     export = commands.add_parser(
@@ -192,23 +216,23 @@ def build_parser() -> argparse.ArgumentParser:
                             "export folder (s2s export), optionally named (NAME=PATH); several serve several models, "
                             "chosen per request by name (the first is the default)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
-    serve.add_argument("--port", type=at_least(0, note=" (0 picks a free port)"), default=8080, help="port (default 8080)")
+    serve.add_argument("--port", type=at_least(0, note=" (0 picks a free port)", most=65535), default=8080, help="port (default 8080)")
     serve.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N")
     serve.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "int8", "int8-linear"],
                        help="as for s2s translate")
     serve.add_argument("--engine", choices=["torch", "onnx"], default="torch",
                        help="torch (default): checkpoints; onnx: export folders (s2s export) decoded with onnxruntime "
                             "on the CPU without torch (pip install -e '.[onnx]'); --precision fp32 or int8")
-    serve.add_argument("--max-batch-wait-ms", type=at_least(0.0, float), default=5.0, metavar="MS",
+    serve.add_argument("--max-batch-wait-ms", type=at_least(0.0, float, most=60_000.0), default=5.0, metavar="MS",
                        help="how long a request waits for others to share its decode batch (default 5)")
-    serve.add_argument("--max-batch-lines", type=at_least(1), default=64, metavar="N",
+    serve.add_argument("--max-batch-lines", type=at_least(1, most=100_000), default=64, metavar="N",
                        help="lines per decode batch (default 64)")
     serve.add_argument("--no-batching", action="store_true", help="decode every request on its own (for comparison)")
-    serve.add_argument("--max-lines", type=at_least(1), default=64, metavar="N", help="lines per request (default 64)")
-    serve.add_argument("--max-chars", type=at_least(1), default=1000, metavar="N", help="characters per line (default 1000)")
-    serve.add_argument("--max-beam", type=at_least(1), default=16, metavar="N", help="largest beam a request may ask for "
+    serve.add_argument("--max-lines", type=at_least(1, most=100_000), default=64, metavar="N", help="lines per request (default 64)")
+    serve.add_argument("--max-chars", type=at_least(1, most=1_000_000), default=1000, metavar="N", help="characters per line (default 1000)")
+    serve.add_argument("--max-beam", type=at_least(1, most=DECODE_MAXIMUM["beam"]), default=16, metavar="N", help="largest beam a request may ask for "
                        "(default 16)")
-    serve.add_argument("--max-body-bytes", type=at_least(1), default=1 << 20, metavar="N",
+    serve.add_argument("--max-body-bytes", type=at_least(1, most=1 << 30), default=1 << 20, metavar="N",
                        help="largest request body (default 1048576)")
 
     generate = commands.add_parser("generate", help="sample text from a language model",
@@ -216,13 +240,13 @@ def build_parser() -> argparse.ArgumentParser:
                                                "(rnn_lm, lstm_lm, gru_lm), one per line: the prompt and its continuation.")
     generate.add_argument("--checkpoint", required=True, metavar="CKPT", help="a .pt file, or a run folder (uses best.pt)")
     generate.add_argument("--prompt", default="", help="the text to continue (default: start a sentence)")
-    generate.add_argument("--temperature", type=at_least(0.0, float), default=1.0,
+    generate.add_argument("--temperature", type=at_least(0.0, float, most=100.0), default=1.0,
                           help="divide the logits by T before sampling: below 1 safer, above 1 more varied; 0 is greedy")
-    generate.add_argument("--top-k", type=at_least(0, note=" (0 is off)"), default=0, metavar="K",
+    generate.add_argument("--top-k", type=at_least(0, note=" (0 is off)", most=1_000_000), default=0, metavar="K",
                           help="sample among the K most likely tokens only (0: all)")
-    generate.add_argument("-n", type=at_least(1), default=1, help="how many samples")
-    generate.add_argument("--max-tokens", type=at_least(1), default=50, help="stop a sample after this many tokens")
-    generate.add_argument("--seed", type=int, help="the same seed gives the same samples")
+    generate.add_argument("-n", type=at_least(1, most=10_000), default=1, help="how many samples")
+    generate.add_argument("--max-tokens", type=at_least(1, most=100_000), default=50, help="stop a sample after this many tokens")
+    generate.add_argument("--seed", type=SEED, help="the same seed gives the same samples")
     generate.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
 
     embeddings = commands.add_parser("embeddings", help="word vectors: train word2vec, nearest neighbours, a 2-D map",
@@ -240,13 +264,13 @@ def build_parser() -> argparse.ArgumentParser:
     vectors.add_argument("--output", required=True, help="folder for the vectors")
     vectors.add_argument("--method", choices=["skipgram", "cbow"], default="skipgram",
                          help="skipgram: predict the context from the word; cbow: the word from its context")
-    vectors.add_argument("--dim", type=at_least(1), help="vector size (default: the config's model.emb_size)")
-    vectors.add_argument("--window", type=at_least(1), default=5, help="context words on each side")
-    vectors.add_argument("--negative", type=at_least(1), default=5, help="negative samples per true pair")
-    vectors.add_argument("--min-count", type=at_least(1), default=1, help="ignore words seen fewer times")
-    vectors.add_argument("--epochs", type=at_least(1), default=5, help="passes over the text")
-    vectors.add_argument("--seed", type=int, default=1, help="with --workers 1 the same seed gives the same vectors")
-    vectors.add_argument("--workers", type=at_least(1), default=1, help="training threads")
+    vectors.add_argument("--dim", type=at_least(1, most=10_000), help="vector size (default: the config's model.emb_size)")
+    vectors.add_argument("--window", type=at_least(1, most=1000), default=5, help="context words on each side")
+    vectors.add_argument("--negative", type=at_least(1, most=1000), default=5, help="negative samples per true pair")
+    vectors.add_argument("--min-count", type=at_least(1, most=LARGEST_INT), default=1, help="ignore words seen fewer times")
+    vectors.add_argument("--epochs", type=at_least(1, most=10_000), default=5, help="passes over the text")
+    vectors.add_argument("--seed", type=SEED, default=1, help="with --workers 1 the same seed gives the same vectors")
+    vectors.add_argument("--workers", type=at_least(1, most=1024), default=1, help="training threads")
     vectors.add_argument("--src-text", help="learn the source vectors from this file instead (e.g. more monolingual text)")
     vectors.add_argument("--tgt-text", help="learn the target vectors from this file instead")
     neighbors = embedding_commands.add_parser(
@@ -255,7 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "DIR (src.vec, tgt.vec) that has WORD, or in one vectors file.")
     neighbors.add_argument("vectors", metavar="DIR", help="a folder from s2s embeddings train, or a vectors file")
     neighbors.add_argument("word", metavar="WORD", help="a token as the config's tokenizer writes it")
-    neighbors.add_argument("-k", type=at_least(1), default=10, help="how many neighbours")
+    neighbors.add_argument("-k", type=at_least(1, most=1_000_000), default=10, help="how many neighbours")
     projection = embedding_commands.add_parser(
         "plot", help="a 2-D map (PCA) of chosen words",
         description="Project the vectors of the given words on their first two principal components and draw them "
@@ -290,8 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--checkpoint", help="analyse this trained model (no attention, unidirectional encoder)")
     gradients.add_argument("--cells", nargs="+", default=["rnn", "lstm", "gru"], choices=["rnn", "lstm", "gru"],
                            help="cell types to compare (with --config)")
-    gradients.add_argument("--length", type=at_least(1), default=16, help="source tokens per sentence (longer ones are cut)")
-    gradients.add_argument("--sentences", type=at_least(1), default=256, help="validation pairs to average over")
+    gradients.add_argument("--length", type=at_least(1, most=10_000), default=16, help="source tokens per sentence (longer ones are cut)")
+    gradients.add_argument("--sentences", type=at_least(1, most=1_000_000), default=256, help="validation pairs to average over")
     gradients.add_argument("--output", required=True, help="folder for the figures and numbers")
 
     data = commands.add_parser("data", help="dataset tools", description="Dataset tools.")
@@ -316,6 +340,142 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# ---- paths: checked before a command reads or writes anything ------------------------------------------------------
+# The files a run, checkpoint, pretrained or export folder is made of, and its subfolders: no command writes over them,
+# whatever its --output says (a translation written over best.pt once replaced the model with text and exited 0).
+FOLDER_FILES = frozenset({"config.yaml", "best.pt", "last.pt", "model.pt", "metrics.jsonl", "src.vocab", "tgt.vocab",
+                          "src.spm.model", "tgt.spm.model", "card.json", "README.md", "manifest.json", "encoder.onnx",
+                          "decoder.onnx", "src_vocab.json", "tgt_vocab.json", "embeddings.json", "src.vec", "tgt.vec"})
+FOLDER_PARTS = ("checkpoints", "data", "tensorboard")
+REPORT_FILES = ("report.json", "report.md", "translations.txt")  # and report_*.png
+COMPARE_FILES = ("compare.md", "compare.json", "compare.png")
+EMBEDDING_FILES = ("src.vec", "tgt.vec", "embeddings.json")
+GRADIENT_FILES = ("gradients.json", "gradients.csv", "gradients.png", "clipping.png")
+CONFIG_FILES = ("train_src", "train_tgt", "valid_src", "valid_tgt", "test_src", "test_tgt", "train_text", "valid_text",
+                "test_text")
+
+
+def _resolved(path: Path) -> Path:
+    return Path(os.path.abspath(path)).resolve()
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)  # also through links
+    except OSError:  # one of them does not exist (yet)
+        return _resolved(a) == _resolved(b)
+
+
+def _relative(path: Path, folder: Path) -> Path | None:
+    try:
+        return _resolved(path).relative_to(_resolved(folder))
+    except ValueError:
+        return None
+
+
+def folder_owns(relative: Path) -> bool:
+    """Whether a path inside a run (checkpoint, export) folder is one of the files the folder is made of."""
+    return (len(relative.parts) == 1 and relative.name in FOLDER_FILES) or \
+        (len(relative.parts) > 1 and relative.parts[0] in FOLDER_PARTS)
+
+
+def check_output_file(flag: str, path: Path) -> None:
+    """An S2SError naming `flag` unless a file can be written at `path`."""
+    if path.is_dir():
+        raise S2SError(f"{flag} '{path}' is a folder; give a file name (e.g. {path / 'out.txt'}).")
+    parent = path.parent
+    if not parent.exists():
+        raise S2SError(f"{flag} '{path}': output folder '{parent}' does not exist; create it or choose another {flag}.")
+    if not parent.is_dir():
+        raise S2SError(f"{flag} '{path}': '{parent}' is a file, not a folder; choose another {flag}.")
+    _check_writable(flag, path, parent)
+
+
+def check_output_folder(flag: str, folder: Path) -> None:
+    """An S2SError naming `flag` unless `folder` is a folder, or can be created, and files can be written in it."""
+    if folder.exists() and not folder.is_dir():
+        raise S2SError(f"{flag} '{folder}' is a file; give a folder.")
+    existing = next(parent for parent in (folder, *folder.absolute().parents) if parent.exists())
+    if not existing.is_dir():
+        raise S2SError(f"{flag} '{folder}': '{existing}' is a file, not a folder; choose another {flag}.")
+    _check_writable(flag, folder, existing)
+
+
+def _check_writable(flag: str, path: Path, folder: Path) -> None:
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise S2SError(f"{flag} '{path}': cannot write in '{folder}' ({error.strerror or error}); choose another "
+                       f"{flag}.") from None
+
+
+def check_paths(inputs: list, files: list = (), folders: list = ()) -> None:
+    """Refuse, before anything is read or written, a command that would write over one of its own inputs.
+
+    inputs: (flag, path) of the files and folders the command reads; the files a folder is made of (folder_owns) are
+    protected too. files: (flag, path) of the files it writes, or (flag, path, what) for a file written beside the
+    flag's own. folders: (flag, folder, owns) of the folders it writes into, owns(path relative to the folder) saying
+    which files there it writes (or replaces). Each output must be writable and differ from the others."""
+    inputs = [(flag, Path(path)) for flag, path in inputs if path]
+    files = [(flag, Path(path), what[0] if what else flag) for flag, path, *what in files if path]
+    for flag, path, what in files:
+        check_output_file(what, path)
+    for flag, folder, _ in folders:
+        check_output_folder(flag, Path(folder))
+    for number, (flag, path, what) in enumerate(files):
+        for _, other, other_what in files[:number]:
+            if _same_file(path, other):
+                raise S2SError(f"{what} '{path}' and {other_what} '{other}' are the same file; give each its own.")
+        for in_flag, source in inputs:
+            if _same_file(path, source):
+                raise S2SError(f"{what} '{path}' is {in_flag} '{source}', an input of this command: writing there "
+                               f"would destroy it. Choose another {flag}.")
+        for in_flag, source in inputs:
+            relative = _relative(path, source) if source.is_dir() else None
+            if relative is not None and folder_owns(relative):
+                raise S2SError(f"{what} '{path}' is one of the files of {in_flag} '{source}' (its {relative}), which "
+                               f"this command reads: writing there would destroy it. Choose another {flag}.")
+    for flag, folder, owns in folders:
+        for in_flag, source in inputs:
+            relative = _relative(source, Path(folder))
+            if relative is not None and owns(relative):
+                raise S2SError(f"{flag} '{folder}' would write over {in_flag} '{source}', an input of this command; "
+                               f"choose another {flag}.")
+
+
+def checkpoint_inputs(flag: str, paths) -> list[tuple[str, Path]]:
+    """(flag, path) of checkpoints (files, run or export folders, pretrained names) and of the folders that hold the
+    files: their runs are read too. A missing path is an error naming the flag."""
+    from s2s.pretrained import resolve
+
+    inputs = []
+    for given in [paths] if isinstance(paths, (str, Path)) else paths:
+        path = resolve(given)
+        if not path.exists():
+            raise S2SError(f"{flag} '{given}' does not exist; pass a .pt file, a run folder or a pretrained model's "
+                           f"name (s2s pretrained lists them).")
+        inputs += [(flag, path)] + ([(f"{flag}'s folder", path.parent)] if path.is_file() else [])
+    return inputs
+
+
+def input_files(*flags_and_paths) -> list[tuple[str, Path]]:
+    """(flag, path) of the text files a command reads, each checked to be a file (an error naming the flag)."""
+    from s2s.data.readers import require_file
+
+    for flag, path in flags_and_paths:
+        if path:
+            require_file(Path(path), flag)
+    return [(flag, Path(path)) for flag, path in flags_and_paths if path]
+
+
+def config_inputs(config, config_flag: str, config_path) -> list[tuple[str, Path]]:
+    """(origin, path) of a config file and of the files its data and model sections name."""
+    named = [(f"data.{key}", getattr(config.data, key)) for key in CONFIG_FILES]
+    named += [(f"model.{key}", getattr(config.model, key)) for key in ("src_embeddings", "tgt_embeddings")]
+    return [(config_flag, Path(config_path))] * bool(config_path) + [(key, Path(path)) for key, path in named if path]
+
+
 def cmd_train(args) -> int:
     from s2s.config import load_config
     from s2s.training.distributed import process_group
@@ -323,29 +483,35 @@ def cmd_train(args) -> int:
     from s2s.training.trainer import resume_config, run_dir_for
 
     if args.resume:
+        if not (Path(args.resume) / "last.pt").is_file():
+            state = "is a file" if Path(args.resume).is_file() else "does not exist" if not Path(args.resume).exists() \
+                else "has no last.pt"
+            raise S2SError(f"--resume '{args.resume}' {state}; give the run folder of an s2s train run (it holds "
+                           f"last.pt), e.g. --resume runs/quickstart.")
         config, payload = resume_config(Path(args.resume), args.set, args.config)
         run_dir = Path(args.resume)
     else:
         config, payload = load_config(args.config, args.set), None
         run_dir = Path(args.run_dir) if args.run_dir else run_dir_for(config)
+        check_paths(config_inputs(config, "--config", args.config),
+                    folders=[("--run-dir" if args.run_dir else "train.run_dir", run_dir, folder_owns)])
     with process_group(config.train.device):  # under torchrun: one rank of a data-parallel job; else nothing
         summary = make_trainer(config, run_dir, resume=payload).train()
     return 128 + summary["interrupted"] if summary["interrupted"] else 0
 
 
 @contextlib.contextmanager
-def output_stream(path: str | None, required: bool = True):
+def output_stream(path: str | None, required: bool = True, flag: str = "--output"):
     """stdout (or None when not required), or a temporary file renamed to `path` only when everything was written."""
     if path is None:
         yield sys.stdout if required else None
         return
     target = Path(path)
-    if not target.parent.is_dir():
-        raise S2SError(f"output folder '{target.parent}' does not exist; create it or choose another --output.")
+    check_output_file(flag, target)
     try:
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as error:
-        raise S2SError(f"cannot write to '{target.parent}': {error.strerror}.") from None
+        raise S2SError(f"{flag} '{target}': cannot write to '{target.parent}': {error.strerror}.") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             yield handle
@@ -362,12 +528,14 @@ def decode_options(args) -> dict:
 
 
 def read_input_lines(path: str | None):
-    from s2s.data.readers import read_lines
+    """--input's lines, or stdin's, streamed: undecodable bytes become U+FFFD with one warning; only \\n ends a line."""
+    from s2s.data.readers import decode_lines, read_lines
 
     if path is not None:
-        return read_lines(path, replace_errors=True)
-    sys.stdin.reconfigure(errors="replace", newline="\n")  # bad bytes become U+FFFD; only \n ends a line
-    return sys.stdin
+        return read_lines(path, replace_errors=True, flag="--input")
+    if not hasattr(sys.stdin, "buffer"):  # a text stream in place of stdin (an embedding program's, a test's)
+        return sys.stdin
+    return decode_lines(sys.stdin.buffer, "stdin", "stdin", replace_errors=True)
 
 
 def load_translator(args):
@@ -384,6 +552,8 @@ def load_translator(args):
 
 
 def cmd_translate(args) -> int:
+    check_paths(checkpoint_inputs("--checkpoint", args.checkpoint) + input_files(("--input", args.input)),
+                files=[("--output", args.output), ("--attention", args.attention)])
     translator = load_translator(args)
     options = decode_options(args)
     if args.input is None and sys.stdin.isatty():
@@ -393,7 +563,7 @@ def cmd_translate(args) -> int:
         return 0
     lines = read_input_lines(args.input)
     chunk = 1024 if args.input is None else max(len(lines), 1)
-    with output_stream(args.output) as out, output_stream(args.attention, required=False) as attention_out:
+    with output_stream(args.output) as out, output_stream(args.attention, False, "--attention") as attention_out:
         stream = translator.translate_stream(lines, chunk_size=chunk, return_attention=attention_out is not None, **options)
         for number, translation in enumerate(stream):
             out.write(format_translation(number, translation, args.scores, (args.nbest or 1) > 1))
@@ -427,7 +597,9 @@ def cmd_evaluate(args) -> int:
         return evaluate_language_model(args)
     if not (args.src and args.ref):
         raise S2SError("evaluate needs --src and --ref (a translation model) or --text FILE (a language model).")
-    sources, references = read_parallel(args.src, args.ref)
+    check_paths(checkpoint_inputs("--checkpoint", args.checkpoint) + input_files(("--src", args.src), ("--ref", args.ref)),
+                files=[("--output", args.output)] + report_files(args.report))
+    sources, references = read_parallel(args.src, args.ref, ("--src", "--ref"))
     translator = load_translator(args)
     checkpoint = Path(args.checkpoint[0]) if args.engine == "onnx" else resolve(args.checkpoint[0])
     run_evaluation(translator, sources, references, decode_options(args), report=args.report, translations=args.output,
@@ -441,12 +613,14 @@ def evaluate_language_model(args) -> int:
 
     if len(args.checkpoint) > 1:
         raise S2SError("--text scores one language model; give one --checkpoint.")
+    check_paths(checkpoint_inputs("--checkpoint", args.checkpoint) + input_files(("--text", args.text)),
+                files=[("--report", args.report)])
     result = file_perplexity(TextGenerator.from_checkpoint(args.checkpoint[0], device=args.device), args.text)
     print(f"perplexity {result['perplexity']:.3f} (mean negative log-likelihood {result['nll_per_token']:.4f} nats per "
           f"token, over {result['tokens']:,} tokens of {result['sentences']:,} sentences, <eos> included; "
           f"{result['mode']})")
     if args.report:
-        with output_stream(args.report) as out:
+        with output_stream(args.report, flag="--report") as out:
             out.write(json.dumps(result, indent=2) + "\n")
         print(f"report: {args.report}")
     return 0
@@ -455,6 +629,7 @@ def evaluate_language_model(args) -> int:
 def cmd_generate(args) -> int:
     from s2s.decoding.generator import TextGenerator
 
+    checkpoint_inputs("--checkpoint", args.checkpoint)
     generator = TextGenerator.from_checkpoint(args.checkpoint, device=args.device)
     for text in generator.generate(args.prompt, n=args.n, max_tokens=args.max_tokens, temperature=args.temperature,
                                    top_k=args.top_k, seed=args.seed):
@@ -475,6 +650,7 @@ def cmd_embeddings(args) -> int:
     if args.embeddings_command == "plot":
         from s2s import plotting
 
+        check_paths([("DIR", args.vectors)], files=[("--output", args.output)])
         vectors, name = word_vectors.vectors_of(args.vectors, args.words, args.side)
         coordinates = word_vectors.project_2d(vectors)
         print("\n".join(f"{word}\t{x:.4f}\t{y:.4f}" for word, (x, y) in zip(args.words, coordinates)))
@@ -493,6 +669,9 @@ def cmd_embeddings_train(args) -> int:
     from s2s.registry import MODELS, import_user_modules
 
     config = load_config(args.config, args.set)
+    check_paths(config_inputs(config, "--config", args.config) +
+                input_files(("--src-text", args.src_text), ("--tgt-text", args.tgt_text)),
+                folders=[("--output", args.output, lambda relative: str(relative) in EMBEDDING_FILES)])
     import_user_modules(config.imports)
     monolingual = MODELS.task(config.model.resolved_name) == "language_model"
     train_for_config(config.data, args.output, ("tgt",) if monolingual else ("src", "tgt"),
@@ -501,6 +680,16 @@ def cmd_embeddings_train(args) -> int:
                      min_count=args.min_count, epochs=args.epochs, seed=args.seed, workers=args.workers)
     print(f"wrote {args.output}/embeddings.json and the vectors; use them with model.src_embeddings / model.tgt_embeddings")
     return 0
+
+
+def report_files(path: str | None) -> list[tuple]:
+    """(flag, path) of the JSON and the Markdown evaluate --report writes (the figures go beside them, OUT_*.png)."""
+    if not path:
+        return []
+    if Path(path).suffix == ".md":
+        raise S2SError(f"--report '{path}' names the JSON report, and the Markdown report goes beside it with .md; "
+                       f"give a .json name, e.g. --report {Path(path).with_suffix('.json')}.")
+    return [("--report", Path(path)), ("--report", Path(path).with_suffix(".md"), "the Markdown report of --report")]
 
 
 def run_evaluation(translator, sources, references, options: dict, report: str | None, translations: str | None,
@@ -513,7 +702,7 @@ def run_evaluation(translator, sources, references, options: dict, report: str |
     print(format_table(result))
     print(f"sentences: {result['num_sentences']}")
     if translations:
-        with output_stream(translations) as out:
+        with output_stream(translations, flag="--output") as out:
             out.writelines(h + "\n" for h in hypotheses)
     if report:
         md_path = write_report(result, report, read_metrics(run_dir))
@@ -527,25 +716,32 @@ def cmd_report(args) -> int:
     from s2s.pretrained import MODEL_FILE, is_pretrained_folder, resolve
 
     run_dir = resolve(args.run_dir)
+    if run_dir.is_file():
+        raise S2SError(f"RUN_DIR '{run_dir}' is a file; give a run folder written by s2s train (e.g. runs/quickstart) "
+                       f"or a pretrained model (s2s pretrained lists them); a checkpoint file goes to --checkpoint.")
     checkpoint = run_dir / "best.pt"
     if not checkpoint.is_file() and is_pretrained_folder(run_dir):
         checkpoint = run_dir / MODEL_FILE  # a pretrained model: its config names the test split; it has no curves
     if not checkpoint.is_file():
-        raise S2SError(f"'{run_dir}' has no best.pt; give a run folder written by s2s train (e.g. runs/quickstart) "
+        state = "has no best.pt" if run_dir.is_dir() else "does not exist"
+        raise S2SError(f"RUN_DIR '{run_dir}' {state}; give a run folder written by s2s train (e.g. runs/quickstart) "
                        f"or a pretrained model (s2s pretrained lists them).")
     if (args.src is None) != (args.ref is None):
         raise S2SError("--src and --ref go together: give both, or neither to use the run's test split.")
+    output = Path(args.output) if args.output else Path("runs", run_dir.name, "report") if checkpoint.name == MODEL_FILE \
+        else run_dir / "report"
+    check_paths([("RUN_DIR", run_dir)] + checkpoint_inputs("--checkpoint", args.checkpoint or []) +
+                input_files(("--src", args.src), ("--ref", args.ref)),
+                folders=[("--output", output, lambda relative: str(relative) in REPORT_FILES)])
     translator = Translator.from_checkpoint(args.checkpoint or checkpoint, device=args.device, precision=args.precision)
     if args.src:
-        (sources, references), src, ref = read_parallel(args.src, args.ref), args.src, args.ref
+        (sources, references), src, ref = read_parallel(args.src, args.ref, ("--src", "--ref")), args.src, args.ref
     else:
         data = translator.checkpoint["config"].data
         splits = read_splits(data, ("test",))
         if "test" not in splits:
             raise S2SError("the run's data has no test split (data.test_src / data.test_tgt are empty); pass --src and --ref.")
         (sources, references), src, ref = splits["test"], f"{data.dataset} test ({data.src})", f"{data.dataset} test ({data.tgt})"
-    output = Path(args.output) if args.output else Path("runs", run_dir.name, "report") if checkpoint.name == MODEL_FILE \
-        else run_dir / "report"
     try:
         output.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -558,6 +754,13 @@ def cmd_report(args) -> int:
 def cmd_compare(args) -> int:
     from s2s.evaluation.compare import compare_runs
 
+    for run_dir in map(Path, args.run_dirs):
+        if not run_dir.is_dir():
+            raise S2SError(f"RUN_DIR '{run_dir}' {'is a file' if run_dir.exists() else 'does not exist'}; give run "
+                           f"folders written by s2s train.")
+    if args.output:
+        check_paths([("RUN_DIR", run_dir) for run_dir in args.run_dirs],
+                    folders=[("--output", args.output, lambda relative: str(relative) in COMPARE_FILES)])
     _, table = compare_runs(args.run_dirs, args.output)
     print(table)
     if args.output:
@@ -568,19 +771,22 @@ def cmd_compare(args) -> int:
 def cmd_average(args) -> int:
     from s2s.checkpoint import average_checkpoints, save_checkpoint, select_kept
 
-    if args.last is not None or args.best is not None:
-        if len(args.inputs) != 1 or not Path(args.inputs[0]).is_dir():
-            raise S2SError("--last/--best pick among one run folder's kept checkpoints; give exactly one RUN_DIR "
-                           "(or give .pt files without --last/--best).")
-        if (args.last or args.best or 0) < 1:
-            raise S2SError("--last/--best N needs N >= 1.")
+    picking = args.last is not None or args.best is not None
+    if picking and (len(args.inputs) != 1 or not Path(args.inputs[0]).is_dir()):
+        raise S2SError("--last/--best pick among one run folder's kept checkpoints; give exactly one RUN_DIR "
+                       "(or give .pt files without --last/--best).")
+    check_paths(checkpoint_inputs("CKPT_OR_RUN_DIR", args.inputs), files=[("--output", args.output)])
+    if picking:
         paths = select_kept(args.inputs[0], last=args.last or 0, best=args.best or 0)
+        asked = args.last or args.best
+        if len(paths) < asked:
+            flag = "--last" if args.last else "--best"
+            raise S2SError(f"{flag} {asked}: '{args.inputs[0]}' keeps only {len(paths)} checkpoints "
+                           f"(checkpoints/); ask for at most {len(paths)}.")
     else:
         paths = [Path(p) for p in args.inputs]
     payload = average_checkpoints(paths)
     output = Path(args.output)
-    if not output.parent.is_dir():
-        raise S2SError(f"output folder '{output.parent}' does not exist; create it or choose another --output.")
     save_checkpoint(payload, output)
     print(f"averaged {len(paths)} checkpoints ({', '.join(p.name for p in paths)}) into {output}")
     return 0
@@ -589,6 +795,7 @@ def cmd_average(args) -> int:
 def cmd_export(args) -> int:
     from s2s.export.onnx import export_onnx
 
+    check_paths(checkpoint_inputs("--checkpoint", args.checkpoint), folders=[("--output", args.output, lambda relative: True)])
     output = export_onnx(args.checkpoint, args.output, verify=not args.no_verify)
     print(f"exported {args.checkpoint} to {output}/ (encoder.onnx, decoder.onnx, manifest.json); translate with: "
           f"s2s translate --engine onnx --checkpoint {output}")
@@ -633,6 +840,10 @@ def cmd_data(args) -> int:
         raise S2SError("usage: s2s data download multi30k [--dest DIR] [--mirror DIR] | s2s data cache [--list | --clear]")
     from s2s.data.multi30k import download_multi30k
 
+    check_output_folder("--dest", Path(args.dest))
+    if args.mirror and Path(args.mirror).exists() and _same_file(Path(args.dest), Path(args.mirror)):
+        raise S2SError(f"--dest '{args.dest}' is the --mirror folder, so the files would be copied onto themselves; "
+                       f"give another --dest.")
     paths = download_multi30k(args.dest, mirror=args.mirror)
     print(json.dumps({name: str(path) for name, path in paths.items()}, indent=2))
     return 0
@@ -643,6 +854,8 @@ def cmd_data_cache(args) -> int:
     from s2s.data.cache import clear, describe, format_bytes, resolve_cache_dir
 
     root = resolve_cache_dir(load_config(args.config).data.cache_dir if args.config else args.dir or "")
+    if root.exists() and not root.is_dir():
+        raise S2SError(f"the cache folder '{root}' ({'--dir' if args.dir else 'data.cache_dir'}) is a file; give a folder.")
     if args.clear:
         items, size = clear(root)
         print(f"data cache: deleted {items} entr{'y' if items == 1 else 'ies'} ({format_bytes(size)}) from {root}")
@@ -656,6 +869,8 @@ def cmd_analyze(args) -> int:
         raise S2SError("usage: s2s analyze gradients (--config CFG | --checkpoint CKPT) --output DIR")
     from s2s.analysis.gradients import analyze_gradients, load_subjects
 
+    inputs = input_files(("--config", args.config)) if args.config else checkpoint_inputs("--checkpoint", args.checkpoint)
+    check_paths(inputs, folders=[("--output", args.output, lambda relative: str(relative) in GRADIENT_FILES)])
     models, examples = load_subjects(args.config, args.checkpoint, args.cells, args.sentences)
     results = analyze_gradients(models, examples, args.length, args.output)
     for name, data in results["models"].items():
