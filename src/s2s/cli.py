@@ -538,6 +538,13 @@ def read_input_lines(path: str | None):
     return decode_lines(sys.stdin.buffer, "stdin", "stdin", replace_errors=True)
 
 
+def require_engine(args) -> None:
+    """Import what --engine torch needs first: without torch, that is the error to show (run_command says how to
+    install it), before any about paths."""
+    if args.engine == "torch":
+        import torch  # noqa: F401
+
+
 def load_translator(args):
     """The translator of --engine: torch (checkpoints, one or an ensemble) or onnx (export folders)."""
     if args.engine == "onnx":
@@ -552,6 +559,7 @@ def load_translator(args):
 
 
 def cmd_translate(args) -> int:
+    require_engine(args)
     check_paths(checkpoint_inputs("--checkpoint", args.checkpoint) + input_files(("--input", args.input)),
                 files=[("--output", args.output), ("--attention", args.attention)])
     translator = load_translator(args)
@@ -597,6 +605,7 @@ def cmd_evaluate(args) -> int:
         return evaluate_language_model(args)
     if not (args.src and args.ref):
         raise S2SError("evaluate needs --src and --ref (a translation model) or --text FILE (a language model).")
+    require_engine(args)
     check_paths(checkpoint_inputs("--checkpoint", args.checkpoint) + input_files(("--src", args.src), ("--ref", args.ref)),
                 files=[("--output", args.output)] + report_files(args.report))
     sources, references = read_parallel(args.src, args.ref, ("--src", "--ref"))

@@ -131,8 +131,12 @@ def test_export_command_writes_graphs_vocabularies_and_manifest(tmp_path, make_c
     # an earlier export is replaced whole; a folder holding anything else is refused and left alone
     assert main(["export", "--checkpoint", str(checkpoint), "--output", str(tmp_path / "onnx")]) == 0
     assert main(["export", "--checkpoint", str(checkpoint), "--output", str(tmp_path / "run")]) == 2
+    assert f"--output '{tmp_path / 'run'}' would write over --checkpoint '{checkpoint}'" in capsys.readouterr().err
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine\n")
+    assert main(["export", "--checkpoint", str(checkpoint), "--output", str(tmp_path / "other")]) == 2
     assert "holds other files" in capsys.readouterr().err
-    assert checkpoint.is_file()
+    assert checkpoint.is_file() and (tmp_path / "other" / "notes.txt").read_text() == "mine\n"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folder left behind
 
 
