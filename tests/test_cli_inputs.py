@@ -155,6 +155,10 @@ PATH_CASES = [
     ("average {ckpt} --output {dir}", "--output '{dir}' is a folder"),
     ("average {ckpt} --output {missing}", "--output '{missing}': output folder"),
     ("average {ckpt} --output {unwritable}/avg.pt", "--output '{unwritable}/avg.pt': cannot write"),
+    ("average {run}/checkpoints/step0000002.pt --output {run}/best.pt",
+     "--output '{run}/best.pt' is one of the files of the run folder '{run}' (its best.pt)"),
+    ("translate --checkpoint {run}/checkpoints/step0000002.pt --input {src} --output {run}/metrics.jsonl",
+     "--output '{run}/metrics.jsonl' is one of the files of the run folder '{run}' (its metrics.jsonl)"),
     ("average {run} --last 50 --output {dir}/avg.pt", "--last 50: '{run}' keeps only 2 checkpoints"),
     ("average {run} --best 3 --output {dir}/avg.pt", "--best 3: '{run}' keeps only 2 checkpoints"),
     # export: --checkpoint, --output (replaced whole)

@@ -347,6 +347,7 @@ FOLDER_FILES = frozenset({"config.yaml", "best.pt", "last.pt", "model.pt", "metr
                           "src.spm.model", "tgt.spm.model", "card.json", "README.md", "manifest.json", "encoder.onnx",
                           "decoder.onnx", "src_vocab.json", "tgt_vocab.json", "embeddings.json", "src.vec", "tgt.vec"})
 FOLDER_PARTS = ("checkpoints", "data", "tensorboard")
+FOLDER_MARKS = ("metrics.jsonl", "best.pt", "last.pt", "model.pt", "manifest.json")  # a run, pretrained or export folder
 REPORT_FILES = ("report.json", "report.md", "translations.txt")  # and report_*.png
 COMPARE_FILES = ("compare.md", "compare.json", "compare.png")
 EMBEDDING_FILES = ("src.vec", "tgt.vec", "embeddings.json")
@@ -377,6 +378,17 @@ def folder_owns(relative: Path) -> bool:
     """Whether a path inside a run (checkpoint, export) folder is one of the files the folder is made of."""
     return (len(relative.parts) == 1 and relative.name in FOLDER_FILES) or \
         (len(relative.parts) > 1 and relative.parts[0] in FOLDER_PARTS)
+
+
+def owning_folder(path: Path) -> tuple[Path, Path] | None:
+    """(folder, path relative to it) when `path` is one of the files of a run, pretrained or export folder (one that
+    holds any of FOLDER_MARKS), whether or not the command reads that folder; else None."""
+    candidates = [path.parent] + ([path.parent.parent] if path.parent.name in FOLDER_PARTS and path.exists() else [])
+    for folder in candidates:
+        relative = _relative(path, folder)
+        if folder_owns(relative) and any((folder / name).is_file() for name in FOLDER_MARKS):
+            return folder, relative
+    return None
 
 
 def check_output_file(flag: str, path: Path) -> None:
@@ -436,6 +448,10 @@ def check_paths(inputs: list, files: list = (), folders: list = ()) -> None:
             if relative is not None and folder_owns(relative):
                 raise S2SError(f"{what} '{path}' is one of the files of {in_flag} '{source}' (its {relative}), which "
                                f"this command reads: writing there would destroy it. Choose another {flag}.")
+        owner = owning_folder(path)
+        if owner is not None:
+            raise S2SError(f"{what} '{path}' is one of the files of the run folder '{owner[0]}' (its {owner[1]}): "
+                           f"writing there would destroy it. Choose another {flag}.")
     for flag, folder, owns in folders:
         for in_flag, source in inputs:
             relative = _relative(source, Path(folder))
