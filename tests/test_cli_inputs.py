@@ -61,10 +61,11 @@ def bad_numbers(kind) -> list[str]:
 def test_every_number_flag_refuses_nan_inf_negative_zero_and_huge_values(capsys, words, flag, kind):
     for value in bad_numbers(kind):
         with pytest.raises(SystemExit) as exit_:
-            main([*words, flag, value])
+            main([*words, f"{flag}={value}"])  # with '=': argparse takes '-inf' and '-1' as values, not options
         error = capsys.readouterr().err
         assert exit_.value.code == 2, (flag, value)
-        assert error.count("\n") == 1 and f"argument {flag}" in error and "Traceback" not in error, error
+        assert error.count("\n") == 1 and f"argument {flag}: " in error and "Traceback" not in error, error
+        assert f"got '{value}'" in error or f"got {value}" in error, error  # the value itself was judged
 
 
 @pytest.fixture(scope="module")
