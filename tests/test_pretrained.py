@@ -238,7 +238,9 @@ def test_a_shipped_model_reproduces_its_cards_bleu_on_the_first_100_test_sentenc
 @pytest.mark.shipped
 @pytest.mark.parametrize("name", SHIPPED_NAMES)
 def test_the_float16_weights_translate_as_the_float32_weights_did(name):
-    """card.json keeps the float32 model's translations of the first 100 test sentences, made at packaging time."""
+    """card.json keeps the float32 model's translations of the first 100 test sentences, made at packaging time.
+    Rounding to float16 moves the log-probabilities by ~1e-3, which flips a near-tie in beam search now and then
+    (1 of the 1,014 validation lines en->de): the card counts those lines, and no more may differ."""
     folder = SHIPPED / name
     card = json.loads((folder / "card.json").read_text())
     fp32_lines = card["fp16_check"]["fp32_translations"]
@@ -246,9 +248,11 @@ def test_the_float16_weights_translate_as_the_float32_weights_did(name):
     previous = torch.get_num_threads()
     torch.set_num_threads(card["test_first_100"]["threads"])
     try:
-        assert Translator.from_checkpoint(folder, device="cpu").translate(sources) == fp32_lines
+        lines = Translator.from_checkpoint(folder, device="cpu").translate(sources)
     finally:
         torch.set_num_threads(previous)
+    differ = [i for i, (a, b) in enumerate(zip(lines, fp32_lines)) if a != b]
+    assert len(differ) == card["fp16_check"]["differ"] <= 3, differ
 
 
 @pytest.mark.shipped
