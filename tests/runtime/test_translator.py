@@ -190,3 +190,15 @@ def test_gemms_rewritten_as_matmuls_compute_the_same_log_probs(exported, tmp_pat
     outputs = [onnxruntime.InferenceSession(str(path), session_options(1), providers=["CPUExecutionProvider"])
                .run(["log_probs"], feeds)[0] for path in (folder / "decoder.onnx", tmp_path / "decoder.onnx")]
     np.testing.assert_allclose(outputs[1], outputs[0], rtol=0, atol=1e-5)
+
+
+def test_onnxruntime_threads_follow_omp_num_threads_else_every_usable_core(monkeypatch):
+    from s2s.runtime import model
+
+    monkeypatch.setattr(model, "usable_cpus", lambda: 7)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert model.default_threads() == 3 and model.session_options(None).intra_op_num_threads == 3
+    assert model.session_options(2).intra_op_num_threads == 2
+    for value in ("", "0", "two"):
+        monkeypatch.setenv("OMP_NUM_THREADS", value)
+        assert model.default_threads() == 7

@@ -29,10 +29,18 @@ def usable_cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def default_threads() -> int:
+    """OMP_NUM_THREADS when it is set to a positive integer (as torch reads it), else every usable core. On the
+    2-core EPYC one thread beat two for greedy decoding and at batch 1, two won for beam 5 at batch 64
+    (BENCHMARKS.md); OMP_NUM_THREADS=1 s2s translate --engine onnx ... chooses."""
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else usable_cpus()
+
+
 def session_options(threads: int | None):
     ort = import_onnxruntime()
     options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or usable_cpus()
+    options.intra_op_num_threads = threads or default_threads()
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

@@ -44,8 +44,8 @@ class OnnxTranslator(BatchTranslator):
     def from_export(cls, path, precision: str = "fp32", threads: int | None = None) -> "OnnxTranslator":
         """A translator for one export folder, or for an ensemble when `path` is a list of several (their
         log-probabilities are averaged at every step; they must share tokenizers and vocabularies). precision:
-        fp32, or int8 (the graphs quantized at load). threads: onnxruntime's intra-op threads (default: every CPU
-        core this process may use). The decode: defaults are the first export's."""
+        fp32, or int8 (the graphs quantized at load). threads: onnxruntime's intra-op threads (default:
+        OMP_NUM_THREADS when set, else every CPU core this process may use). The decode: defaults are the first export's."""
         import_onnxruntime()
         if precision not in PRECISIONS:
             raise S2SError(f"the onnx engine runs precision fp32 or int8, not {precision!r} (bf16 and int8-linear are "
