@@ -29,6 +29,8 @@
 #   precision         scripts/bench_decode.py --precisions fp32 int8 int8-linear bf16 on runs/best_de_en ~3 min
 #   select_en_de      scripts/select_decoding.py on runs/best_en_de                          ~7 min (as de->en)
 #   decode            scripts/bench_decode.py on runs/best_de_en/best.pt                     ~2 min
+#   engines           scripts/bench_decode.py --engines torch onnx on pretrained/multi30k-de-en, 1 and 2 threads
+#                       ~10 min (two runs of 16 rows, test2016 whole at batch 1 too)
 #   ddp               scripts/bench_ddp.py: 1 vs 2 processes on the built-in task            ~1 min
 #   zoo               scripts/bench_multi30k.py on the six zoo configs, 15 training minutes each, two at a time
 #                       ~52 min (three pairs)
@@ -58,7 +60,7 @@
 set -euo pipefail
 
 STEPS=(throughput quickstart recipe_de_en select_de_en example_report ablation_plateau ablation_cosine options
-       recipe_en_de select_en_de hardware precision decode ddp zoo malloc_ab zoo_compare lm embeddings teacher_forcing)
+       recipe_en_de select_en_de hardware precision decode engines ddp zoo malloc_ab zoo_compare lm embeddings teacher_forcing)
 declare -A ABOUT=(
     [throughput]="training tokens/s, padding, memory and MFU of the zoo models (bench_throughput.py)"
     [quickstart]="the built-in task, attention vs no attention (bench_quickstart.py)"
@@ -73,6 +75,7 @@ declare -A ABOUT=(
     [precision]="fp32 vs int8 vs int8-linear vs bf16 decoding of runs/best_de_en/best.pt (bench_decode.py --precisions)"
     [select_en_de]="the en->de recipe's decoding chosen on validation (select_decoding.py)"
     [decode]="decoding speed and MFU, greedy and beam 5, on runs/best_de_en/best.pt (bench_decode.py)"
+    [engines]="torch vs the ONNX runtime, fp32 and int8, on the shipped multi30k-de-en model, 1 and 2 threads (bench_decode.py --engines)"
     [ddp]="data-parallel training, 1 vs 2 processes on CPU (bench_ddp.py)"
     [zoo]="the six de->en zoo models, 15 training minutes each, two 1-thread runs at a time (bench_multi30k.py)"
     [malloc_ab]="peak memory and speed with and without the malloc setting (bench_malloc_ab.sh)"
@@ -144,6 +147,7 @@ if ((QUICK)); then
     DDP_FLAGS=(--warmup 1 --steps 2 --set data.numbers_train=2000)
     HARDWARE_FLAGS=(--no-step-loop --warmup 1 --batches 2 --batch-tokens 500 --emb 32 --hidden 64 --peak-size 512)
     PRECISION_FLAGS=(--batch-sizes 16 --beams 1 --batch1-limit 10)
+    ENGINES_FLAGS=(--batch-sizes 1 16 --beams 1 --batch1-limit 10)
     LM_FLAGS=(--set data.train_limit=1000 model.emb_size=32 model.hidden_size=64 train.epochs=1)
     EMBEDDINGS_FLAGS=(--limits 1000 --epochs 1000=1 --w2v-epochs 1 --set data.vocab_size=1000 model.emb_size=32
                       model.hidden_size=64 decode.beam=1)
@@ -159,6 +163,7 @@ else
     QUICKSTART_FLAGS=(--set train.amp=none) THROUGHPUT_FLAGS=() OPTIONS_FLAGS=() DECODE_FLAGS=() DDP_FLAGS=()
     HARDWARE_FLAGS=(--no-step-loop --batches 15 --batch-tokens 3000 --dropout 0.3)
     PRECISION_FLAGS=(--batch-sizes 64 --beams 1 5)
+    ENGINES_FLAGS=(--batch-sizes 1 64 --beams 1 5 --batch1-limit 1000)
     LM_FLAGS=() EMBEDDINGS_FLAGS=() TEACHER_FORCING_FLAGS=()
 fi
 
@@ -269,6 +274,13 @@ step_decode() {
     need "$RUNS/best_de_en/best.pt"
     record decode python scripts/bench_decode.py --checkpoint "$RUNS/best_de_en/best.pt" "${DECODE_FLAGS[@]}" \
         --json "$OUT/decode.json"
+}
+
+step_engines() {
+    record decode_engines_1thread env OMP_NUM_THREADS=1 python scripts/bench_decode.py --checkpoint multi30k-de-en \
+        --engines torch onnx --precisions fp32 int8 "${ENGINES_FLAGS[@]}" --json "$OUT/decode_engines_1thread.json"
+    record decode_engines python scripts/bench_decode.py --checkpoint multi30k-de-en \
+        --engines torch onnx --precisions fp32 int8 "${ENGINES_FLAGS[@]}" --json "$OUT/decode_engines.json"
 }
 
 step_ddp() {

@@ -294,3 +294,10 @@ def test_invalid_utf8_on_stdin_warns_as_in_a_file(capsys, workspace, monkeypatch
     out, err = capsys.readouterr()
     assert len(out.splitlines()) == 3
     assert "warning: stdin, line 2: not valid UTF-8; undecodable bytes are replaced by U+FFFD" in err
+
+
+def test_train_without_a_config_checks_its_run_folder_too(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert main(["train", "--set", f"train.run_dir={blocker / 'run'}", "train.epochs=1"]) == 2
+    assert f"'{blocker}' is a file, not a folder; choose another train.run_dir." in capsys.readouterr().err

@@ -489,7 +489,7 @@ def config_inputs(config, config_flag: str, config_path) -> list[tuple[str, Path
     """(origin, path) of a config file and of the files its data and model sections name."""
     named = [(f"data.{key}", getattr(config.data, key)) for key in CONFIG_FILES]
     named += [(f"model.{key}", getattr(config.model, key)) for key in ("src_embeddings", "tgt_embeddings")]
-    return [(config_flag, Path(config_path))] * bool(config_path) + [(key, Path(path)) for key, path in named if path]
+    return ([(config_flag, Path(config_path))] if config_path else []) + [(key, Path(path)) for key, path in named if path]
 
 
 def cmd_train(args) -> int:

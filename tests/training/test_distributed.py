@@ -106,6 +106,6 @@ def test_a_stop_after_the_last_batch_of_an_epoch_resumes_with_the_next_epoch(tmp
 def test_a_failing_rank_ends_the_job_with_its_error(tmp_path, make_config):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    done = torchrun(make_config(blocker / "run", **SECTIONS), tmp_path)  # rank 0 cannot create the run folder
+    done = torchrun(make_config(blocker / "run", **SECTIONS), tmp_path)  # every rank refuses the run folder
     assert done.returncode != 0
-    assert "s2s train: error: cannot create run folder" in done.stderr
+    assert f"s2s train: error: train.run_dir '{blocker / 'run'}': '{blocker}' is a file, not a folder" in done.stderr
