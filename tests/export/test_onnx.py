@@ -158,9 +158,15 @@ def test_language_models_and_bad_outputs_are_refused(tmp_path, make_config):
     with pytest.raises(S2SError, match="is a file"):
         export.export_onnx("unused.pt", tmp_path / "file")
     with pytest.raises(S2SError, match="does not exist"):
-        export.export_onnx("unused.pt", tmp_path / "missing" / "onnx")
-    with pytest.raises(S2SError, match="does not exist"):
-        export.export_onnx(tmp_path / "missing.pt", tmp_path / "onnx")
+        export.export_onnx(tmp_path / "missing.pt", tmp_path / "new" / "onnx")
+    assert not (tmp_path / "new").exists()  # a failed export makes no folders
+    with pytest.raises(S2SError, match="cannot create the folder of --output"):
+        export.export_onnx(train_tiny(make_config, tmp_path / "run"), tmp_path / "file" / "sub" / "onnx")
+
+
+def test_the_folders_above_the_output_are_made(tmp_path, make_config):
+    checkpoint = train_tiny(make_config, tmp_path / "run")
+    assert (export.export_onnx(checkpoint, tmp_path / "exports" / "de-en") / "manifest.json").is_file()
 
 
 def test_the_language_model_recipe_is_refused_by_the_command(tmp_path, capsys):

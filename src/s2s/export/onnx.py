@@ -255,12 +255,18 @@ def _tokenizer_files(state: dict, side: str, folder: Path) -> dict:
 
 def export_onnx(checkpoint, output, verify: bool = True) -> Path:
     """Write the checkpoint's encoder and decoder-step graphs, vocabularies, tokenizers and manifest.json to
-    `output` (a new or empty folder, or an earlier export, which is replaced whole once everything is written)."""
+    `output` (a new or empty folder, made with its parents, or an earlier export, which is replaced whole once
+    everything is written)."""
     onnx = _onnx()
     output = Path(output)
     _check_output(output)
     model, payload, config = load_model(checkpoint)
     model = check_exportable(model, checkpoint)
+    try:  # the folders above --output are made, as s2s report does
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise S2SError(f"cannot create the folder of --output '{output}': {error.strerror or error}; choose another "
+                       f"--output.") from None
     folder = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}."))
     umask = os.umask(0)
     os.umask(umask)
@@ -308,8 +314,6 @@ def export_onnx(checkpoint, output, verify: bool = True) -> Path:
 
 def _check_output(output: Path) -> None:
     """Refuse a folder that holds anything but an earlier export: the export never writes over other files."""
-    if not output.parent.is_dir():
-        raise S2SError(f"output folder '{output.parent}' does not exist; create it or choose another --output.")
     if output.exists():
         if not output.is_dir():
             raise S2SError(f"--output '{output}' is a file; give a folder to write the export into.")
