@@ -25,12 +25,7 @@ VARIANTS += [dict(cell="lstm", attention="dot", bidirectional=False, layers=2),
              dict(cell="rnn", attention="dot", tie_embeddings=True, bidirectional=False, emb_size=32)]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny models: one torch thread (tests/conftest.py)
 
 
 def write_graphs(model, folder):

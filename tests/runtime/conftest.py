@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import pytest
-import torch
 from onnx_models import make_checkpoint
 
 
 @pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: intra-op threads only add overhead (a lot of it on a busy machine)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+def one_thread(one_torch_thread):
+    """Tiny models: one torch thread (tests/conftest.py)."""
 
 
 @pytest.fixture(autouse=True)

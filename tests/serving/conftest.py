@@ -4,18 +4,13 @@ import contextlib
 import threading
 
 import pytest
-import torch
 
 from s2s.training.trainer import Trainer
 
 
 @pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models: intra-op threads only add overhead (a lot of it on a busy machine)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+def one_thread(one_torch_thread):
+    """Tiny models: one torch thread (tests/conftest.py)."""
 
 
 @pytest.fixture(scope="session")
