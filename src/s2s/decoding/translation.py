@@ -66,10 +66,10 @@ def check_decode_options(vocab_size: int, **options) -> None:
         if value > DECODE_MAXIMUM[name]:
             raise S2SError(f"decoding option {name} must be <= {DECODE_MAXIMUM[name]}, got {value}: a size that cannot "
                            f"be meant.")
-    if options["beam"] > vocab_size:
+    if "beam" in options and options["beam"] > vocab_size:
         raise S2SError(f"decoding option beam {options['beam']} is larger than the target vocabulary ({vocab_size} "
                        f"tokens), so the extra hypotheses could only repeat; use a beam of at most {vocab_size}.")
-    if options["nbest"] > options["beam"]:
+    if "nbest" in options and options["nbest"] > options["beam"]:
         raise S2SError(f"decoding option nbest ({options['nbest']}) cannot exceed beam ({options['beam']}); ask for a "
                        f"beam of at least {options['nbest']}.")
 

@@ -13,7 +13,9 @@ from s2s.decoding.beam import beam_search
 from s2s.decoding.ensemble import Ensemble
 from s2s.decoding.greedy import greedy_search
 from s2s.decoding.precision import apply_precision
+from s2s.decoding.scoring import score_lines
 from s2s.decoding.translation import BatchTranslator, Translation  # noqa: F401  (Translation: imported from here too)
+from s2s.decoding.translation import check_decode_options
 from s2s.device import autocast, resolve_device
 from s2s.errors import S2SError
 from s2s.models import build_model, count_parameters
@@ -79,6 +81,13 @@ class Translator(BatchTranslator):
                                  "step": payload.get("step"), "epoch": payload.get("epoch"), "config": config,
                                  "parameters": count_parameters(model)}  # the fp32 model: int8 packs its weights
         return translator
+
+    def score(self, src_lines: list[str], tgt_lines: list[str], batch_size: int | None = None) -> list[dict]:
+        """Forced decoding: per pair, in input order, {"log_prob", "mean", "tokens"} of the target given the source
+        (s2s.decoding.scoring.score_lines); batch_size defaults to the checkpoint's decode.batch_size."""
+        batch_size = self.decode.batch_size if batch_size is None else batch_size
+        check_decode_options(len(self.tgt_vocab), batch_size=batch_size)
+        return score_lines(self, src_lines, tgt_lines, batch_size)
 
     def _search(self, ids: list[list[int]], beam: int, nbest: int, length_penalty: float, max_len_ratio: float,
                 return_attention: bool, no_repeat_ngram: int) -> list[list[tuple]]:
