@@ -26,6 +26,8 @@ EPILOG = """examples:
       --ref runs/quickstart/data/test.de --report runs/quickstart/test.json
   s2s report runs/quickstart            # report with figures in runs/quickstart/report/
   s2s compare runs/gru runs/gru_attn --output runs/compare
+  s2s score --checkpoint runs/quickstart/best.pt --src test.en --tgt test.de   # log p(each translation | source)
+  s2s significance --ref test.de --baseline a.de b.de c.de   # paired bootstrap and AR tests against a.de (sacreBLEU)
   s2s average runs/best_de_en --last 5 --output runs/best_de_en/average.pt
   s2s evaluate --checkpoint runs/a/best.pt runs/b/best.pt --src test.de --ref test.en   # an ensemble
   s2s export --checkpoint runs/quickstart/best.pt --output runs/quickstart/onnx   # pip install -e '.[onnx]'
@@ -180,6 +182,47 @@ def build_parser() -> argparse.ArgumentParser:
                                               "present) and, with --output, compare.md, compare.json and compare.png.")
     compare.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run folders written by s2s train")
     compare.add_argument("--output", help="folder for compare.md, compare.json and compare.png")
+
+    score = commands.add_parser(
+        "score", help="score given translations: their log-probability under a model (forced decoding)",
+        description="Forced decoding: for each line pair of --src and --tgt, log p(target | source) under the model, "
+                    "the sum over the target's tokens and </s>, the mean per token and the number of tokens. TSV: one "
+                    "line per pair, in input order, no header: LOG_PROB<TAB>MEAN<TAB>TOKENS; JSON: one object per "
+                    "line. An empty target scores </s> alone; an empty source is an error. The total (nats per token "
+                    "and perplexity) goes to stderr.")
+    score.add_argument("--checkpoint", required=True, nargs="+", metavar="CKPT",
+                       help="a .pt file, a run folder (uses best.pt), or a pretrained model's folder or name; several "
+                            "form an ensemble (each step's log-probabilities are averaged over them, as in search)")
+    score.add_argument("--src", required=True, help="source sentences, one per line (plain or .gz)")
+    score.add_argument("--tgt", required=True, help="the translations to score, line-aligned with --src")
+    score.add_argument("--output", help="output file (written whole, then renamed); default: stdout")
+    score.add_argument("--format", choices=["tsv", "json"], default="tsv", help='tsv (default) or json: one '
+                       '{"log_prob", "mean", "tokens"} object per line')
+    score.add_argument("--batch-size", type=at_least(1, most=DECODE_MAXIMUM["batch_size"]),
+                       help="sentence pairs per batch (default: the checkpoint's decode.batch_size); pairs are sorted "
+                            "by length for batching, the output keeps the input order")
+    score.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N")
+
+    significance = commands.add_parser(
+        "significance", help="paired significance tests of systems against a baseline (BLEU, chrF; sacreBLEU)",
+        description="Test each system's translations against the baseline's on the same references with sacreBLEU's "
+                    "paired bootstrap resampling (95 % confidence intervals too) and approximate randomization, for "
+                    "BLEU and chrF as s2s evaluate scores them. Prints a Markdown table; --json writes every number. "
+                    "The systems are plain text files, one translation per reference line (e.g. s2s translate or "
+                    "s2s evaluate --output).")
+    significance.add_argument("--ref", required=True, help="the references, one per line (plain or .gz)")
+    significance.add_argument("--baseline", required=True, metavar="HYP", help="the baseline's translations")
+    significance.add_argument("systems", nargs="+", metavar="HYP", help="the translations of the systems to test "
+                              "against the baseline")
+    significance.add_argument("--seed", type=at_least(1, note=" (sacreBLEU takes 0 as no seed)", most=2**32 - 1),
+                              default=12345, help="the resampling seed (default 12345, sacreBLEU's); the same seed "
+                                                  "gives the same output ($SACREBLEU_SEED is not read)")
+    significance.add_argument("--bootstrap-samples", type=at_least(1, most=100_000), default=1000, metavar="N",
+                              help="paired bootstrap resamples (default 1000)")
+    significance.add_argument("--ar-trials", type=at_least(1, most=100_000), default=10000, metavar="N",
+                              help="approximate randomization trials (default 10000)")
+    significance.add_argument("--json", metavar="FILE", help="write every number, the settings and sacreBLEU's "
+                              "signatures as JSON")
 
     average = commands.add_parser(
         "average", help="average the weights of several checkpoints into one",
@@ -793,6 +836,44 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_score(args) -> int:
+    from s2s.data.readers import read_parallel
+    from s2s.decoding.translator import Translator
+    from s2s.evaluation.perplexity import perplexity
+
+    check_paths(checkpoint_inputs("--checkpoint", args.checkpoint) + input_files(("--src", args.src), ("--tgt", args.tgt)),
+                files=[("--output", args.output)])
+    sources, targets = read_parallel(args.src, args.tgt, ("--src", "--tgt"))
+    scores = Translator.from_checkpoint(args.checkpoint, device=args.device).score(sources, targets, args.batch_size)
+    with output_stream(args.output) as out:
+        for score in scores:
+            out.write(json.dumps(score) + "\n" if args.format == "json" else
+                      f"{score['log_prob']:.6f}\t{score['mean']:.6f}\t{score['tokens']}\n")
+    total, tokens = sum(s["log_prob"] for s in scores), sum(s["tokens"] for s in scores)
+    if tokens:
+        print(f"scored {len(scores):,} pairs: {total / tokens:.4f} nats per token (perplexity "
+              f"{perplexity(-total, tokens):.3f}) over {tokens:,} target tokens, </s> included", file=sys.stderr)
+    return 0
+
+
+def cmd_significance(args) -> int:
+    from s2s.data.readers import read_lines
+    from s2s.evaluation.significance import format_significance, paired_significance
+
+    hypotheses = [("--baseline", args.baseline)] + [("HYP", path) for path in args.systems]
+    check_paths(input_files(("--ref", args.ref), *hypotheses), files=[("--json", args.json)])
+    systems = [(path, read_lines(path, flag=flag)) for flag, path in hypotheses]
+    result = paired_significance(read_lines(args.ref, flag="--ref"), systems, args.seed, args.bootstrap_samples,
+                                 args.ar_trials, reference_name=f"--ref '{args.ref}'")
+    result["ref"] = args.ref
+    print(format_significance(result))
+    if args.json:
+        with output_stream(args.json, flag="--json") as out:
+            out.write(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {args.json}", file=sys.stderr)
+    return 0
+
+
 def cmd_average(args) -> int:
     from s2s.checkpoint import average_checkpoints, save_checkpoint, select_kept
 
@@ -907,7 +988,7 @@ def cmd_analyze(args) -> int:
 
 
 COMMANDS = {"train": cmd_train, "translate": cmd_translate, "evaluate": cmd_evaluate, "report": cmd_report,
-            "compare": cmd_compare, "average": cmd_average, "export": cmd_export, "serve": cmd_serve,
+            "compare": cmd_compare, "score": cmd_score, "significance": cmd_significance, "average": cmd_average, "export": cmd_export, "serve": cmd_serve,
             "pretrained": cmd_pretrained, "zoo": cmd_zoo, "data": cmd_data, "analyze": cmd_analyze, "generate": cmd_generate, "embeddings": cmd_embeddings}
 
 
