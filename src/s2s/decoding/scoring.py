@@ -1,5 +1,6 @@
 """Forced decoding: the log-probability a model (or an ensemble) gives to given translations. It steps through the
-same decode_step that search uses, so a translation search found scores here exactly as search scored it."""
+same decode_step that search uses, so the tokens search chose score here as search scored them (a translation's text
+is scored in its tokenizer's segmentation, which search need not have chosen)."""
 
 from __future__ import annotations
 
