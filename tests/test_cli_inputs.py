@@ -85,6 +85,8 @@ def workspace(tmp_path_factory):
     (folder / "vectors" / "src.vec").write_text("2 2\nseven 0.1 0.2\none 0.3 0.4\n")
     (folder / "vectors" / "notes.txt").write_text("mine\n")
     (folder / "a.txt").write_text("x\n")
+    for figure in ("e_training.png", "e_attention_3.png", "report_bleu_by_length.png"):  # inputs named as figures
+        (folder / figure).write_text("seven\n")
     return folder
 
 
@@ -134,6 +136,17 @@ PATH_CASES = [
     ("evaluate --checkpoint {ckpt} --src {src} --ref {ref} --report {dir}/r.md", "--report '{dir}/r.md' names the JSON"),
     ("evaluate --checkpoint {ckpt} --src {src} --ref {ref} --report {run}/README.json",
      "the Markdown report of --report '{run}/README.md' is one of the files of --checkpoint's folder '{run}'"),
+    # evaluate --report's figures (OUT_*.png beside the JSON)
+    ("evaluate --checkpoint {ckpt} --src {dir}/e_training.png --ref {ref} --report {dir}/e.json",
+     "the figure of --report '{dir}/e_training.png' is --src '{dir}/e_training.png', an input of this command"),
+    ("evaluate --checkpoint {ckpt} --src {src} --ref {dir}/e_attention_3.png --report {dir}/e.json",
+     "the figure of --report '{dir}/e_attention_3.png' is --ref '{dir}/e_attention_3.png', an input"),
+    ("evaluate --checkpoint {dir}/e_training.png --src {src} --ref {ref} --report {dir}/e.json",
+     "the figure of --report '{dir}/e_training.png' is --checkpoint '{dir}/e_training.png', an input"),
+    ("evaluate --checkpoint {ckpt} --src {src} --ref {ref} --output {dir}/o_bleu_by_length.png --report {dir}/o.json",
+     "the figure of --report '{dir}/o_bleu_by_length.png' and --output '{dir}/o_bleu_by_length.png' are the same file"),
+    ("evaluate --checkpoint {ckpt} --src {src} --ref {ref} --report {unwritable}/e.json", "--report '{unwritable}/e.json': "
+                                                                                          "cannot write"),
     # report: RUN_DIR, --checkpoint, --src, --ref, --output
     ("report {missing}", "RUN_DIR '{missing}' does not exist"),
     ("report {dir}", "RUN_DIR '{dir}' has no best.pt"),
@@ -144,6 +157,8 @@ PATH_CASES = [
     ("report {run} --output {file}", "--output '{file}' is a file; give a folder"),
     ("report {run} --output {unwritable}/report", "--output '{unwritable}/report': cannot write"),
     ("report {run} --src {dir}/translations.txt --ref {ref} --output {dir}", None),  # set up in the test: a real file
+    ("report {run} --src {src} --ref {dir}/report_bleu_by_length.png --output {dir}",
+     "--output '{dir}' would write over --ref '{dir}/report_bleu_by_length.png'"),
     # compare: RUN_DIR, --output
     ("compare {run} {missing}", "RUN_DIR '{missing}' does not exist"),
     ("compare {run} {ckpt}", "RUN_DIR '{ckpt}' is a file"),
@@ -167,6 +182,10 @@ PATH_CASES = [
     ("export --checkpoint {ckpt} --output {file}", "--output '{file}' is a file; give a folder"),
     ("export --checkpoint {ckpt} --output {run}", "--output '{run}' would write over --checkpoint '{ckpt}'"),
     ("export --checkpoint {ckpt} --output {unwritable}/onnx", "--output '{unwritable}/onnx': cannot write"),
+    # serve: --checkpoint [NAME=]PATH, checked before the port is bound or a model loaded
+    ("serve --checkpoint {missing} --port 0", "--checkpoint '{missing}' does not exist; pass a .pt file"),
+    ("serve --checkpoint {ckpt} --checkpoint de={missing} --port 0", "--checkpoint '{missing}' does not exist"),
+    ("serve --engine onnx --checkpoint {missing} --port 0", "--checkpoint '{missing}' does not exist"),
     # generate, analyze gradients
     ("generate --checkpoint {missing}", "--checkpoint '{missing}' does not exist"),
     ("analyze gradients --config {missing} --output {dir}/g", "--config file '{missing}' does not exist"),

@@ -391,7 +391,7 @@ FOLDER_FILES = frozenset({"config.yaml", "best.pt", "last.pt", "model.pt", "metr
                           "decoder.onnx", "src_vocab.json", "tgt_vocab.json", "embeddings.json", "src.vec", "tgt.vec"})
 FOLDER_PARTS = ("checkpoints", "data", "tensorboard")
 FOLDER_MARKS = ("metrics.jsonl", "best.pt", "last.pt", "model.pt", "manifest.json")  # a run, pretrained or export folder
-REPORT_FILES = ("report.json", "report.md", "translations.txt")  # and report_*.png
+REPORT_FILES = ("report.json", "report.md", "translations.txt")  # and the figures (s2s.evaluation.report.figure_names)
 COMPARE_FILES = ("compare.md", "compare.json", "compare.png")
 EMBEDDING_FILES = ("src.vec", "tgt.vec", "embeddings.json")
 GRADIENT_FILES = ("gradients.json", "gradients.csv", "gradients.png", "clipping.png")
@@ -751,13 +751,17 @@ def cmd_embeddings_train(args) -> int:
 
 
 def report_files(path: str | None) -> list[tuple]:
-    """(flag, path) of the JSON and the Markdown evaluate --report writes (the figures go beside them, OUT_*.png)."""
+    """(flag, path[, what]) of the JSON, the Markdown and the PNG figures (OUT_*.png) evaluate --report writes."""
+    from s2s.evaluation.report import figure_names
+
     if not path:
         return []
     if Path(path).suffix == ".md":
         raise S2SError(f"--report '{path}' names the JSON report, and the Markdown report goes beside it with .md; "
                        f"give a .json name, e.g. --report {Path(path).with_suffix('.json')}.")
-    return [("--report", Path(path)), ("--report", Path(path).with_suffix(".md"), "the Markdown report of --report")]
+    figures = [Path(path).parent / name for name in figure_names(Path(path).stem).values()]
+    return [("--report", Path(path)), ("--report", Path(path).with_suffix(".md"), "the Markdown report of --report")] + \
+        [("--report", figure, "the figure of --report") for figure in figures]
 
 
 def run_evaluation(translator, sources, references, options: dict, report: str | None, translations: str | None,
@@ -781,6 +785,7 @@ def cmd_report(args) -> int:
     from s2s.data.corpus import read_splits
     from s2s.data.readers import read_parallel
     from s2s.decoding.translator import Translator
+    from s2s.evaluation.report import figure_names
     from s2s.pretrained import MODEL_FILE, is_pretrained_folder, resolve
 
     run_dir = resolve(args.run_dir)
@@ -798,9 +803,10 @@ def cmd_report(args) -> int:
         raise S2SError("--src and --ref go together: give both, or neither to use the run's test split.")
     output = Path(args.output) if args.output else Path("runs", run_dir.name, "report") if checkpoint.name == MODEL_FILE \
         else run_dir / "report"
+    writes = set(REPORT_FILES) | set(figure_names("report").values())
     check_paths([("RUN_DIR", run_dir)] + checkpoint_inputs("--checkpoint", args.checkpoint or []) +
                 input_files(("--src", args.src), ("--ref", args.ref)),
-                folders=[("--output", output, lambda relative: str(relative) in REPORT_FILES)])
+                folders=[("--output", output, lambda relative: str(relative) in writes)])
     translator = Translator.from_checkpoint(args.checkpoint or checkpoint, device=args.device, precision=args.precision)
     if args.src:
         (sources, references), src, ref = read_parallel(args.src, args.ref, ("--src", "--ref")), args.src, args.ref
@@ -909,9 +915,11 @@ def cmd_export(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from s2s.serving.server import serve
-    from s2s.serving.service import Limits
+    from s2s.serving.server import require_web_stack, serve
+    from s2s.serving.service import Limits, parse_checkpoint_spec
 
+    require_web_stack()  # the missing extra is named first, as translate names a missing torch
+    checkpoint_inputs("--checkpoint", [parse_checkpoint_spec(spec)[1] for spec in args.checkpoint])
     limits = Limits(max_body_bytes=args.max_body_bytes, max_lines=args.max_lines, max_chars=args.max_chars,
                     max_beam=args.max_beam)
     serve(args.checkpoint, args.host, args.port, args.device, args.precision, limits, args.max_batch_wait_ms,

@@ -14,6 +14,14 @@ from s2s.errors import S2SError
 from s2s.evaluation.metrics import corpus_scores, moses_available, papers_bleu, sentence_bleu
 
 BUCKET_WIDTH, LAST_BUCKET = 5, 30  # source words: 1-5, 6-10, ..., 26-30, 31+
+ATTENTION_FIGURES = 3  # attention maps of short test sentences drawn in a report
+
+
+def figure_names(stem: str, attention: int = ATTENTION_FIGURES) -> dict[str, str]:
+    """{figure: file name} of the PNGs a report named <stem> may draw beside its JSON (which ones it draws depends on
+    the run's metrics and the model); the CLI keeps them off the command's inputs."""
+    return {"by_length": f"{stem}_bleu_by_length.png", "training": f"{stem}_training.png",
+            **{f"attention_{k}": f"{stem}_attention_{k}.png" for k in range(1, attention + 1)}}
 
 
 def format_table(result: dict) -> str:
@@ -55,7 +63,7 @@ def example(line: int, sources, references, hypotheses) -> dict:
 
 
 def evaluate(translator, sources: list[str], references: list[str], options: dict | None = None,
-             samples: int = 4, worst: int = 5, attention_examples: int = 3) -> tuple[dict, list[str]]:
+             samples: int = 4, worst: int = 5, attention_examples: int = ATTENTION_FIGURES) -> tuple[dict, list[str]]:
     """Translate and score: (result for the report, hypotheses). None options come from the checkpoint's decode section.
 
     The result holds the corpus scores, scores by source length, a fixed sample of translations, the worst ones
@@ -145,13 +153,14 @@ def draw_figures(result: dict, folder: Path, stem: str, records: list[dict]) -> 
 
     if plotting.pyplot() is None:
         return None
-    figures = {"by_length": f"{stem}_bleu_by_length.png"}
+    names = figure_names(stem, len(result.get("attention", [])))
+    figures = {"by_length": names["by_length"]}
     plotting.plot_by_length(result["by_length"], folder / figures["by_length"])
     if any("valid_loss" in r for r in records):
-        figures["training"] = f"{stem}_training.png"
+        figures["training"] = names["training"]
         plotting.plot_training(records, folder / figures["training"], result.get("step"))
     for k, item in enumerate(result.get("attention", []), 1):
-        figures[f"attention_{k}"] = f"{stem}_attention_{k}.png"
+        figures[f"attention_{k}"] = names[f"attention_{k}"]
         plotting.plot_attention(item["src"], item["out"], item["weights"], folder / figures[f"attention_{k}"],
                                 title=f"line {item['line']}")
     return figures
