@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import (  # noqa: E402
@@ -57,7 +58,7 @@ class FlopCounter:
         enc, dec = model.encoder.rnn, model.decoder.rnn
         directions = 2 if enc.bidirectional else 1
         self.enc_per_token = directions * rnn_layer_flops(rnn_gates(enc), enc.input_size, enc.hidden_size)
-        hidden, vocab = dec.hidden_size, model.decoder.out.out_features
+        hidden, vocab = dec.hidden_size, model.decoder.vocab_size
         self.dec_per_row = rnn_layer_flops(rnn_gates(dec), dec.input_size, hidden) + 2 * hidden * vocab
         self.attn_per_row_per_src = 4 * hidden if model.decoder.attention is not None else 0
         self.combine_per_row = 4 * hidden * hidden if model.decoder.attention is not None else 0
@@ -83,8 +84,11 @@ def align_ab(args, info: dict, sources: list[str]) -> None:
         times = {"padded": [], "plain": []}
         for _ in range(args.align_ab):
             for variant in times:
-                for decoder in decoders:
-                    decoder.prepare_padded_output(enabled=variant == "padded")
+                for decoder in decoders:  # plain: W_o's real rows only, so each row of logits starts unaligned
+                    if variant == "plain":
+                        decoder.project = lambda hidden, d=decoder: F.linear(hidden, *d.output_weights())
+                    else:
+                        decoder.__dict__.pop("project", None)
                 started = time.perf_counter()
                 translator.translate(sources, beam=beam, nbest=1, batch_size=batch_size)
                 times[variant].append(time.perf_counter() - started)

@@ -165,7 +165,7 @@ def recurrence_loop_loss(model, batch: Batch) -> torch.Tensor:
     once over all positions with exactly the whole-target model's code (output_loss). Its ratio to the
     whole-target decoder isolates what running the RNN and attention over the whole target buys."""
     hidden = step_loop_features(model, batch.src, batch.src_lengths, batch.tgt_in, project=False)
-    return output_loss(hidden, model.decoder.out, batch.tgt_out, 0.0)
+    return output_loss(hidden, *model.decoder.output_weights(), batch.tgt_out, 0.0)
 
 
 PAIRED_VARIANTS = ("fused", "steploop", "recurrence_loop")

@@ -38,7 +38,7 @@ def test_output_loss_equals_linear_then_cross_entropy(smoothing, chunk_rows):
     hidden = torch.randn(3, 5, 6, requires_grad=True)
     target = torch.randint(4, 13, (3, 5))
     target[1, 2:] = PAD
-    ours = output_loss(hidden, out_layer, target, smoothing, chunk_rows=chunk_rows)
+    ours = output_loss(hidden, out_layer.weight, out_layer.bias, target, smoothing, chunk_rows=chunk_rows)
     grads_ours = torch.autograd.grad(0.7 * ours, [hidden, out_layer.weight, out_layer.bias])
     reference = F.cross_entropy(out_layer(hidden).reshape(-1, 13), target.reshape(-1), ignore_index=PAD,
                                 label_smoothing=smoothing, reduction="sum")
@@ -63,7 +63,7 @@ def test_output_loss_without_grad_stores_nothing_and_matches():
     out_layer = torch.nn.Linear(6, 13)
     hidden, target = torch.randn(2, 4, 6), torch.randint(4, 13, (2, 4))
     with torch.no_grad():
-        loss = output_loss(hidden, out_layer, target, chunk_rows=3)
+        loss = output_loss(hidden, out_layer.weight, out_layer.bias, target, chunk_rows=3)
         reference = sequence_loss(out_layer(hidden), target)
     assert loss.grad_fn is None
     torch.testing.assert_close(loss, reference)
@@ -74,9 +74,9 @@ def test_output_loss_under_bf16_autocast_is_close_to_fp32():
     out_layer = torch.nn.Linear(16, 40)
     hidden = torch.randn(12, 16, requires_grad=True)
     target = torch.randint(4, 40, (12,))
-    reference = output_loss(hidden, out_layer, target)
+    reference = output_loss(hidden, out_layer.weight, out_layer.bias, target)
     with torch.autocast("cpu", dtype=torch.bfloat16):  # a model's hidden states come out of autocast in bf16
-        low = output_loss(hidden.to(torch.bfloat16), out_layer, target)
+        low = output_loss(hidden.to(torch.bfloat16), out_layer.weight, out_layer.bias, target)
     low.backward()
     assert low.dtype == torch.float32
     low, reference = low.detach(), reference.detach()
@@ -84,52 +84,69 @@ def test_output_loss_under_bf16_autocast_is_close_to_fp32():
     assert out_layer.weight.grad.dtype == torch.float32 and hidden.grad.dtype == torch.float32
 
 
-def test_inference_projection_pads_the_output_rows_and_matches_the_plain_layer():
+def test_the_target_vocabulary_is_padded_when_the_model_is_built_and_checkpoints_hold_the_real_rows():
     from s2s.models.decoder import ALIGN_ROWS, Decoder
 
-    torch.manual_seed(2)
-    decoder = Decoder("gru", vocab_size=101, emb_size=16, hidden_size=16, layers=1, dropout=0.0, attention=False,
-                      tie_embeddings=True).eval()
-    hidden = torch.randn(3, 5, 16)
-    with torch.no_grad():
-        assert decoder._padded is None  # only a Translator (or TextGenerator) prepares the copy
-        decoder.prepare_padded_output()
-        _, weight, bias = decoder._padded
-        assert weight.shape == (2 * ALIGN_ROWS, 16) and weight[101:].abs().max() == 0 and bias.shape == (2 * ALIGN_ROWS,)
-        calls = []
-        decoder.out.register_forward_hook(lambda *args: calls.append(1))
+    def build(vocab_size, tied):
+        torch.manual_seed(2)
+        return Decoder("gru", vocab_size=vocab_size, emb_size=16, hidden_size=16, layers=1, dropout=0.0,
+                       attention=False, tie_embeddings=tied)
+
+    for tied in (True, False):
+        decoder = build(101, tied)
+        assert decoder.out.weight.shape == (2 * ALIGN_ROWS, 16) and decoder.out.bias.shape == (2 * ALIGN_ROWS,)
+        assert decoder.embed.weight.shape == (2 * ALIGN_ROWS, 16) and (decoder.out.weight is decoder.embed.weight) == tied
+        assert decoder.out.weight[101:].abs().max() == 0 and decoder.out.bias[101:].abs().max() == 0
+        state = decoder.state_dict()
+        assert {state[k].shape[0] for k in ("embed.weight", "out.weight", "out.bias")} == {101}
+        hidden = torch.randn(3, 5, 16)
         logits = decoder.project(hidden)
-        assert calls == [] and logits.shape == (3, 5, 101)  # the padded copy, not the layer
-        torch.testing.assert_close(logits, decoder.out(hidden))
-        calls.clear()
-        decoder.out.weight.mul_(2)  # an in-place change of W_o: the copy is stale, so the plain layer answers
-        torch.testing.assert_close(decoder.project(hidden), decoder.out(hidden))
-        assert calls == [1, 1]
-    decoder.prepare_padded_output()
-    decoder.train()  # training drops the copy (fused Adam updates W_o without bumping its version)
-    assert decoder._padded is None
-    decoder.eval().prepare_padded_output()
-    calls.clear()
-    hidden.requires_grad_()
-    decoder.project(hidden).sum().backward()  # with gradients: the plain layer, so they reach W_o
-    assert calls == [1] and decoder.out.weight.grad is not None and hidden.grad.shape == hidden.shape
+        assert logits.shape == (3, 5, 101)
+        torch.testing.assert_close(logits, F.linear(hidden, state["out.weight"], state["out.bias"]))
+        other = build(101, tied)  # the same seed, so the same weights: perturb them and load the saved ones back
+        with torch.no_grad():
+            other.out.bias.add_(1.0)
+        other.load_state_dict(state)
+        assert torch.equal(other.out.bias, decoder.out.bias) and torch.equal(other.out.weight, decoder.out.weight)
+    assert build(128, True).out.weight.shape == (128, 16)  # already a multiple: no padding
+    from s2s.models.encoder import make_rnn
+
+    torch.manual_seed(2)  # the real rows are initialised as the unpadded layers, built in the same order, would be
+    embed, _, plain = torch.nn.Embedding(101, 16, padding_idx=PAD), make_rnn("gru", 16, 16, 1, 0.0), torch.nn.Linear(16, 101)
+    padded = build(101, False)
+    assert torch.equal(padded.embed.weight[:101], embed.weight) and torch.equal(padded.out.weight[:101], plain.weight)
+
+
+def test_the_padding_rows_stay_zero_and_never_enter_the_loss_during_training():
+    from s2s.models.decoder import Decoder
+
+    torch.manual_seed(3)
+    decoder = Decoder("gru", vocab_size=70, emb_size=8, hidden_size=8, layers=1, dropout=0.0, attention=False,
+                      tie_embeddings=True)
+    optimizer = torch.optim.AdamW(decoder.parameters(), lr=0.1, weight_decay=0.1)
+    tgt_in, tgt_out = torch.randint(4, 70, (4, 6)), torch.randint(4, 70, (4, 6))
+    for _ in range(3):
+        hidden, _, _ = decoder.features(tgt_in, torch.zeros(1, 4, 8), None, None)
+        loss = output_loss(hidden, *decoder.output_weights(), tgt_out, 0.1)
+        reference = F.cross_entropy(decoder.project(hidden).reshape(-1, 70), tgt_out.reshape(-1), label_smoothing=0.1,
+                                    reduction="sum")  # softmax and smoothing over the 70 real columns only
+        torch.testing.assert_close(loss, reference)
+        optimizer.zero_grad()
+        loss.backward()
+        assert decoder.out.weight.grad[70:].abs().max() == 0 and decoder.out.bias.grad[70:].abs().max() == 0
+        optimizer.step()
+    assert decoder.out.weight[70:].abs().max() == 0 and decoder.out.bias[70:].abs().max() == 0
 
 
 def test_validation_decodes_with_the_weights_after_fused_adam_steps(tmp_path, make_config):
-    """Fused Adam changes W_o in place without bumping its version: each validation's Translator must rebuild the
-    padded copy, so that a trainer's translations equal those of the checkpoint it then saves."""
+    """A trainer's validation translations equal those of the checkpoint it then saves (W_o padded or not)."""
     from s2s.decoding.translator import Translator
     from s2s.training.trainer import Trainer
 
     run = tmp_path / "run"
     trainer = Trainer(make_config(run, train={"epochs": 2}), run, log=lambda message: None)
-    trainer.train()  # validates after each epoch, so a copy was made after epoch 1
+    trainer.train()
     translator = trainer.translator()
-    decoder = translator.model.decoder
-    assert decoder._padded is not None  # the tiny vocabulary is not a multiple of ALIGN_ROWS
-    hidden = torch.randn(4, decoder.out.in_features)
-    with torch.no_grad():
-        torch.testing.assert_close(decoder.project(hidden), decoder.out(hidden))  # W_o as trained, not as at epoch 1
     sentences = trainer.corpus.splits["test"].src_text
     loaded = Translator.from_checkpoint(run / "last.pt", device="cpu").translate(sentences, beam=3)
     assert translator.translate(sentences, beam=3) == loaded

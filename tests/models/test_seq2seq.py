@@ -176,6 +176,7 @@ def test_input_feeding_adds_the_last_attentional_state_to_the_rnn_input(name):
                 state[key][:, emb:] = 0.0
             else:
                 state[key].copy_(value)
+    fed.load_state_dict(state)  # the target embedding and W_o are copies in a state_dict (without the padding rows)
     assert torch.allclose(fed(src, lengths, tgt_in), plain(src, lengths, tgt_in), atol=1e-6)
     assert not torch.allclose(before, plain(src, lengths, tgt_in), atol=1e-3)
 

@@ -13,6 +13,7 @@ from onnx_models import SOURCES
 
 from s2s.cli import main
 from s2s.decoding.translator import Translator
+from s2s.models import count_parameters
 
 LINES = SOURCES + ["", "cat cat cat dog the the"]
 NO_TORCH = """
@@ -67,7 +68,7 @@ def test_s2s_translate_and_evaluate_run_without_torch(exported, tmp_path, capsys
     assert "| BLEU |" in result.stdout
     written = json.loads(report.read_text())
     assert written["checkpoint"] == str(folder) and written["step"] == 7
-    assert written["parameters"] == sum(p.numel() for p in Translator.from_checkpoint(checkpoint, device="cpu").model.parameters())
+    assert written["parameters"] == count_parameters(Translator.from_checkpoint(checkpoint, device="cpu").model)
 
 
 @pytest.mark.parametrize("command", [["zoo"], ["translate", "--checkpoint", "run"]])

@@ -16,7 +16,6 @@ from s2s.data.vocab import Vocab
 from s2s.decoding.translator import load_model
 from s2s.device import resolve_device
 from s2s.errors import S2SError
-from s2s.models.decoder import prepare_padded_outputs
 from s2s.registry import MODELS
 from s2s.specials import BOS, EOS, PAD
 
@@ -61,7 +60,6 @@ class TextGenerator:
     def __init__(self, model, tokenizer, vocab: Vocab, config, device: torch.device | str = "cpu"):
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
-        prepare_padded_outputs(self.model)
         self.tokenizer, self.vocab, self.config = tokenizer, vocab, config
 
     @classmethod

@@ -19,7 +19,6 @@ from s2s.decoding.translation import check_decode_options
 from s2s.device import autocast, resolve_device
 from s2s.errors import S2SError
 from s2s.models import build_model, count_parameters
-from s2s.models.decoder import prepare_padded_outputs
 from s2s.registry import MODELS, import_user_modules
 
 
@@ -44,7 +43,6 @@ class Translator(BatchTranslator):
         """precision: fp32, bf16 (autocast, where native), int8 (dynamic quantization of the linear and GRU/LSTM
         layers, CPU) or int8-linear (the linear layers only)."""
         self.model, self.amp = apply_precision(model.to(device).eval(), precision, torch.device(device))
-        prepare_padded_outputs(self.model)
         self.precision = precision
         self.src_tokenizer, self.tgt_tokenizer = src_tokenizer, tgt_tokenizer
         self.src_vocab, self.tgt_vocab = src_vocab, tgt_vocab

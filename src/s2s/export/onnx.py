@@ -183,7 +183,8 @@ def decoder_graph(model: Seq2Seq):
     rnn, layers, hidden = decoder.rnn, decoder.rnn.num_layers, decoder.out.in_features
     names, attention = state_names(model), decoder.attention is not None
     tied = decoder.out.weight is decoder.embed.weight
-    embed = g.const("tgt_embed", decoder.embed.weight.detach().float().numpy())
+    w_o, b_o = (tensor.detach().float().numpy() for tensor in decoder.output_weights())  # without the padding rows
+    embed = g.const("tgt_embed", decoder.embed.weight[: decoder.vocab_size].detach().float().numpy())
     x = g.op("Unsqueeze", g.op("Gather", embed, "prev_tokens"), g.ints(0))  # (1, batch, emb)
     if "fed" in names:
         x = g.op("Concat", x, "fed", axis=2)  # (1, batch, emb + hidden): input feeding
@@ -211,8 +212,7 @@ def decoder_graph(model: Seq2Seq):
                                 g.const("b_c", combine.bias.detach().float().numpy()), transB=1))
         if "fed" in names:
             g.op("Unsqueeze", out, g.ints(0), outputs=["new_fed"])
-    w_o = embed if tied else g.const("W_o", decoder.out.weight.detach().float().numpy())
-    logits = g.op("Gemm", out, w_o, g.const("b_o", decoder.out.bias.detach().float().numpy()), transB=1)  # (batch, vocab)
+    logits = g.op("Gemm", out, embed if tied else g.const("W_o", w_o), g.const("b_o", b_o), transB=1)  # (batch, vocab)
     g.op("LogSoftmax", logits, axis=-1, outputs=["log_probs"])
 
     state_shapes = {"h": [layers, "batch", hidden], "c": [layers, "batch", hidden], "fed": [1, "batch", hidden]}
@@ -221,7 +221,7 @@ def decoder_graph(model: Seq2Seq):
         inputs += [_value("enc_states", TensorProto.FLOAT, ["batch", "src_len", hidden]),
                    _value("src_mask", TensorProto.BOOL, ["batch", "src_len"])]
     inputs += [_value(name, TensorProto.FLOAT, state_shapes[name]) for name in names]
-    outputs = [_value("log_probs", TensorProto.FLOAT, ["batch", decoder.out.out_features])]
+    outputs = [_value("log_probs", TensorProto.FLOAT, ["batch", decoder.vocab_size])]
     outputs += [_value(f"new_{name}", TensorProto.FLOAT, state_shapes[name]) for name in names]
     if attention:
         outputs.append(_value("attention", TensorProto.FLOAT, ["batch", "src_len"]))

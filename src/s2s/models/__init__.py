@@ -7,6 +7,7 @@ from torch import nn
 from s2s.config import ModelConfig
 from s2s.models import seq2seq  # noqa: F401  (registers the zoo: the translation models, listed first)
 from s2s.models import lm  # noqa: F401  (then the language models)
+from s2s.models.decoder import Decoder
 from s2s.registry import MODELS
 
 
@@ -16,4 +17,6 @@ def build_model(cfg: ModelConfig, src_vocab_size: int, tgt_vocab_size: int) -> n
 
 
 def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
+    """The model's parameters as its checkpoints hold them: without the target vocabulary's padding rows."""
+    padding = sum(module.padding_numbers() for module in model.modules() if isinstance(module, Decoder))
+    return sum(p.numel() for p in model.parameters()) - padding

@@ -15,7 +15,19 @@ from s2s.models.attention import DotAttention
 from s2s.models.encoder import make_rnn
 from s2s.specials import PAD
 
-ALIGN_ROWS = 64  # the output layer's rows are padded to a multiple of this at inference (Decoder.project)
+ALIGN_ROWS = 64  # the target vocabulary's rows are padded to a multiple of this when the model is built
+
+
+def padded_rows(vocab_size: int) -> int:
+    """vocab_size rounded up to a multiple of ALIGN_ROWS (4,845 -> 4,864), as nanoGPT rounds 50,257 up to 50,304.
+
+    With a vocabulary like 4,845 each row of the logits (batch, vocab) starts at an unaligned address and the CPU's
+    GEMM ran 1.1-1.5x slower at inference (batch 64 to 320 rows, BENCHMARKS.md). The extra rows of W_o, b_o and
+    the target embedding start at zero, are never targets and never looked up, so they get no gradient and stay
+    zero; project() drops their columns and the loss never sees them. state_dict() holds only the real rows, so
+    checkpoints record the real vocabulary size and load into models built either way.
+    """
+    return vocab_size + -vocab_size % ALIGN_ROWS
 
 
 class Decoder(nn.Module):
@@ -30,7 +42,7 @@ class Decoder(nn.Module):
         self.rnn = make_rnn(cell, emb_size + (hidden_size if input_feeding else 0), hidden_size, layers, dropout)
         self.attention = DotAttention(hidden_size) if attention else None
         self.out = nn.Linear(hidden_size, vocab_size)  # W_o, b_o
-        self._padded = None  # (key of W_o, padded W_o, padded b_o): see project()
+        self.vocab_size = vocab_size  # the real size; W_o, b_o and the embedding have padded_rows(vocab_size) rows
         if tie_embeddings:
             # One matrix for both: nn.Embedding's N(0, 1) would give initial logits of std ~sqrt(hidden) (~23 at 512)
             # and a near one-hot first softmax; N(0, 1/emb) keeps them at the untied output layer's scale
@@ -39,6 +51,22 @@ class Decoder(nn.Module):
             with torch.no_grad():
                 self.embed.weight[PAD].zero_()
             self.out.weight = self.embed.weight
+        self._pad_rows(padded_rows(vocab_size) - vocab_size)
+        self.register_state_dict_post_hook(_real_rows_only)
+        self.register_load_state_dict_pre_hook(_pad_loaded_rows)
+
+    def _pad_rows(self, extra: int) -> None:
+        """Append `extra` zero rows to the target embedding, W_o and b_o, after they are initialised at the real size
+        (so the random initialisation is the same as without padding)."""
+        if not extra:
+            return
+        tied = self.out.weight is self.embed.weight
+        with torch.no_grad():
+            self.embed.weight = nn.Parameter(nn.functional.pad(self.embed.weight, (0, 0, 0, extra)))
+            self.out.weight = self.embed.weight if tied else nn.Parameter(nn.functional.pad(self.out.weight, (0, 0, 0, extra)))
+            self.out.bias = nn.Parameter(nn.functional.pad(self.out.bias, (0, extra)))
+        self.embed.num_embeddings += extra
+        self.out.out_features += extra
 
     def features(self, tgt_in: torch.Tensor, state, enc_states: torch.Tensor, src_mask: torch.Tensor):
         """The output layer's input: forward() without the final projection (training computes it with the loss).
@@ -85,47 +113,46 @@ class Decoder(nn.Module):
         return self.project(hidden), state, weights
 
     def project(self, hidden: torch.Tensor) -> torch.Tensor:
-        """The output layer, W_o hidden + b_o: logits (..., vocab).
+        """The output layer, W_o hidden + b_o: logits (..., vocab_size), the padding rows' columns dropped."""
+        return self.out(hidden)[..., : self.vocab_size]
 
-        After prepare_padded_output() and outside training (eval mode, no gradient) it multiplies by a copy of W_o
-        padded with zero rows to a multiple of ALIGN_ROWS and drops the padding columns: with a vocabulary like
-        4,783 each row of the logits starts at an unaligned address and the CPU's GEMM ran 1.1-1.5x slower (batch 64
-        to 320 rows, BENCHMARKS.md). Training's fused loss computes W x^T, which has no such rows.
-        """
-        padded = self._padded
-        if padded is None or self.training or torch.is_grad_enabled() or padded[0] != self._output_key():
-            return self.out(hidden)  # also where W_o changed since the copy (load_state_dict, .to(), an update)
-        _, weight, bias = padded
-        return torch.nn.functional.linear(hidden, weight, bias)[..., : self.out.out_features]
+    def padding_numbers(self) -> int:
+        """How many numbers the padding rows add to the parameters (count_parameters leaves them out)."""
+        extra = self.out.out_features - self.vocab_size
+        return extra * self.embed.embedding_dim + (0 if self.out.weight is self.embed.weight else extra * self.out.in_features) + extra
 
-    def prepare_padded_output(self, enabled: bool = True) -> None:
-        """(Re)build the padded copy of W_o that project() uses at inference from the weights as they are now (once
-        per Translator: a trainer's validation decodes with the weights of that moment), or drop it. Only for an fp32
-        nn.Linear whose rows are not already a multiple of ALIGN_ROWS. A copy is never trusted after the weights
-        change: fused Adam updates them in place without a version bump, so train() drops it and project() checks
-        the weights' storage and version."""
-        self._padded = None
-        out = self.out
-        if not enabled or type(out) is not nn.Linear or out.weight.dtype != torch.float32 or not -out.out_features % ALIGN_ROWS:
-            return
-        pad = -out.out_features % ALIGN_ROWS
-        with torch.no_grad():
-            weight = torch.nn.functional.pad(out.weight, (0, 0, 0, pad))
-            bias = None if out.bias is None else torch.nn.functional.pad(out.bias, (0, pad))
-        self._padded = (self._output_key(), weight, bias)
-
-    def _output_key(self) -> tuple:
-        weight, bias = self.out.weight, self.out.bias
-        return (weight.data_ptr(), weight._version, weight.device) + (() if bias is None else (bias.data_ptr(), bias._version))
-
-    def train(self, mode: bool = True):
-        if mode:
-            self._padded = None
-        return super().train(mode)
+    def output_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """W_o and b_o without the padding rows: (vocab_size, hidden) and (vocab_size,), views of the parameters."""
+        return self.out.weight[: self.vocab_size], self.out.bias[: self.vocab_size]
 
 
-def prepare_padded_outputs(model: nn.Module) -> None:
-    """prepare_padded_output() on every Decoder in model (a Seq2Seq, a language model, an ensemble)."""
-    for module in model.modules():
-        if isinstance(module, Decoder):
-            module.prepare_padded_output()
+_PADDED = ("embed.weight", "out.weight", "out.bias")
+
+
+def _real_rows_only(decoder: Decoder, state_dict: dict, prefix: str, local_metadata) -> None:
+    """Copies of the real rows (a view would save the whole padded storage), one for a tied matrix's two names."""
+    copies = {}
+    for name in _PADDED:
+        value = state_dict.get(prefix + name)
+        if value is not None and value.size(0) != decoder.vocab_size:
+            if value.data_ptr() not in copies:
+                copies[value.data_ptr()] = value[: decoder.vocab_size].detach().clone()
+            state_dict[prefix + name] = copies[value.data_ptr()]
+
+
+def _pad_loaded_rows(decoder: Decoder, state_dict: dict, prefix: str, *args) -> None:
+    """Checkpoints hold the real rows (and the model's padding rows are zero): pad them back to the model's size."""
+    for name in _PADDED:
+        value = state_dict.get(prefix + name)
+        extra = padded_rows(decoder.vocab_size) - decoder.vocab_size
+        if value is not None and extra and value.size(0) == decoder.vocab_size:
+            state_dict[prefix + name] = nn.functional.pad(value, (0, 0) * (value.dim() - 1) + (0, extra))
+
+
+def pad_optimizer_state(optimizer: torch.optim.Optimizer) -> None:
+    """Pad the per-parameter state (Adam's moments) saved by a run from before the target vocabulary was padded to
+    the padded parameters' rows, with zeros, as the padding rows' moments are."""
+    for param, state in optimizer.state.items():
+        for key, value in state.items():
+            if torch.is_tensor(value) and value.dim() and value.shape != param.shape and value.shape[1:] == param.shape[1:]:
+                state[key] = nn.functional.pad(value, (0, 0) * (value.dim() - 1) + (0, param.size(0) - value.size(0)))

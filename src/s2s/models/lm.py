@@ -35,7 +35,7 @@ class LanguageModel(nn.Module):
         hidden, state, _ = self.decoder.features(tokens, state, None, None)  # (batch, len, hidden)
         if targets is None:
             return self.decoder.project(hidden), state
-        return output_loss(hidden, self.decoder.out, targets, label_smoothing), state
+        return output_loss(hidden, *self.decoder.output_weights(), targets, label_smoothing), state
 
     def step(self, prev_tokens: torch.Tensor, state):
         """One step: prev_tokens (batch,) -> log-probabilities (batch, vocab) of the next token, new state."""

@@ -4,7 +4,7 @@ with hand-written gradients. It is part of what the model computes, so it lives 
 Two entry points:
 
 * sequence_loss(logits, ...) for any model that returns logits;
-* output_loss(hidden, out_layer, ...) for models that hand over the output layer's input instead (the zoo
+* output_loss(hidden, weight, bias, ...) for models that hand over the output layer's input instead (the zoo
   does): the output projection and the loss run together in row chunks, so the (tokens x vocabulary) logits
   are never stored. With an 8k vocabulary and 4000-token batches they are 120 MB, and their gradient another
   120 MB; chunks of a few hundred rows stay in the CPU's last-level cache between the matmul, the softmax and
@@ -20,7 +20,6 @@ with L = (1 - ε) (lse(x) - x_y) + ε (lse(x) - mean_j x_j), torch's definition 
 from __future__ import annotations
 
 import torch
-from torch import nn
 from torch.autograd.function import once_differentiable
 
 from s2s.specials import PAD
@@ -129,11 +128,12 @@ class LinearCrossEntropy(torch.autograd.Function):
                 None if grad_bias is None else grad_bias * scale, None, None, None)
 
 
-def output_loss(hidden: torch.Tensor, out_layer: nn.Linear, tgt_out: torch.Tensor, label_smoothing: float = 0.0,
-                chunk_rows: int = CHUNK_ROWS) -> torch.Tensor:
-    """sequence_loss(out_layer(hidden), tgt_out, label_smoothing) without storing the logits.
+def output_loss(hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, tgt_out: torch.Tensor,
+                label_smoothing: float = 0.0, chunk_rows: int = CHUNK_ROWS) -> torch.Tensor:
+    """sequence_loss(F.linear(hidden, weight, bias), tgt_out, label_smoothing) without storing the logits.
 
-    hidden (batch, tgt_len, features) is the output layer's input; returns the summed loss over non-padding tokens.
+    hidden (batch, tgt_len, features) is the output layer's input, weight (vocab, features) and bias (vocab,) the
+    output layer's (Decoder.output_weights(): without the padding rows); returns the summed loss over non-padding tokens.
     """
-    return LinearCrossEntropy.apply(hidden.reshape(-1, hidden.size(-1)), out_layer.weight, out_layer.bias,
+    return LinearCrossEntropy.apply(hidden.reshape(-1, hidden.size(-1)), weight, bias,
                                     tgt_out.reshape(-1), label_smoothing, chunk_rows)

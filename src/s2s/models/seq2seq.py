@@ -54,7 +54,7 @@ class Seq2Seq(nn.Module):
             hidden = self.sampled_features(tgt_in, state, enc_states, src_mask, teacher_forcing)
         else:
             hidden, _, _ = self.decoder.features(tgt_in, state, enc_states, src_mask)
-        return output_loss(hidden, self.decoder.out, tgt_out, label_smoothing)
+        return output_loss(hidden, *self.decoder.output_weights(), tgt_out, label_smoothing)
 
     def sampled_features(self, tgt_in: torch.Tensor, state, enc_states: torch.Tensor, src_mask: torch.Tensor,
                          teacher_forcing: float) -> torch.Tensor:

@@ -41,7 +41,7 @@ def copy_rows(table: nn.Embedding, tokens: list[str], vectors: WordVectors, resc
     values = torch.from_numpy(vectors.vectors[list(sources)]).to(table.weight)
     factor = 1.0
     if rescale and values.numel() > 1 and float(values.std()) > 0:
-        factor = float(table.weight[[i for i in range(table.num_embeddings) if i != PAD]].std() / values.std())
+        factor = float(table.weight[[i for i in range(len(tokens)) if i != PAD]].std() / values.std())  # not the padding rows
     table.weight[list(rows)] = values * factor
     return len(found), factor
 

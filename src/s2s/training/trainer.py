@@ -29,6 +29,7 @@ from s2s.device import amp_choice, autocast, keep_freed_memory, limit_onednn_cac
 from s2s.errors import S2SError
 from s2s.evaluation.metrics import corpus_scores
 from s2s.models import build_model, count_parameters
+from s2s.models.decoder import pad_optimizer_state
 from s2s.training.embeddings import freeze_embeddings, load_embeddings
 from s2s.progress import progress
 from s2s.registry import import_user_modules
@@ -213,6 +214,7 @@ class Trainer:
                            f"({str(error).splitlines()[0]}); resume with the run's model settings, or start a new run "
                            f"with --run-dir.") from None
         self.optimizer.load_state_dict(state["optimizer"])
+        pad_optimizer_state(self.optimizer)  # a run from before the target vocabulary was padded
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
         self.step, self.epoch, self.best = payload["step"], payload["epoch"], payload["best"]
