@@ -202,3 +202,17 @@ def test_onnxruntime_threads_follow_omp_num_threads_else_every_usable_core(monke
     for value in ("", "0", "two"):
         monkeypatch.setenv("OMP_NUM_THREADS", value)
         assert model.default_threads() == 7
+
+
+@pytest.mark.parametrize("vnni", [True, False])
+def test_int8_uses_7_bit_weights_on_cpus_without_vnni(exported, tmp_path, monkeypatch, vnni):
+    import onnxruntime.quantization
+
+    import s2s.runtime.model as runtime_model
+
+    _, folder = exported("gru_attn")
+    calls = []
+    monkeypatch.setattr(runtime_model, "has_vnni", lambda: vnni)
+    monkeypatch.setattr(onnxruntime.quantization, "quantize_dynamic", lambda *args, **options: calls.append(options))
+    runtime_model.quantize(folder / "decoder.onnx", tmp_path / "decoder.onnx")
+    assert calls == [{"weight_type": onnxruntime.quantization.QuantType.QInt8, "per_channel": False, "reduce_range": not vnni}]
