@@ -88,3 +88,9 @@ def train_as_two_ranks(trainer) -> None:
         return [np.concatenate([first, second]) for first, second in zip(Ranks(0, 2).shard(batches), Ranks(1, 2).shard(batches))]
 
     trainer.epoch_batches = union_of_two_shards
+
+
+def rounded_nbest(translations) -> list:
+    """Each Translation's n-best list with its scores to 4 places: a batch decodes the texts of single sentences, its
+    scores differ in the last float bits (padding changes the order of the sums)."""
+    return [[(text, round(score, 4)) for text, score in t.nbest] for t in translations]

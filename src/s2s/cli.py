@@ -13,6 +13,7 @@ from pathlib import Path
 
 from s2s.version import __version__
 from s2s.config import DECODE_MAXIMUM, LARGEST_INT
+from s2s.decoding.translation import SAMPLING_MAXIMUM
 from s2s.errors import S2SError
 
 EPILOG = """examples:
@@ -143,6 +144,22 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument("--attention", metavar="FILE.jsonl", help="write each line's attention matrix as JSON lines: "
                            '{"line", "src": source tokens, "out": output tokens (+ </s> when the output ended), "weights": [out][src] or null}')
     add_decode_options(translate, engines=True)
+    tools = translate.add_argument_group("prefixes, sampling and word alignments (docs/decoding_tools.md)")
+    tools.add_argument("--prefix", metavar="FILE", help="one target prefix per input line (an empty line: none); each "
+                       "output starts with it and the search goes on from there")
+    tools.add_argument("--sample", type=at_least(1, most=SAMPLING_MAXIMUM["sample"]), metavar="N",
+                       help="write N translations per line sampled from the model (as --nbest writes them: "
+                            "'LINE ||| TEXT ||| SCORE' when N > 1), not the beam search's")
+    tools.add_argument("--temperature", type=at_least(0.0, float, " (0 is greedy)", SAMPLING_MAXIMUM["temperature"]),
+                       metavar="T", help="with --sample: sample from softmax(log p / T) (default 1; 0: greedy)")
+    tools.add_argument("--top-k", type=at_least(0, note=" (0 is off)", most=SAMPLING_MAXIMUM["top_k"]), metavar="K",
+                       help="with --sample: only from the K most likely tokens (default 0: all)")
+    tools.add_argument("--top-p", type=positive_float(SAMPLING_MAXIMUM["top_p"]), metavar="P",
+                       help="with --sample: only from the most likely tokens that hold P of the probability (nucleus "
+                            "sampling; default 1: all)")
+    tools.add_argument("--seed", type=SEED, help="with --sample: the same seed draws the same samples (default: random)")
+    tools.add_argument("--alignments", metavar="FILE", help="write the attention's word alignment of each output line "
+                       "to FILE, line by line: Pharaoh 'i-j' pairs (source word i, target word j, from 0)")
 
     evaluate = commands.add_parser("evaluate", help="translate a test set and score it with sacreBLEU (or a language "
                                    "model's perplexity of a text)",
@@ -617,25 +634,59 @@ def load_translator(args):
     return Translator.from_checkpoint(args.checkpoint, device=args.device, precision=args.precision)
 
 
+def sampling_options(args) -> dict:
+    """translate's --sample and the flags that shape it; an S2SError for a shaping flag without --sample."""
+    given = {"temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p, "seed": args.seed}
+    if not args.sample:
+        for name, value in given.items():
+            if value is not None:
+                flag = "--" + name.replace("_", "-")
+                raise S2SError(f"{flag} shapes sampling; add --sample N (translations per line), or drop {flag}.")
+        return {}
+    return {"sample": args.sample, **{name: value for name, value in given.items() if value is not None}}
+
+
 def cmd_translate(args) -> int:
+    from s2s.data.readers import read_lines
+    from s2s.decoding.alignment import pharaoh
+
     require_engine(args)
-    check_paths(checkpoint_inputs("--checkpoint", args.checkpoint) + input_files(("--input", args.input)),
-                files=[("--output", args.output), ("--attention", args.attention)])
+    check_paths(checkpoint_inputs("--checkpoint", args.checkpoint) + input_files(("--input", args.input),
+                                                                                 ("--prefix", args.prefix)),
+                files=[("--output", args.output), ("--attention", args.attention), ("--alignments", args.alignments)])
+    options = {**decode_options(args), **sampling_options(args)}
+    listing = (args.nbest or 1) > 1 or (args.sample or 1) > 1  # 'LINE ||| TEXT ||| SCORE' lines
+    interactive = args.input is None and sys.stdin.isatty()
+    if interactive and (args.prefix or args.alignments):
+        raise S2SError(f"{'--prefix' if args.prefix else '--alignments'} goes line by line with the input; give "
+                       f"--input FILE or pipe the input in, not a terminal.")
     translator = load_translator(args)
-    options = decode_options(args)
-    if args.input is None and sys.stdin.isatty():
+    if interactive:
         print("s2s interactive translation: type a sentence and press Enter (Ctrl-D to quit).", file=sys.stderr)
-        for translation in translator.translate_stream(iter(lambda: _prompt(), None), chunk_size=1, **options):
-            print(translation.text, flush=True)
+        stream = translator.translate_stream(iter(lambda: _prompt(), None), chunk_size=1, **options)
+        for number, translation in enumerate(stream):
+            print(format_translation(number, translation, args.scores, listing), end="", flush=True)
         return 0
     lines = read_input_lines(args.input)
-    chunk = 1024 if args.input is None else max(len(lines), 1)
-    with output_stream(args.output) as out, output_stream(args.attention, False, "--attention") as attention_out:
-        stream = translator.translate_stream(lines, chunk_size=chunk, return_attention=attention_out is not None, **options)
+    if args.prefix:
+        lines, prefix = list(lines), read_lines(args.prefix, replace_errors=True, flag="--prefix")
+        if len(prefix) != len(lines):
+            source = f"--input '{args.input}'" if args.input else "stdin"
+            raise S2SError(f"--prefix '{args.prefix}' has {len(prefix)} lines and {source} has {len(lines)}; give one "
+                           f"prefix line per input line (an empty line for none).")
+        options["prefix"] = prefix
+    chunk = 1024 if args.input is None and not args.prefix else max(len(lines), 1)
+    with output_stream(args.output) as out, output_stream(args.attention, False, "--attention") as attention_out, \
+            output_stream(args.alignments, False, "--alignments") as alignments_out:
+        stream = translator.translate_stream(lines, chunk_size=chunk, return_attention=attention_out is not None,
+                                             return_alignment=alignments_out is not None, **options)
         for number, translation in enumerate(stream):
-            out.write(format_translation(number, translation, args.scores, (args.nbest or 1) > 1))
+            out.write(format_translation(number, translation, args.scores, listing))
             if attention_out is not None:
                 attention_out.write(json.dumps({"line": number, **translation.attention_json()}, ensure_ascii=False) + "\n")
+            if alignments_out is not None:
+                alignments = translation.nbest_alignments if listing else [translation.alignment]
+                alignments_out.write("".join(pharaoh(pairs) + "\n" for pairs in alignments))
     return 0
 
 

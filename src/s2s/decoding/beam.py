@@ -3,14 +3,15 @@
 A finished hypothesis y (ending in <eos>) is ranked by  score(y) = log p(y | x) / |y| ** length_penalty,
 where |y| counts the output tokens including <eos>; length_penalty = 0 ranks by raw log-probability.
 A sentence stops when it holds `beam` finished hypotheses or reaches its length limit
-(max_len_ratio * source length + 10); then it leaves the batch, so finished sentences stop costing.
+(max_len_ratio * source length + 10); then it leaves the batch, so finished sentences stop costing. With a prefix,
+each beam outputs the prefix's tokens first (the only candidates while inside it; their log-probs count in the score).
 """
 
 from __future__ import annotations
 
 import torch
 
-from s2s.decoding.common import block_repeated_ngrams, forbid_specials, max_output_lengths, select_rows, select_state
+from s2s.decoding.common import allowed_log_probs, max_output_lengths, select_rows, select_state
 from s2s.decoding.translation import Hypothesis
 from s2s.specials import BOS, EOS
 
@@ -18,15 +19,17 @@ from s2s.specials import BOS, EOS
 @torch.no_grad()
 def beam_search(model, src: torch.Tensor, src_lengths: torch.Tensor, beam: int = 5, nbest: int = 1,
                 length_penalty: float = 1.0, max_len_ratio: float = 2.0, return_attention: bool = False,
-                no_repeat_ngram: int = 0) -> list[list[Hypothesis]]:
+                no_repeat_ngram: int = 0, prefix: torch.Tensor | None = None) -> list[list[Hypothesis]]:
     """Return for each sentence its `nbest` best hypotheses, best first; no_repeat_ngram > 0 forbids any hypothesis
-    that repeats an n-gram of that many tokens."""
+    that repeats an n-gram of that many tokens; prefix (batch, prefix_len), padded with -1: the tokens each
+    hypothesis starts with."""
     batch, device = src.size(0), src.device
     enc_states, state, src_mask = model.encode(src, src_lengths)
     # every sentence's encoding repeated beam times: row b * beam + k is beam k of sentence b
     expand = torch.arange(batch, device=device).repeat_interleave(beam)
     enc_states, src_mask, state = select_rows(enc_states, expand), src_mask[expand], select_state(state, expand)
-    limits = max_output_lengths(src_lengths, max_len_ratio).tolist()
+    limits = max_output_lengths(src_lengths, max_len_ratio, prefix).tolist()
+    prefix = None if prefix is None else prefix[expand]
 
     sentences = list(range(batch))  # sentence id of each active group of `beam` rows
     scores = torch.full((batch, beam), float("-inf"), device=device)
@@ -39,9 +42,7 @@ def beam_search(model, src: torch.Tensor, src_lengths: torch.Tensor, beam: int =
     step = 0
     while sentences:
         log_probs, state, weights = model.decode_step(prev, state, enc_states, src_mask)
-        log_probs = forbid_specials(log_probs)
-        if no_repeat_ngram:
-            log_probs = block_repeated_ngrams(log_probs, history, no_repeat_ngram)
+        log_probs = allowed_log_probs(log_probs, history, no_repeat_ngram, prefix)
         vocab = log_probs.size(-1)
         groups = len(sentences)
         candidates = (scores[:, :, None] + log_probs.view(groups, beam, vocab)).view(groups, beam * vocab)
@@ -92,6 +93,7 @@ def beam_search(model, src: torch.Tensor, src_lengths: torch.Tensor, beam: int =
             keep = torch.tensor(keep_groups, dtype=torch.long, device=device)
             rows = (keep[:, None] * beam + torch.arange(beam, device=device)).view(-1)
             state, history, prev = select_state(state, rows), history[rows], prev[rows]
+            prefix = None if prefix is None else prefix[rows]
             enc_states, src_mask, scores = select_rows(enc_states, rows), src_mask[rows], scores[keep]
             if attn_history is not None:
                 attn_history = attn_history[rows]

@@ -1,4 +1,5 @@
-"""Helpers shared by greedy and beam search: selecting rows of a recurrent state, output length limits."""
+"""Helpers shared by greedy and beam search: selecting rows of a recurrent state, output length limits, the tokens a
+search may output next (no specials, no repeated n-grams, a forced prefix)."""
 
 from __future__ import annotations
 
@@ -38,9 +39,41 @@ def block_repeated_ngrams(log_probs: torch.Tensor, history: torch.Tensor, n: int
     return log_probs
 
 
-def max_output_lengths(src_lengths: torch.Tensor, max_len_ratio: float) -> torch.Tensor:
-    """At most ratio * source length + 10 output tokens, <eos> included."""
-    return (src_lengths.float() * max_len_ratio).long() + 10
+def max_output_lengths(src_lengths: torch.Tensor, max_len_ratio: float, prefix: torch.Tensor | None = None) -> torch.Tensor:
+    """At most ratio * source length + 10 output tokens, <eos> included, but room for a forced prefix (prefix_tokens'
+    rows) and one token more."""
+    limits = (src_lengths.float() * max_len_ratio).long() + 10
+    if prefix is not None:
+        limits = torch.maximum(limits, (prefix >= 0).sum(1).to(limits.device) + 1)
+    return limits
+
+
+def prefix_tokens(prefixes: list[list[int]], device: torch.device | str = "cpu") -> torch.Tensor | None:
+    """(batch, longest prefix) target ids every output must start with, padded with -1; None when all are empty."""
+    longest = max(map(len, prefixes), default=0)
+    if not longest:
+        return None
+    return torch.tensor([ids + [-1] * (longest - len(ids)) for ids in prefixes], dtype=torch.long, device=device)
+
+
+def allowed_log_probs(log_probs: torch.Tensor, history: torch.Tensor, no_repeat_ngram: int = 0,
+                      prefix: torch.Tensor | None = None) -> torch.Tensor:
+    """Log-probs (rows, vocab) with -inf (in place) for what a search may not output next: <pad> and <bos>, a token
+    that repeats an n-gram of no_repeat_ngram tokens of the row's history (rows, steps), and in a row still inside
+    its prefix (rows, prefix_len; -1 pads) every token but the prefix's next one, which keeps the model's log-prob."""
+    step = history.size(1)
+    forced_rows = forced = None
+    if prefix is not None and step < prefix.size(1):
+        forced_rows = (prefix[:, step] >= 0).nonzero().squeeze(1)
+        forced = prefix[forced_rows, step]
+        kept = log_probs[forced_rows, forced]  # before any blocking: a prefix is output whatever it repeats
+    log_probs = forbid_specials(log_probs)
+    if no_repeat_ngram:
+        log_probs = block_repeated_ngrams(log_probs, history, no_repeat_ngram)
+    if forced is not None:
+        log_probs[forced_rows] = float("-inf")
+        log_probs[forced_rows, forced] = kept
+    return log_probs
 
 
 def forbid_specials(log_probs: torch.Tensor) -> torch.Tensor:

@@ -1,21 +1,24 @@
-"""Batched greedy decoding; finished sentences leave the batch so they stop costing."""
+"""Batched greedy decoding (and sampling, with another choice of token); finished sentences leave the batch so they
+stop costing."""
 
 from __future__ import annotations
 
 import torch
 
-from s2s.decoding.common import block_repeated_ngrams, forbid_specials, max_output_lengths, select_rows, select_state
+from s2s.decoding.common import allowed_log_probs, max_output_lengths, select_rows, select_state
 from s2s.specials import BOS, EOS, PAD
 
 
 @torch.no_grad()
 def greedy_search(model, src: torch.Tensor, src_lengths: torch.Tensor, max_len_ratio: float = 2.0, return_attention: bool = False,
-                  no_repeat_ngram: int = 0):
+                  no_repeat_ngram: int = 0, prefix: torch.Tensor | None = None, choose=None):
     """Return, per sentence, (token ids without <eos>, summed log-prob including <eos>, attention (out_len, src_len) or None).
-    no_repeat_ngram > 0 never picks a token that would repeat an n-gram of that many tokens."""
+    no_repeat_ngram > 0 never picks a token that would repeat an n-gram of that many tokens. prefix (batch, prefix_len),
+    padded with -1: the tokens each output starts with (their log-probs count in the score). choose(log_probs, rows,
+    step) -> tokens picks the tokens of the sentences `rows` (default: the most likely)."""
     enc_states, state, src_mask = model.encode(src, src_lengths)
     batch, device = src.size(0), src.device
-    limits = max_output_lengths(src_lengths, max_len_ratio).to(device)
+    limits = max_output_lengths(src_lengths, max_len_ratio, prefix).to(device)
     out = torch.full((batch, int(limits.max())), PAD, dtype=torch.long, device=device)
     scores = torch.zeros(batch, device=device)
     attention = torch.zeros(batch, out.size(1), src.size(1), device=device) if return_attention else None
@@ -24,12 +27,11 @@ def greedy_search(model, src: torch.Tensor, src_lengths: torch.Tensor, max_len_r
     step = 0
     while active.numel():
         log_probs, state, weights = model.decode_step(prev, state, enc_states, src_mask)
-        log_probs = forbid_specials(log_probs)
-        if no_repeat_ngram:
-            log_probs = block_repeated_ngrams(log_probs, out[active, :step], no_repeat_ngram)
-        best_logp, prev = log_probs.max(-1)  # (active,)
+        log_probs = allowed_log_probs(log_probs, out[active, :step], no_repeat_ngram,
+                                      None if prefix is None else prefix[active])
+        prev = log_probs.argmax(-1) if choose is None else choose(log_probs, active, step)  # (active,)
         out[active, step] = prev
-        scores[active] += best_logp
+        scores[active] += log_probs.gather(1, prev[:, None])[:, 0]
         if attention is not None:
             if weights is None:  # a model without attention: return None, as beam search does, not zeros
                 attention = None

@@ -1,18 +1,22 @@
 """What translators return (Translation, Hypothesis) and the half of a translator that needs no torch: decoding
-options, tokenizing with the length cap, length-sorted batches, detokenizing. The torch Translator and the onnxruntime
-OnnxTranslator (s2s.runtime) differ only in their search over a batch of id lists (_search)."""
+options, tokenizing with the length cap, target prefixes, length-sorted batches, detokenizing, word alignments. The
+torch Translator and the onnxruntime OnnxTranslator (s2s.runtime) differ only in their search over a batch of id lists
+(_search)."""
 
 from __future__ import annotations
 
 import math
 import numbers
+import random
 import sys
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import TYPE_CHECKING, Iterable, Iterator
 
 from s2s.config import DECODE_MAXIMUM, DecodeConfig
+from s2s.decoding.alignment import SUBWORD_TOKENIZERS, WORD_START, word_alignment, word_ids
 from s2s.errors import S2SError
+from s2s.specials import BOS, EOS, PAD, UNK
 
 if TYPE_CHECKING:  # annotations only: this module runs without torch (and without numpy)
     import numpy as np
@@ -37,6 +41,9 @@ class Translation:
     out_tokens: list[str] = field(default_factory=list)
     # (output rows, len(src_tokens)), a torch tensor or a numpy array; rows are attention_rows()
     attention: torch.Tensor | np.ndarray | None = None
+    # with return_alignment: (source word, target word) pairs of `text` (s2s.decoding.alignment), and of each nbest entry
+    alignment: list[tuple[int, int]] | None = None
+    nbest_alignments: list[list[tuple[int, int]]] | None = None
 
     def attention_rows(self) -> list[str]:
         """Labels of the attention rows: the output tokens, then </s> unless decoding stopped at the length limit."""
@@ -74,6 +81,44 @@ def check_decode_options(vocab_size: int, **options) -> None:
                        f"beam of at least {options['nbest']}.")
 
 
+SAMPLING_MAXIMUM = {"sample": 1000, "temperature": 100.0, "top_k": 1_000_000, "top_p": 1.0}
+
+
+@dataclass
+class Sampling:
+    """Sampled decoding of one batch (s2s.decoding.sampling): n samples per line from softmax(log_probs / temperature),
+    over the top_k most likely tokens (0: all) and the most likely ones holding top_p of the probability (1: all);
+    each sample draws from a stream of uniform numbers named by the seed, its line's number (lines) and its number."""
+    n: int
+    temperature: float
+    top_k: int
+    top_p: float
+    seed: int
+    lines: list[int] = field(default_factory=list)
+
+
+def check_sampling_options(sample, temperature, top_k, top_p, seed, beam, nbest) -> None:
+    """An S2SError naming the first sampling option that is not a finite number in its range (sample >= 1,
+    temperature >= 0, top_k >= 0, top_p in (0, 1], seed None or >= 0, each at most SAMPLING_MAXIMUM), or a beam or
+    nbest above 1 given with it."""
+    for name, value, low in (("sample", sample, 1), ("temperature", temperature, 0), ("top_k", top_k, 0),
+                             ("top_p", top_p, 0), ("seed", 0 if seed is None else seed, 0)):
+        integer = name in ("sample", "top_k", "seed")
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral if integer else numbers.Real) \
+                or not math.isfinite(value):
+            raise S2SError(f"sampling option {name} must be {'an integer' if integer else 'a finite number'}, got "
+                           f"{value!r}.")
+        if value < low or (name == "top_p" and value == 0):
+            raise S2SError(f"sampling option {name} must be {'in (0, 1]' if name == 'top_p' else f'>= {low}'}, "
+                           f"got {value}.")
+        if value > SAMPLING_MAXIMUM.get(name, math.inf):
+            raise S2SError(f"sampling option {name} must be <= {SAMPLING_MAXIMUM[name]}, got {value}.")
+    for name, value in (("beam", beam), ("nbest", nbest)):
+        if value not in (None, 1):
+            raise S2SError(f"sampling draws its translations one token at a time, so it takes no {name} ({name} "
+                           f"{value}); drop {name} (--{name}), or drop sample (--sample) to search with a beam.")
+
+
 class BatchTranslator:
     """translate / translate_detailed / translate_stream for a subclass that sets the tokenizers, vocabularies,
     `decode` defaults and max_input_tokens, and implements _search over one batch of source id lists."""
@@ -82,8 +127,11 @@ class BatchTranslator:
     max_input_tokens: int
 
     def _search(self, ids: list[list[int]], beam: int, nbest: int, length_penalty: float, max_len_ratio: float,
-                return_attention: bool, no_repeat_ngram: int) -> list[list[tuple]]:
-        """Per source: its hypotheses (output ids without <eos>, score, log_prob, attention or None), best first."""
+                return_attention: bool, no_repeat_ngram: int, prefixes: list[list[int]] | None = None,
+                sampling: Sampling | None = None) -> list[list[tuple]]:
+        """Per source: its hypotheses (output ids without <eos>, score, log_prob, attention or None), best first; or
+        with sampling, its sampling.n samples in draw order. prefixes: per source, the target ids its outputs start
+        with (given only when one is not empty)."""
         raise NotImplementedError
 
     def translate(self, lines: list[str], **options) -> list[str]:
@@ -93,9 +141,29 @@ class BatchTranslator:
     def translate_detailed(self, lines: list[str], beam: int | None = None, nbest: int | None = None,
                            length_penalty: float | None = None, max_len_ratio: float | None = None,
                            batch_size: int | None = None, return_attention: bool = False,
-                           no_repeat_ngram: int | None = None) -> list[Translation]:
-        """Translate a list of sentences; None options fall back to the checkpoint's decode: section."""
+                           no_repeat_ngram: int | None = None, prefix: list[str] | None = None, sample: int = 0,
+                           temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, seed: int | None = None,
+                           return_alignment: bool = False, first_line: int = 0) -> list[Translation]:
+        """Translate a list of sentences; None options fall back to the checkpoint's decode: section.
+
+        prefix: one target prefix per line ('' for none); each output starts with it: its tokens are forced, then
+        the search goes on, and the scores count the forced tokens' log-probs too. An empty input line stays empty.
+        sample > 0: that many translations per line drawn from the model (Translation.nbest, in draw order, each
+        scored with its summed log-prob; text is the first) instead of a beam search; temperature, top_k, top_p
+        shape the distribution (s2s.decoding.sampling; temperature 0 is greedy decoding); a seed makes the samples
+        repeat; first_line is the number of lines[0] in a longer input (translate_stream sets it), since a line's
+        samples depend on the seed and its number only. return_alignment: Translation.alignment (and
+        nbest_alignments), word alignments from the attention (s2s.decoding.alignment)."""
         default = self.decode
+        sampling = None
+        if sample:
+            check_sampling_options(sample, temperature, top_k, top_p, seed, beam, nbest)
+            beam = nbest = 1
+            if temperature > 0:
+                sampling = Sampling(sample, temperature, top_k, top_p, random.randrange(2**32) if seed is None else seed)
+        if prefix is not None and len(prefix) != len(lines):
+            raise S2SError(f"prefix has {len(prefix)} entries for {len(lines)} input lines; give one prefix per line "
+                           f"('' for none).")
         beam = default.beam if beam is None else beam
         nbest = default.nbest if nbest is None else nbest
         length_penalty = default.length_penalty if length_penalty is None else length_penalty
@@ -114,22 +182,88 @@ class BatchTranslator:
                 tokens = tokens[: self.max_input_tokens]
             src_tokens.append(tokens)
         order = sorted((i for i, tokens in enumerate(src_tokens) if tokens), key=lambda i: len(src_tokens[i]))
+        prefix_ids = None  # an empty line's prefix is not used
+        if prefix is not None:
+            prefix_ids = self._prefix_ids([text if tokens else "" for text, tokens in zip(prefix, src_tokens)])
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
             ids = [self.src_vocab.encode(src_tokens[i]) for i in chunk]
-            outputs = self._search(ids, beam, nbest, length_penalty, max_len_ratio, return_attention, no_repeat_ngram)
+            extra = {}
+            if prefix_ids is not None and any(prefix_ids[i] for i in chunk):
+                extra["prefixes"] = [prefix_ids[i] for i in chunk]
+            if sampling is not None:
+                extra["sampling"] = Sampling(**{**vars(sampling), "lines": [first_line + i for i in chunk]})
+            outputs = self._search(ids, beam, nbest, length_penalty, max_len_ratio, return_attention or return_alignment,
+                                   no_repeat_ngram, **extra)
+            if sample and sampling is None:  # temperature 0: the greedy translation, sample times
+                outputs = [hyps * sample for hyps in outputs]
             for i, hyps in zip(chunk, outputs):
-                texts = [self._detokenize(tokens) for tokens, *_ in hyps]
-                best_tokens, score, log_prob, attention = hyps[0]
-                results[i] = Translation(texts[0], score, log_prob, [(t, h[1]) for t, h in zip(texts, hyps)],
-                                         src_tokens[i], self.tgt_vocab.decode(best_tokens), attention)
+                results[i] = self._translation(hyps, src_tokens[i], prefix[i] if prefix_ids is not None else "",
+                                               len(prefix_ids[i]) if prefix_ids is not None else 0, return_attention,
+                                               return_alignment)
+        if return_alignment:
+            for translation in results:
+                if translation.alignment is None:  # an empty line
+                    translation.alignment, translation.nbest_alignments = [], [[]]
         return results
 
-    def translate_stream(self, lines: Iterable[str], chunk_size: int = 1024, **options) -> Iterator[Translation]:
-        """Translate an iterable of lines chunk by chunk, yielding in input order (for inputs larger than memory)."""
-        iterator = iter(lines)
+    def translate_stream(self, lines: Iterable[str], chunk_size: int = 1024, prefix: list[str] | None = None,
+                         **options) -> Iterator[Translation]:
+        """Translate an iterable of lines chunk by chunk, yielding in input order (for inputs larger than memory);
+        prefix: one per line, as for translate_detailed."""
+        iterator, first = iter(lines), 0
         while chunk := list(islice(iterator, chunk_size)):
-            yield from self.translate_detailed([line.rstrip("\r\n") for line in chunk], **options)
+            chunk_prefix = None if prefix is None else prefix[first : first + len(chunk)]
+            yield from self.translate_detailed([line.rstrip("\r\n") for line in chunk], prefix=chunk_prefix,
+                                               first_line=first, **options)
+            first += len(chunk)
+
+    def _translation(self, hyps: list[tuple], src_tokens: list[str], prefix: str, forced: int, return_attention: bool,
+                     return_alignment: bool) -> Translation:
+        """The Translation of one line's hypotheses (ids, score, log_prob, attention), the first one its text."""
+        texts = [self._output_text(tokens, prefix, forced) for tokens, *_ in hyps]
+        best_tokens, score, log_prob, attention = hyps[0]
+        translation = Translation(texts[0], score, log_prob, [(t, h[1]) for t, h in zip(texts, hyps)], src_tokens,
+                                  self.tgt_vocab.decode(best_tokens), attention if return_attention else None)
+        if return_alignment:
+            if attention is None:
+                raise S2SError("word alignments (--alignments, return_alignment) come from the attention, and this "
+                               "model has none; use a model with attention (e.g. gru_attn).")
+            src_words = word_ids(src_tokens, self.src_tokenizer.name in SUBWORD_TOKENIZERS)
+            subword = self.tgt_tokenizer.name in SUBWORD_TOKENIZERS
+            translation.nbest_alignments = [word_alignment(attn, src_words, word_ids(self.tgt_vocab.decode(ids), subword))
+                                            for ids, _, _, attn in hyps]
+            translation.alignment = translation.nbest_alignments[0]
+        return translation
+
+    def _prefix_ids(self, prefixes: list[str]) -> list[list[int]]:
+        """Each prefix's target ids; one warning names the prefix words the target vocabulary lacks (fed as <unk>)."""
+        subword = self.tgt_tokenizer.name in SUBWORD_TOKENIZERS
+        all_ids, unknown = [], {}
+        for text in prefixes:
+            tokens = self.tgt_tokenizer.tokenize(text)
+            ids = [self.tgt_vocab.index.get(token, UNK) for token in tokens]
+            ids = [UNK if i in (PAD, BOS, EOS) else i for i in ids]  # a word '<eos>' in the text is no special
+            words = word_ids(tokens, subword)
+            for position in (p for p, i in enumerate(ids) if i == UNK):
+                word = [t for t, w in zip(tokens, words) if w == words[position]] if subword else [tokens[position]]
+                unknown["".join(word).replace(WORD_START, "")] = True
+            all_ids.append(ids)
+        if unknown:
+            names = ", ".join(map(repr, unknown))
+            print(f"warning: the target vocabulary lacks the prefix word{'s' if len(unknown) > 1 else ''} {names}; the "
+                  f"model is fed <unk> for {'them' if len(unknown) > 1 else 'it'} (the output keeps the prefix text).",
+                  file=sys.stderr)
+        return all_ids
+
+    def _output_text(self, ids: list[int], prefix: str, forced: int) -> str:
+        """The detokenized output; one that starts with a prefix shows the prefix as given (not its tokens' text: no
+        <unk>, no lowercasing), then the detokenized rest."""
+        if not forced:
+            return self._detokenize(ids)
+        whole, head = self._detokenize(ids), self._detokenize(ids[:forced])
+        rest = whole[len(head):] if whole.startswith(head) else " " + self._detokenize(ids[forced:])
+        return " ".join((prefix + rest).split())
 
     def _detokenize(self, ids: list[int]) -> str:
         text = self.tgt_tokenizer.detokenize(self.tgt_vocab.decode(ids))

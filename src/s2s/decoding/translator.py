@@ -10,9 +10,11 @@ from s2s.data.batching import pad
 from s2s.data.tokenizers import tokenizer_from_state
 from s2s.data.vocab import Vocab
 from s2s.decoding.beam import beam_search
+from s2s.decoding.common import prefix_tokens
 from s2s.decoding.ensemble import Ensemble
 from s2s.decoding.greedy import greedy_search
 from s2s.decoding.precision import apply_precision
+from s2s.decoding.sampling import sample_search
 from s2s.decoding.scoring import score_lines
 from s2s.decoding.translation import BatchTranslator, Translation  # noqa: F401  (Translation: imported from here too)
 from s2s.decoding.translation import check_decode_options
@@ -88,14 +90,22 @@ class Translator(BatchTranslator):
         return score_lines(self, src_lines, tgt_lines, batch_size)
 
     def _search(self, ids: list[list[int]], beam: int, nbest: int, length_penalty: float, max_len_ratio: float,
-                return_attention: bool, no_repeat_ngram: int) -> list[list[tuple]]:
-        """Greedy (beam 1) or beam search over one batch: per source, (ids, score, log_prob, attention) best first."""
+                return_attention: bool, no_repeat_ngram: int, prefixes: list[list[int]] | None = None,
+                sampling=None) -> list[list[tuple]]:
+        """Greedy (beam 1), beam search or sampling over one batch: per source, (ids, score, log_prob, attention) best
+        first (samples: in draw order)."""
         src = pad(ids).to(self.device)
         src_lengths = torch.tensor([len(x) for x in ids])
+        prefix = None if prefixes is None else prefix_tokens(prefixes, self.device)
         with autocast(self.device, self.amp):
+            if sampling is not None:
+                return [[(tokens, score, score, attn) for tokens, score, attn in samples] for samples in
+                        sample_search(self.model, src, src_lengths, sampling, max_len_ratio, return_attention,
+                                      no_repeat_ngram, prefix)]
             if beam == 1:
                 return [[(tokens, score, score, attn)] for tokens, score, attn in
-                        greedy_search(self.model, src, src_lengths, max_len_ratio, return_attention, no_repeat_ngram)]
+                        greedy_search(self.model, src, src_lengths, max_len_ratio, return_attention, no_repeat_ngram,
+                                      prefix)]
             return [[(h.tokens, h.score, h.log_prob, h.attention) for h in hyps] for hyps in
                     beam_search(self.model, src, src_lengths, beam, nbest, length_penalty, max_len_ratio,
-                                return_attention, no_repeat_ngram)]
+                                return_attention, no_repeat_ngram, prefix)]

@@ -82,8 +82,15 @@ class OnnxTranslator(BatchTranslator):
         return translator
 
     def _search(self, ids: list[list[int]], beam: int, nbest: int, length_penalty: float, max_len_ratio: float,
-                return_attention: bool, no_repeat_ngram: int) -> list[list[tuple]]:
-        """Greedy (beam 1) or beam search over one batch: per source, (ids, score, log_prob, attention) best first."""
+                return_attention: bool, no_repeat_ngram: int, prefixes: list[list[int]] | None = None,
+                sampling=None) -> list[list[tuple]]:
+        """Greedy (beam 1) or beam search over one batch: per source, (ids, score, log_prob, attention) best first.
+        Prefixes and sampling (above temperature 0) are the torch engine's: an S2SError names the flag."""
+        if prefixes is not None or sampling is not None:
+            flag, what = ("--prefix", "force target prefixes") if prefixes is not None else \
+                ("--sample", "sample translations (but at --temperature 0, greedy)")
+            raise S2SError(f"{flag} ({flag[2:]}= in the Python API): the onnx engine does not {what}; use --engine "
+                           f"torch (s2s.Translator) for {flag}.")
         src, src_lengths = pad(ids)
         if beam == 1:
             return [[(tokens, score, score, attn)] for tokens, score, attn in
