@@ -94,6 +94,10 @@ log = progress_log("bench_throughput")
 
 
 def make_config(args: argparse.Namespace, model: str = "gru_attn") -> Config:
+    if args.config_dict is not None:  # --config: the recipe as it is, with the data read from where this script reads it
+        recipe = config_from_dict(args.config_dict, source=str(args.config))
+        recipe.data.data_dir, recipe.data.mirror = str(args.data_dir), str(args.mirror) if args.mirror else ""
+        return recipe
     return config_from_dict({
         "data": {"dataset": "multi30k", "src": args.src, "tgt": args.tgt, "data_dir": str(args.data_dir),
                  "mirror": str(args.mirror) if args.mirror else "", "tokenizer": "sentencepiece",
@@ -132,9 +136,9 @@ def stream_stats(batches: list[Batch]) -> dict:
 # ---- the decoder variants' losses ---------------------------------------------------------------------------
 
 
-def whole_target_loss(model, batch: Batch) -> torch.Tensor:
+def whole_target_loss(model, batch: Batch, label_smoothing: float = 0.0) -> torch.Tensor:
     """The trainer's loss: the model's own teacher-forced forward, one decoder call over the whole target."""
-    return model_loss(model, model, batch, 0.0)
+    return model_loss(model, model, batch, label_smoothing)
 
 
 def step_loop_features(model, src, src_lengths, tgt_in, project: bool) -> torch.Tensor:
@@ -203,7 +207,10 @@ def run_child(job_path: Path) -> None:
         torch.manual_seed(config.train.seed)  # the trainer's seed_everything: same initial weights in every variant
         model = build_model(config.model, job["src_vocab"], job["tgt_vocab"])
         optimizer = make_optimizer(model, config.train.lr, config.train.weight_decay, torch.device("cpu"))
-        runs[f"{job['model']} ({v})"] = {"variant": v, "model": model, "optimizer": optimizer, "loss_fn": LOSS_FNS[v]}
+        loss_fn = LOSS_FNS[v]
+        if loss_fn is whole_target_loss and config.train.label_smoothing:  # a --config recipe's label smoothing
+            loss_fn = lambda model, batch: whole_target_loss(model, batch, config.train.label_smoothing)  # noqa: E731
+        runs[f"{job['model']} ({v})"] = {"variant": v, "model": model, "optimizer": optimizer, "loss_fn": loss_fn}
     # train_in_turns names a run by its key when a loss turns non-finite
     name = f"{job['model']} ({variant})"
     train_in_turns(runs, batches, warmup, config.train.clip_norm, amp, log=lambda message: log(f"{name}: {message}"))
@@ -295,9 +302,17 @@ def report(info: dict, args, peak: dict, data: dict, stream: dict, results: list
                  f"{args.warmup} untimed, then {stream['batches']} timed: {stream['sentences']:,} sentences, "
                  f"{stream['tgt_tokens']:,} target tokens; padding {100 * stream['tgt_padding']:.1f}% of target "
                  f"and {100 * stream['src_padding']:.1f}% of source positions")
-    lines.append(f"- models: embedding {args.emb}, hidden {args.hidden}, {args.layers} layer(s), bidirectional "
-                 f"encoder, dropout {args.dropout}; step as in the trainer: loss/tokens backward, clip 1.0, Adam "
-                 f"lr 1e-3; each row in a fresh process")
+    if args.config:
+        train = args.config_dict["train"]
+        lines.append(f"- model and step: the recipe `{args.config}` ({args.models[0]}, embedding {args.emb}, hidden "
+                     f"{args.hidden}, {args.layers} layer(s), {'' if args.bidirectional else 'uni'}bidirectional encoder, "
+                     f"{'tied' if args.tied else 'untied'} target embeddings, dropout {args.dropout}, label smoothing "
+                     f"{train['label_smoothing']}); step as in the trainer: loss/tokens backward, clip "
+                     f"{train['clip_norm']}, Adam lr {train['lr']}, fp32; each row in a fresh process")
+    else:
+        lines.append(f"- models: embedding {args.emb}, hidden {args.hidden}, {args.layers} layer(s), bidirectional "
+                     f"encoder, dropout {args.dropout}; step as in the trainer: loss/tokens backward, clip 1.0, Adam "
+                     f"lr 1e-3; each row in a fresh process")
     lines.append("- tokens/s counts non-padding target tokens; MFU = model matmul FLOPs/s (3x forward, decoder over "
                  "non-padding target tokens only) / the row's fp32 peak; peak MiB = the process's peak RSS")
     rows = []
@@ -366,9 +381,10 @@ def target_checks(info: dict, args, peak: dict, stream: dict, results: list[dict
         checks.append(f"- whole-target decoder / step loop and recurrence loop ({loop['model']}, separate processes): "
                       f"**{separate}** tokens/s (target >= {TARGETS['speedup']}x for the step loop: "
                       f"{met(speedup >= TARGETS['speedup'])})")
-    if args.step_loop_model in fused:
-        row = fused[args.step_loop_model]
-        checks.append(f"- {args.step_loop_model} MFU: **{100 * row['mfu']:.1f}%** against its own "
+    mfu_model = args.models[0] if args.config else args.step_loop_model
+    if mfu_model in fused:
+        row = fused[mfu_model]
+        checks.append(f"- {mfu_model} MFU: **{100 * row['mfu']:.1f}%** against its own "
                       f"{row['peak_gflops']:.1f} GFLOP/s (target >= {100 * TARGETS['mfu']:.0f}%: "
                       f"{met(row['mfu'] >= TARGETS['mfu'])}); {100 * row['mfu_vs_highest_peak']:.1f}% against the "
                       f"highest peak of the whole run ({peak['fp32_gflops_highest']:.1f} GFLOP/s)")
@@ -399,6 +415,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                     "Prints a Markdown report for BENCHMARKS.md on stdout; progress on stderr.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    parser.add_argument("--config", type=Path,
+                        help="measure this training config (e.g. configs/multi30k/best_en_de.yaml) as it is: its model, "
+                             "data (pair, tokenizer, vocabulary size), batch tokens, seed, label smoothing, clipping and "
+                             "learning rate replace the flags below, and the step loop is off unless --step-loop-model "
+                             "names its model")
     parser.add_argument("--models", nargs="+", choices=list(ZOO), default=list(ZOO), metavar="MODEL",
                         help=f"zoo models to measure ({' '.join(ZOO)})")
     parser.add_argument("--batches", type=int, default=30, help="timed batches per model")
@@ -413,7 +434,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--data-dir", type=Path, default=REPO / "data" / "multi30k", help="where the Multi30k files live")
     parser.add_argument("--mirror", type=Path, default=(REPO / ".." / "shared" / "data" / "multi30k").resolve(),
                         help="local folder to copy the Multi30k files from (empty string: download from GitHub)")
-    parser.add_argument("--step-loop-model", default="gru_attn", choices=list(ZOO), metavar="MODEL",
+    parser.add_argument("--step-loop-model", choices=list(ZOO), metavar="MODEL",
                         help="model also trained with the per-position decoder loop (and with --bf16)")
     parser.add_argument("--no-step-loop", action="store_true", help="skip the step-loop run")
     parser.add_argument("--bf16", action="store_true",
@@ -429,6 +450,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="model init seed; the batch stream uses 1000 * seed + 1")
     parser.add_argument("--single", type=Path, help=argparse.SUPPRESS)  # internal: run one job in this process
     args = parser.parse_args(argv)
+    args.config_dict, args.bidirectional, args.tied = None, True, False
+    if args.config is not None:
+        from_recipe(parser, args)
+    elif args.step_loop_model is None:
+        args.step_loop_model = "gru_attn"
     if args.single is None:
         src, _, tgt = args.pair.partition("-")
         if not src or not tgt:
@@ -439,6 +465,32 @@ def parse_args(argv=None) -> argparse.Namespace:
         if str(args.mirror) in ("", "."):
             args.mirror = None
     return args
+
+
+def from_recipe(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """--config: the recipe's settings replace the model, data and batch flags."""
+    from s2s.config import load_config
+    from s2s.errors import S2SError
+
+    try:
+        recipe = load_config(args.config)
+    except S2SError as error:
+        parser.error(str(error))
+    model, data, train = recipe.model, recipe.data, recipe.train
+    name = model.resolved_name
+    if data.dataset != "multi30k" or name not in ZOO or model.input_feeding:
+        parser.error(f"--config {args.config}: this script measures the zoo's {', '.join(ZOO)} models on Multi30k without "
+                     f"input feeding (the FLOP formula of scripts/_machine.py); this config has model {name}, "
+                     f"input_feeding {model.input_feeding}, dataset {data.dataset}")
+    args.config_dict = recipe.to_dict()
+    args.models, args.pair = [name], f"{data.src}-{data.tgt}"
+    args.emb, args.hidden, args.layers, args.dropout = model.emb_size, model.hidden_size, model.layers, model.dropout
+    args.bidirectional, args.tied, args.vocab_size = model.bidirectional, model.tie_embeddings, data.vocab_size
+    args.batch_tokens, args.seed = train.batch_tokens, train.seed
+    if args.step_loop_model is None:
+        args.no_step_loop = True
+    elif args.step_loop_model != name:
+        parser.error(f"--step-loop-model {args.step_loop_model}: with --config it can only be the config's model, {name}")
 
 
 def main(argv=None) -> int:
@@ -465,8 +517,9 @@ def main(argv=None) -> int:
                     fp32_small_gflops=measure_matmul_peak(512, torch.float32, 10))
     log(f"fp32 peak {peak['fp32_gflops_start']:.1f} GFLOP/s")
 
-    archs = {name: Arch(name.removesuffix("_attn"), name.endswith("_attn"), args.emb, args.hidden, args.layers, True,
-                        data["tgt_vocab"]) for name in dict.fromkeys([*args.models, args.step_loop_model])}
+    archs = {name: Arch(name.removesuffix("_attn"), name.endswith("_attn"), args.emb, args.hidden, args.layers,
+                        args.bidirectional, data["tgt_vocab"])
+             for name in dict.fromkeys([*args.models, *([] if args.no_step_loop else [args.step_loop_model])])}
     verify = verify_flops(args, config, timed[0], {n: archs[n] for n in args.models}, data) if args.verify_flops else []
 
     jobs = [(name, "fused") for name in args.models]

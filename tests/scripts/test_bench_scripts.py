@@ -16,3 +16,20 @@ def test_a_missing_checkpoint_is_one_error_line(args, message):
                           cwd=REPO, timeout=120)
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith(message) and "Traceback" not in done.stderr
+
+
+def test_bench_throughput_measures_a_config_as_it_is(tmp_path):
+    import importlib
+    import sys
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    bench = importlib.import_module("bench_throughput")
+    args = bench.parse_args(["--config", str(REPO / "configs/multi30k/best_en_de.yaml")])
+    assert (args.models, args.pair, args.emb, args.hidden, args.tied, args.vocab_size, args.batch_tokens, args.seed,
+            args.dropout, args.no_step_loop) == (["gru_attn"], "en-de", 512, 512, True, 5000, 3000, 1, 0.3, True)
+    config = bench.make_config(args)
+    assert config.train.label_smoothing == 0.1 and config.data.data_dir == str(args.data_dir)
+    fed = tmp_path / "fed.yaml"
+    fed.write_text("model: {attention: dot, input_feeding: true}\n")
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--config", str(fed)])
