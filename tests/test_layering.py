@@ -14,7 +14,7 @@ Layers, lowest first (a module's layer is its package, or its own name for a top
        serving     s2s serve: the HTTP service and web page over the decoder (3)
     7  cli, __main__, and the package root (its public API)
 
-Data flows config -> data -> models -> training -> decoding -> evaluation (the README's picture); imports run
+Data flows config -> data -> models -> training -> decoding -> evaluation (docs/development.md); imports run
 the same way except that the trainer calls the decoder and the metrics for its validation BLEU, as Joey NMT's
 training calls its prediction module. Imports inside functions count too: a lazy import is still a dependency.
 """

@@ -270,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve one or more checkpoints: POST /translate (JSON), GET /models, GET /health, a web page at / "
                     "and the API schema at /docs. Lines of concurrent requests are decoded together. Needs the web "
                     "extra: pip install -e '.[serve]'. Binds to localhost by default; for public use put a reverse "
-                    "proxy with TLS, authentication and rate limits in front (README: Serving).")
+                    "proxy with TLS, authentication and rate limits in front (docs/serving.md).")
     serve.add_argument("--checkpoint", required=True, nargs="+", action="extend", metavar="[NAME=]CKPT",
                        help="a .pt file, run folder or pretrained model (folder or name), or with --engine onnx an "
                             "export folder (s2s export), optionally named (NAME=PATH); several serve several models, "

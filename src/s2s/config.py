@@ -50,7 +50,7 @@ class DataConfig:
     subword_sides: str = "both"  # which sides are sampled: both, src or tgt (validation and test stay deterministic)
     lowercase: bool = False
     cache: bool = True  # keep the encoded training pairs and the learned tokenizers/vocabularies for later runs
-    cache_dir: str = ""  # where (README: "Large corpora"); empty: $S2S_CACHE, else $XDG_CACHE_HOME/s2s, else ~/.cache/s2s
+    cache_dir: str = ""  # where (docs/large_corpora.md); empty: $S2S_CACHE, else $XDG_CACHE_HOME/s2s, else ~/.cache/s2s
     workers: int = 0  # processes that tokenize the training text (0: one per core; 1: this process only); corpora of
     #   up to 50,000 pairs are always tokenized in this process. The encoded ids do not depend on it.
 
