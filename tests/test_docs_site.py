@@ -91,3 +91,9 @@ def test_the_config_page_has_a_row_for_every_config_key():
     assert "train.lr" in keys and "imports" in keys
     assert not keys - documented, f"config keys with no row in docs/configs.md: {sorted(keys - documented)}"
     assert not documented - keys, f"rows of docs/configs.md for keys config.py does not have: {sorted(documented - keys)}"
+
+
+def test_benchmarks_opens_with_its_summary_table():
+    sections = re.split(r"^## ", (REPO / "BENCHMARKS.md").read_text(encoding="utf-8"), flags=re.M)
+    assert sections[1].startswith("Summary\n"), f"BENCHMARKS.md's first section is {sections[1].splitlines()[0]!r}"
+    assert "\n| figure | value | machine | date | commit | rerun |\n|---|" in sections[1]
