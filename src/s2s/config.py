@@ -90,6 +90,8 @@ class TrainConfig:
     max_steps: int = 0  # stop after this many updates (0: no limit)
     time_budget_minutes: float = 0.0  # stop after this much wall time (0: no limit)
     batch_tokens: int = 4000  # target tokens per batch, padding included
+    accum_steps: int = 1  # batches per update (gradient accumulation): k batches of batch_tokens make one update,
+    #   its loss averaged over all their target tokens; steps, the schedule, logging and checkpoints count updates
     lr: float = 1e-3
     schedule: str = "plateau"  # constant, plateau (halve when the validation metric stalls), inverse_sqrt, cosine
     warmup_steps: int = 0
@@ -161,7 +163,7 @@ POSITIVE = {
     ("train", "epochs"), ("data", "vocab_size"), ("data", "max_len"), ("data", "min_freq"), ("model", "emb_size"),
     ("model", "hidden_size"), ("model", "layers"), ("train", "batch_tokens"), ("train", "lr"),
     ("decode", "beam"), ("decode", "nbest"), ("train", "max_nonfinite_steps"), ("decode", "batch_size"), ("decode", "max_len_ratio"),
-    ("data", "numbers_max_digits"), ("train", "valid_beam"),
+    ("data", "numbers_max_digits"), ("train", "valid_beam"), ("train", "accum_steps"),
 }
 NON_NEGATIVE = {
     ("train", "max_steps"), ("train", "time_budget_minutes"), ("train", "clip_norm"),
@@ -176,6 +178,7 @@ NON_NEGATIVE = {
 DECODE_MAXIMUM = {"beam": 1000, "nbest": 1000, "length_penalty": 10.0, "max_len_ratio": 100.0, "no_repeat_ngram": 100,
                   "batch_size": 100_000}
 LARGEST_INT = 2**63 - 1  # what torch and numpy hold
+MAX_ACCUM_STEPS = 1024  # train.accum_steps: batches per update; far above any useful setting
 
 
 class Origins:
@@ -308,6 +311,7 @@ def validate(config: Config, source: str | Origins = "config") -> None:
             raise S2SError(f"{where(f'{section}.{key}')}: '{section}.{key}' must be >= 0, got {value}.")
     limits = [(f"decode.{key}", getattr(config.decode, key), maximum) for key, maximum in DECODE_MAXIMUM.items()]
     limits.append(("train.valid_beam", config.train.valid_beam, DECODE_MAXIMUM["beam"]))
+    limits.append(("train.accum_steps", config.train.accum_steps, MAX_ACCUM_STEPS))
     for key, value, maximum in limits:
         if value > maximum:
             raise S2SError(f"{where(key)}: '{key}' must be <= {maximum}, got {value}.")

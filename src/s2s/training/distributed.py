@@ -76,6 +76,15 @@ class Ranks:
         device = next(model.parameters()).device
         return DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
 
+    @staticmethod
+    def gradient_sync(module: nn.Module, sync: bool):
+        """A context for the forward and backward pass of one batch of an update: with sync False (every batch of an
+        accumulated update but the last), DistributedDataParallel's no_sync(), so that the gradients add up on each rank
+        and are averaged over the ranks once, after the last batch. Otherwise (and with one process) nothing."""
+        if sync or not isinstance(module, DistributedDataParallel):
+            return contextlib.nullcontext()
+        return module.no_sync()
+
     def shard(self, batches: list) -> list:
         """This rank's batches: every world_size-th one, the same number on every rank so that collectives line up."""
         usable = len(batches) // self.world_size * self.world_size  # the last len % world_size batches are left out

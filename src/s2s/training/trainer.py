@@ -58,11 +58,11 @@ def vocabularies_from_state(state: dict) -> tuple:
 
 
 class StepResult(NamedTuple):
-    """One training step, as Trainer.train_step returns it. The tensors stay on the device: reading them waits for
-    the GPU, so the training loop reads a window of steps at once (Trainer.read_steps)."""
+    """One training step (one update), as Trainer.train_step returns it. The tensors stay on the device: reading them
+    waits for the GPU, so the training loop reads a window of steps at once (Trainer.read_steps)."""
 
-    loss: torch.Tensor  # () this rank's summed loss
-    tokens: int  # non-padding target tokens of all ranks' batches
+    loss: torch.Tensor  # () this rank's summed loss over the update's batches
+    tokens: int  # non-padding target tokens of all ranks' batches of the update
     grads_finite: torch.Tensor  # () bool, the same on every rank; False: the update was skipped on the device
     step: int
 
@@ -133,6 +133,10 @@ class Trainer:
             self.log(f"data parallel: {self.ranks.world_size} processes x train.batch_tokens "
                      f"{train.batch_tokens} = global batch of {self.ranks.world_size * train.batch_tokens} tokens; "
                      f"train.lr {train.lr:g} is used as given (not scaled)")
+        if train.accum_steps > 1:
+            self.log(f"gradient accumulation: train.accum_steps {train.accum_steps} batches per update, up to "
+                     f"{train.accum_steps * self.ranks.world_size * train.batch_tokens} tokens; train.lr {train.lr:g} "
+                     f"is used as given (not scaled)")
         self.metrics_path = self.run_dir / "metrics.jsonl"
         if resume is None:
             refuse_finished_run(self.run_dir)
@@ -256,21 +260,29 @@ class Trainer:
                      f"{aside.name} (this run repeats those steps)")
 
     # ---- training -----------------------------------------------------------------------------
-    def train_step(self, batch: Batch) -> StepResult:
-        """One update, queued on the device without waiting for it (no host-device synchronisation on CUDA).
+    def train_step(self, *batches: Batch) -> StepResult:
+        """One update from one batch, or from the train.accum_steps batches whose gradients it accumulates: the loss
+        is summed over all their target tokens (of every rank) and divided by their number, as for one batch holding
+        them all. Queued on the device without waiting for it (no host-device synchronisation on CUDA).
         A non-finite loss (on any rank) or gradient skips the update, decided on the device; read_steps logs it."""
         self.train_model.train()
-        tokens = self.ranks.sum([batch.num_tokens])[0]  # counted on the host batch, before it moves to the device
-        batch = batch.to(self.device)
-        with autocast(self.device, self.amp):
-            loss = self.batch_loss(batch)
+        # counted on the host batches, before they move to the device
+        tokens = self.ranks.sum([sum(batch.num_tokens for batch in batches)])[0]
         self.optimizer.zero_grad(set_to_none=True)
+        summed_loss = None
+        for number, batch in enumerate(batches, 1):
+            batch = batch.to(self.device)
+            with self.ranks.gradient_sync(self.train_model, sync=number == len(batches)):
+                with autocast(self.device, self.amp):
+                    loss = self.batch_loss(batch)
+                # a non-finite loss makes every gradient NaN (and DDP spreads them to all ranks), so that the one check
+                # on the gradients below, or fp16's grad scaler, skips the update on every rank
+                guard = torch.where(torch.isfinite(loss.detach()), 1.0, math.nan)
+                # DDP averages the ranks' gradients, so x world_size makes the sum over the batches (sum of all ranks'
+                # token losses) / all tokens; fp16: each batch's loss is scaled, the sum unscaled once below
+                self.scaler.scale(loss * guard * self.ranks.world_size / tokens).backward()
+            summed_loss = loss.detach() if summed_loss is None else summed_loss + loss.detach()
         self.step += 1
-        # a non-finite loss makes every gradient NaN (and DDP spreads them to all ranks), so that the one check on the
-        # gradients below, or fp16's grad scaler, skips the update on every rank
-        guard = torch.where(torch.isfinite(loss.detach()), 1.0, math.nan)
-        # DDP averages the ranks' gradients, so x world_size makes them (sum of all ranks' token losses) / all tokens
-        self.scaler.scale(loss * guard * self.ranks.world_size / tokens).backward()
         self.scaler.unscale_(self.optimizer)
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.clip_norm or float("inf"))
         grads_finite = torch.isfinite(grad_norm)
@@ -281,7 +293,7 @@ class Trainer:
             self._optimizer_step_if(grads_finite)
         if self.config.train.schedule in PER_UPDATE:
             self.scheduler.step()
-        return StepResult(loss.detach(), tokens, grads_finite, self.step)
+        return StepResult(summed_loss, tokens, grads_finite, self.step)
 
     def batch_loss(self, batch: Batch) -> torch.Tensor:
         """The summed training loss of a batch on the device; teacher-forced unless train.teacher_forcing < 1."""
@@ -344,7 +356,7 @@ class Trainer:
         """The updates this run will make without early stopping: train.max_steps, else epochs x batches per epoch
         (as in the first epoch; with sampled segmentations later epochs differ by a batch or two)."""
         train = self.config.train
-        per_epoch = len(self.epoch_batches(1))
+        per_epoch = math.ceil(len(self.epoch_batches(1)) / train.accum_steps)
         return min(train.max_steps or math.inf, train.epochs * per_epoch)
 
     def epoch_ids(self, epoch: int) -> tuple[TokenIds, TokenIds]:
@@ -383,10 +395,12 @@ class Trainer:
                            initial=self.batch_in_epoch, disable=not self.ranks.is_main)
             window_loss = window_tokens = 0.0
             window_start = time.perf_counter()
-            for indices in batches[self.batch_in_epoch :]:
+            # each update takes the next train.accum_steps batches (the epoch's last update what is left)
+            for first in range(self.batch_in_epoch, len(batches), train.accum_steps):
+                group = batches[first : first + train.accum_steps]
                 started = time.perf_counter()
-                self.unread.append(self.train_step(make_batch(indices)))
-                self.batch_in_epoch += 1
+                self.unread.append(self.train_step(*map(make_batch, group)))
+                self.batch_in_epoch += len(group)
                 logging = self.step % train.log_every == 0
                 validating = bool(train.valid_every) and self.step % train.valid_every == 0
                 if logging or validating or self.batch_in_epoch == len(batches):  # timed: it waits for the device
@@ -396,7 +410,7 @@ class Trainer:
                 self.train_seconds += time.perf_counter() - started
                 # the ranks agree on these, so that they all stop at the same step (also on a signal to one of them)
                 stop_signal, self.train_seconds = self.ranks.max([self.stop_signal, self.train_seconds])
-                bar.update()
+                bar.update(len(group))
                 if logging and window_tokens:
                     elapsed = time.perf_counter() - window_start
                     entry = {"step": self.step, "epoch": self.epoch, "train_loss": round(window_loss / window_tokens, 4),
