@@ -102,6 +102,8 @@ class TrainConfig:
     clip_norm: float = 1.0  # gradient-norm clipping (0 disables)
     max_nonfinite_steps: int = 5  # stop after this many updates in a row with a non-finite loss or gradient
     label_smoothing: float = 0.0
+    ema_decay: float = 0.0  # keep an exponential moving average of the weights, updated after every update with this
+    #   decay (e.g. 0.999); validation, best.pt and kept checkpoints use it (0: off)
     teacher_forcing: float = 1.0  # probability that a decoder input is the reference token, not the model's previous
     #   prediction (scheduled sampling, Bengio et al. 2015); 1.0: the whole target in one call; with a schedule, the floor
     teacher_forcing_schedule: str = "constant"  # constant, linear or inverse_sigmoid: decay from 1.0 to teacher_forcing
@@ -317,6 +319,7 @@ def validate(config: Config, source: str | Origins = "config") -> None:
             raise S2SError(f"{where(key)}: '{key}' must be <= {maximum}, got {value}.")
     for section, key, closed in (("model", "dropout", False), ("model", "word_dropout", False),
                                  ("train", "label_smoothing", False), ("data", "subword_alpha", False),
+                                 ("train", "ema_decay", False),
                                  ("train", "teacher_forcing", True)):
         value = getattr(getattr(config, section), key)
         if not (0.0 <= value <= 1.0 if closed else 0.0 <= value < 1.0):

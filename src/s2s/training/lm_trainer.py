@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from s2s.config import Config
 from s2s.data.batching import TextBatch, gather_text_batch, stream_window, stream_windows, text_stream, token_batches
@@ -93,14 +94,14 @@ class LanguageModelTrainer(Trainer):
             self.carried = tuple(s.to(self.device) for s in carried) if isinstance(carried, tuple) else carried.to(self.device)
 
     # ---- validation: perplexity ---------------------------------------------------------------
-    def validation_loss(self) -> tuple[float, int]:
+    def validation_loss(self, model: nn.Module | None = None) -> tuple[float, int]:
         train = self.config.train
-        nll, tokens = text_nll(self.model, self.corpus.splits["valid"].tgt_ids, train.bptt, train.batch_tokens,
-                               self.device, self.amp)
+        model = self.model if model is None else model
+        nll, tokens = text_nll(model, self.corpus.splits["valid"].tgt_ids, train.bptt, train.batch_tokens, self.device, self.amp)
         return nll / tokens, tokens
 
-    def validate(self) -> dict:
-        loss, _ = self.validation_loss()
+    def validate(self, model: nn.Module) -> dict:
+        loss, _ = self.validation_loss(model)
         return {"valid_loss": round(loss, 4), "valid_ppl": round(math.exp(min(loss, 50)), 3)}
 
 

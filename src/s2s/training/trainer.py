@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import torch
+from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from s2s.checkpoint import checkpoint_name, load_checkpoint, save_checkpoint
@@ -118,6 +120,9 @@ class Trainer:
         planned = self.planned_steps() if train.schedule == "cosine" else 0  # only cosine needs the run's length
         self.scheduler = build_scheduler(train, self.optimizer, planned)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp == torch.float16)
+        # the exponential moving average of the weights (train.ema_decay): torch's AveragedModel with its EMA update,
+        # a copy of the model whose weights are lerped towards the trained ones after every update (the first copies)
+        self.ema = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(train.ema_decay)) if train.ema_decay else None
         self.step = self.epoch = 0
         self.batch_in_epoch = 0  # batches of the current epoch already trained on
         self.best = None
@@ -137,6 +142,9 @@ class Trainer:
             self.log(f"gradient accumulation: train.accum_steps {train.accum_steps} batches per update, up to "
                      f"{train.accum_steps * self.ranks.world_size * train.batch_tokens} tokens; train.lr {train.lr:g} "
                      f"is used as given (not scaled)")
+        if self.ema is not None:
+            self.log(f"train.ema_decay {train.ema_decay:g}: validation, best.pt and kept checkpoints use the weights' "
+                     f"moving average; the trained weights' scores are logged as valid_*_raw")
         self.metrics_path = self.run_dir / "metrics.jsonl"
         if resume is None:
             refuse_finished_run(self.run_dir)
@@ -188,10 +196,17 @@ class Trainer:
         return {"src_vocab": corpus.src_vocab.tokens, "tgt_vocab": corpus.tgt_vocab.tokens,
                 "src_tokenizer": corpus.src_tokenizer.state(), "tgt_tokenizer": corpus.tgt_tokenizer.state()}
 
+    def scored_model(self) -> nn.Module:
+        """The model that validation scores and best.pt holds: the weights' moving average with train.ema_decay,
+        else the trained model."""
+        return self.model if self.ema is None else self.ema.module
+
     def checkpoint_payload(self, with_optimizer: bool) -> dict:
+        """with_optimizer (last.pt): the trained weights and everything a resumed run needs, the moving average
+        included. Without (best.pt, kept checkpoints): the scored model's weights, for translation."""
         payload = {
             "config": self.config.to_dict(),
-            "model": self.model.state_dict(),
+            "model": (self.model if with_optimizer else self.scored_model()).state_dict(),
             **self.vocabulary_state(),
             "step": self.step, "epoch": self.epoch, "best": self.best,
         }
@@ -204,6 +219,7 @@ class Trainer:
                 "nonfinite_total": self.nonfinite_total, "kept": self.kept, "torch_rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
                 "python_rng": random.getstate(),
+                **({"ema": self.ema.state_dict()} if self.ema is not None else {}),
             }
         return payload
 
@@ -219,6 +235,13 @@ class Trainer:
                            f"with --run-dir.") from None
         self.optimizer.load_state_dict(state["optimizer"])
         pad_optimizer_state(self.optimizer)  # a run from before the target vocabulary was padded
+        if self.ema is not None and "ema" in state:
+            self.ema.load_state_dict(state["ema"])
+        elif self.ema is not None:
+            self.log("train.ema_decay: last.pt holds no moving average of the weights (the run trained without one); "
+                     "it starts from the resumed weights")
+        elif "ema" in state:
+            self.log("train.ema_decay is 0: the moving average of the weights in last.pt is dropped")
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
         self.step, self.epoch, self.best = payload["step"], payload["epoch"], payload["best"]
@@ -291,6 +314,8 @@ class Trainer:
             self.scaler.update()
         else:
             self._optimizer_step_if(grads_finite)
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
         if self.config.train.schedule in PER_UPDATE:
             self.scheduler.step()
         return StepResult(summed_loss, tokens, grads_finite, self.step)
@@ -477,39 +502,56 @@ class Trainer:
 
     # ---- validation ---------------------------------------------------------------------------
     @torch.no_grad()
-    def validation_loss(self) -> tuple[float, int]:
-        self.model.eval()
+    def validation_loss(self, model: nn.Module | None = None) -> tuple[float, int]:
+        """(loss per target token, target tokens) of `model` (the trained model by default) on the validation set."""
+        model = self.model if model is None else model
+        model.eval()
         split = self.corpus.splits["valid"]
         total, tokens = 0.0, 0
         for indices in token_batches(split.src_ids.lengths, split.tgt_ids.lengths, self.config.train.batch_tokens):
             batch = gather_batch(split.src_ids, split.tgt_ids, indices).to(self.device)
             with autocast(self.device, self.amp):
-                total += float(model_loss(self.model, self.model, batch))
+                total += float(model_loss(model, model, batch))
             tokens += batch.num_tokens
         return total / tokens, tokens
 
-    def translator(self) -> Translator:
+    def translator(self, model: nn.Module | None = None) -> Translator:
+        """A Translator of `model` (the trained model by default) with the run's tokenizers and vocabularies."""
         corpus = self.corpus
-        return Translator(self.model, corpus.src_tokenizer, corpus.tgt_tokenizer, corpus.src_vocab, corpus.tgt_vocab,
+        model = self.model if model is None else model
+        return Translator(model, corpus.src_tokenizer, corpus.tgt_tokenizer, corpus.src_vocab, corpus.tgt_vocab,
                           self.config.decode, self.device)
 
-    def validate(self) -> dict:
-        loss, _ = self.validation_loss()
+    def validate(self, model: nn.Module) -> dict:
+        """The validation scores of `model`: loss, perplexity, BLEU and chrF."""
+        loss, _ = self.validation_loss(model)
         split = self.corpus.splits["valid"]
-        translator = self.translator()
-        hypotheses = translator.translate(split.src_text, beam=self.config.train.valid_beam, nbest=1)
-        if self.tensorboard is not None and getattr(self.model.decoder, "attention", None) is not None:
-            for line, translation in enumerate(translator.translate_detailed(split.src_text[:2], beam=1, return_attention=True), 1):
-                self.tensorboard.attention(f"valid_line_{line}", translation.attention, self.step)
+        hypotheses = self.translator(model).translate(split.src_text, beam=self.config.train.valid_beam, nbest=1)
         scores = corpus_scores(hypotheses, split.tgt_text)
         return {"valid_loss": round(loss, 4), "valid_ppl": round(math.exp(min(loss, 50)), 3),
                 "valid_bleu": scores["bleu"], "valid_chrf": scores["chrf"]}
 
+    def validation_scores(self) -> dict:
+        """validate() of the scored model (scored_model), and with train.ema_decay the trained model's own scores as
+        valid_*_raw beside those of the moving average."""
+        scored = self.scored_model()
+        result = self.validate(scored)
+        if self.ema is not None:
+            result.update({f"{key}_raw": value for key, value in self.validate(self.model).items()})
+        if self.tensorboard is not None and getattr(getattr(scored, "decoder", None), "attention", None) is not None:
+            translations = self.translator(scored).translate_detailed(self.corpus.splits["valid"].src_text[:2], beam=1,
+                                                                      return_attention=True)
+            for line, translation in enumerate(translations, 1):
+                self.tensorboard.attention(f"valid_line_{line}", translation.attention, self.step)
+        return result
+
     def validate_and_checkpoint(self) -> bool:
         """Validate, log, save last (and best); return True when early stopping says stop.
-        Rank 0 validates while the other ranks wait for its result, so that all of them take the same decisions."""
+        Rank 0 validates while the other ranks wait for its result, so that all of them take the same decisions.
+        The scored model's metric (the moving average's with train.ema_decay) picks best.pt and drives the plateau
+        schedule and early stopping."""
         train = self.config.train
-        result = self.ranks.broadcast(self.validate() if self.ranks.is_main else None)
+        result = self.ranks.broadcast(self.validation_scores() if self.ranks.is_main else None)
         metric = result["valid_bleu"] if train.early_stopping_metric == "bleu" else -result["valid_loss"]
         improved = self.best is None or metric > self.best
         if improved:
@@ -522,6 +564,9 @@ class Trainer:
                  "train_minutes": round(self.train_seconds / 60, 3), "best": improved}
         self._record(entry)
         scores = "".join(f" {name} {result[key]:.2f}" for name, key in (("BLEU", "valid_bleu"), ("chrF", "valid_chrf")) if key in result)
+        if "valid_loss_raw" in result:  # train.ema_decay: the scores above are the moving average's
+            scores += f"; trained weights: loss {result['valid_loss_raw']:.3f}" + "".join(
+                f" {name} {result[key]:.2f}" for name, key in (("BLEU", "valid_bleu_raw"), ("chrF", "valid_chrf_raw")) if key in result)
         self.log(f"epoch {self.epoch} step {self.step}: valid loss {result['valid_loss']:.3f} ppl {result['valid_ppl']:.2f}"
                  f"{scores}{' (best)' if improved else ''}")
         self._save("last.pt", with_optimizer=True)
