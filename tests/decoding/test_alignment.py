@@ -87,3 +87,14 @@ def test_translate_writes_one_alignment_line_per_output_line(numbers_checkpoint,
     assert main(["translate", "--checkpoint", str(numbers_checkpoint), "--input", str(tmp_path / "in.txt"),
                  "--output", str(out), "--alignments", str(alignments), "--beam", "2", "--nbest", "2"]) == 0
     assert len(alignments.read_text().splitlines()) == len(out.read_text().splitlines()) == 5  # one per hypothesis
+
+
+def test_the_alignments_file_may_not_overwrite_an_input_or_the_output(numbers_checkpoint, tmp_path, capsys):
+    source = tmp_path / "in.txt"
+    source.write_text("nine\n")
+    translate = ["translate", "--checkpoint", str(numbers_checkpoint), "--input", str(source)]
+    assert main(translate + ["--alignments", str(source)]) == 2
+    assert f"--alignments '{source}' is --input '{source}', an input of this command" in capsys.readouterr().err
+    assert main(translate + ["--output", str(tmp_path / "o"), "--alignments", str(tmp_path / "o")]) == 2
+    assert "are the same file; give each its own" in capsys.readouterr().err
+    assert source.read_text() == "nine\n"

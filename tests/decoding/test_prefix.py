@@ -118,3 +118,20 @@ def test_one_prefix_per_line_or_a_clear_error(numbers_translator, numbers_checkp
     assert main(["translate", "--checkpoint", str(numbers_checkpoint), "--input", str(tmp_path / "in.txt"),
                  "--prefix", str(tmp_path / "prefix.txt")]) == 0
     assert capsys.readouterr().out == "acht hundert drei\nzwei und vierzig\n\n"
+
+
+def test_a_subword_prefix_names_the_words_whose_pieces_are_unknown(tmp_path, capsys):
+    from onnx_models import make_checkpoint
+
+    translator = Translator.from_checkpoint(make_checkpoint(tmp_path / "sp.pt", tokenizer="sentencepiece"), device="cpu")
+    assert translator.tgt_tokenizer.tokenize("the zebra")[:3] == ["▁the", "▁", "z"]  # 'z': a piece it never saw
+    out = translator.translate(["the cat", "a dog"], prefix=["the zebra sees", "Quiz"], beam=1)
+    assert out[0].startswith("the zebra sees") and out[1].startswith("Quiz")
+    assert "lacks the prefix words 'zebra', 'Quiz'; the model is fed <unk> for them" in capsys.readouterr().err
+
+
+def test_a_missing_prefix_file_is_named(numbers_checkpoint, tmp_path, capsys):
+    (tmp_path / "in.txt").write_text("nine\n")
+    assert main(["translate", "--checkpoint", str(numbers_checkpoint), "--input", str(tmp_path / "in.txt"),
+                 "--prefix", str(tmp_path / "missing.txt")]) == 2
+    assert f"--prefix file '{tmp_path / 'missing.txt'}' does not exist" in capsys.readouterr().err

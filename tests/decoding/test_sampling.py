@@ -1,7 +1,9 @@
 """Sampled decoding: the draw at given uniforms, seeds that repeat, samples that do not depend on the batch,
 temperature 0 as greedy, the options refused by name, and sampling with a prefix and with an ensemble."""
 
+import io
 import math
+import sys
 
 import pytest
 import torch
@@ -132,3 +134,22 @@ def test_translate_writes_samples_as_nbest_lines(numbers_checkpoint, tmp_path, c
     assert "--top-p shapes sampling; add --sample N" in capsys.readouterr().err
     assert main(translate + ["--sample", "2", "--beam", "3"]) == 2
     assert "so it takes no beam (beam 3)" in capsys.readouterr().err
+
+
+
+class Terminal(io.StringIO):
+    """stdin as a terminal: translate reads it line by line, interactively."""
+
+    def isatty(self):
+        return True
+
+
+def test_interactive_translation_samples_and_refuses_a_prefix(numbers_checkpoint, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", Terminal("nine\n"))
+    assert main(["translate", "--checkpoint", str(numbers_checkpoint), "--sample", "2", "--temperature", "0"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[0] == lines[1] and lines[0].startswith("0 ||| neun ||| -")
+    (tmp_path / "prefix.txt").write_text("neun\n")
+    monkeypatch.setattr(sys, "stdin", Terminal("nine\n"))
+    assert main(["translate", "--checkpoint", str(numbers_checkpoint), "--prefix", str(tmp_path / "prefix.txt")]) == 2
+    assert "--prefix goes line by line with the input; give --input FILE or pipe the input in" in capsys.readouterr().err

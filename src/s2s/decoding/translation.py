@@ -9,7 +9,7 @@ import math
 import numbers
 import random
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import TYPE_CHECKING, Iterable, Iterator
 
@@ -172,9 +172,10 @@ class BatchTranslator:
         no_repeat_ngram = default.no_repeat_ngram if no_repeat_ngram is None else no_repeat_ngram
         check_decode_options(len(self.tgt_vocab), beam=beam, nbest=nbest, length_penalty=length_penalty,
                              max_len_ratio=max_len_ratio, batch_size=batch_size, no_repeat_ngram=no_repeat_ngram)
-        results = [Translation("") for _ in lines]
+        results = [Translation("", alignment=[] if return_alignment else None,
+                               nbest_alignments=[[]] if return_alignment else None) for _ in lines]  # as empty lines stay
         src_tokens = []
-        for number, line in enumerate(lines, start=1):
+        for number, line in enumerate(lines, start=first_line + 1):
             tokens = self.src_tokenizer.tokenize(line)
             if len(tokens) > self.max_input_tokens:
                 print(f"warning: input line {number} has {len(tokens)} tokens; translating only the first "
@@ -182,29 +183,23 @@ class BatchTranslator:
                 tokens = tokens[: self.max_input_tokens]
             src_tokens.append(tokens)
         order = sorted((i for i, tokens in enumerate(src_tokens) if tokens), key=lambda i: len(src_tokens[i]))
-        prefix_ids = None  # an empty line's prefix is not used
-        if prefix is not None:
-            prefix_ids = self._prefix_ids([text if tokens else "" for text, tokens in zip(prefix, src_tokens)])
+        prefix = [""] * len(lines) if prefix is None else prefix
+        prefix_ids = self._prefix_ids([text if tokens else "" for text, tokens in zip(prefix, src_tokens)])
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
             ids = [self.src_vocab.encode(src_tokens[i]) for i in chunk]
             extra = {}
-            if prefix_ids is not None and any(prefix_ids[i] for i in chunk):
+            if any(prefix_ids[i] for i in chunk):
                 extra["prefixes"] = [prefix_ids[i] for i in chunk]
             if sampling is not None:
-                extra["sampling"] = Sampling(**{**vars(sampling), "lines": [first_line + i for i in chunk]})
+                extra["sampling"] = replace(sampling, lines=[first_line + i for i in chunk])
             outputs = self._search(ids, beam, nbest, length_penalty, max_len_ratio, return_attention or return_alignment,
                                    no_repeat_ngram, **extra)
             if sample and sampling is None:  # temperature 0: the greedy translation, sample times
                 outputs = [hyps * sample for hyps in outputs]
             for i, hyps in zip(chunk, outputs):
-                results[i] = self._translation(hyps, src_tokens[i], prefix[i] if prefix_ids is not None else "",
-                                               len(prefix_ids[i]) if prefix_ids is not None else 0, return_attention,
+                results[i] = self._translation(hyps, src_tokens[i], prefix[i], len(prefix_ids[i]), return_attention,
                                                return_alignment)
-        if return_alignment:
-            for translation in results:
-                if translation.alignment is None:  # an empty line
-                    translation.alignment, translation.nbest_alignments = [], [[]]
         return results
 
     def translate_stream(self, lines: Iterable[str], chunk_size: int = 1024, prefix: list[str] | None = None,
@@ -241,13 +236,13 @@ class BatchTranslator:
         subword = self.tgt_tokenizer.name in SUBWORD_TOKENIZERS
         all_ids, unknown = [], {}
         for text in prefixes:
-            tokens = self.tgt_tokenizer.tokenize(text)
+            tokens = self.tgt_tokenizer.tokenize(text) if text else []
             ids = [self.tgt_vocab.index.get(token, UNK) for token in tokens]
             ids = [UNK if i in (PAD, BOS, EOS) else i for i in ids]  # a word '<eos>' in the text is no special
             words = word_ids(tokens, subword)
             for position in (p for p, i in enumerate(ids) if i == UNK):
-                word = [t for t, w in zip(tokens, words) if w == words[position]] if subword else [tokens[position]]
-                unknown["".join(word).replace(WORD_START, "")] = True
+                word = "".join(t for t, w in zip(tokens, words) if w == words[position])  # the pieces of its word
+                unknown[word.replace(WORD_START, "")] = True
             all_ids.append(ids)
         if unknown:
             names = ", ".join(map(repr, unknown))
