@@ -219,6 +219,9 @@ PATH_CASES = [
     ("train --resume {missing}", "--resume '{missing}' does not exist"),
     ("train --resume {ckpt}", "--resume '{ckpt}' is a file"),
     ("train --resume {dir}", "--resume '{dir}' has no last.pt"),
+    ("train --config {config} --init-from {missing}", "--init-from '{missing}' does not exist"),
+    ("train --config {config} --init-from {dir}", "holds no best.pt, last.pt or model.pt"),
+    ("train --config {config} --init-from {ckpt} --run-dir {run}", "--run-dir '{run}' would write over --init-from"),
     # data download, data cache
     ("data download multi30k --dest {file}", "--dest '{file}' is a file; give a folder"),
     ("data download multi30k --dest {unwritable}/m", "--dest '{unwritable}/m': cannot write"),

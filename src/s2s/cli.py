@@ -21,6 +21,7 @@ EPILOG = """examples:
   s2s pretrained                        # the shipped pretrained models: direction, test BLEU, size, folder
   s2s train --config configs/quickstart.yaml
   s2s train --config configs/quickstart.yaml --set train.epochs=3 model.cell=lstm
+  s2s train --init-from multi30k-de-en --config my_domain.yaml   # fine-tune (docs/fine_tuning.md)
   s2s translate --checkpoint runs/quickstart/best.pt --input runs/quickstart/data/test.en
   echo "forty two" | s2s translate --checkpoint runs/quickstart/best.pt
   s2s evaluate --checkpoint runs/quickstart/best.pt --src runs/quickstart/data/test.en \\
@@ -130,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--run-dir", help="run folder (default: train.run_dir from the config)")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last.pt, exactly where it "
                        "stopped; its config is used (change fields with --set, e.g. train.epochs=30)")
+    train.add_argument("--init-from", metavar="CKPT", help="fine-tune: start a new run from this checkpoint's weights, "
+                       "tokenizers and vocabularies (a .pt file, a run folder or a pretrained model's folder or name) on "
+                       "the --config's data, with a fresh optimizer and schedule; the config's model and vocabulary "
+                       "settings must be the checkpoint's")
 
     translate = commands.add_parser("translate", help="translate text with a checkpoint",
                                     description="Translate one sentence per line; output has exactly one line per "
@@ -558,6 +563,9 @@ def cmd_train(args) -> int:
     from s2s.training.lm_trainer import make_trainer
     from s2s.training.trainer import resume_config, run_dir_for
 
+    if args.resume and args.init_from:
+        raise S2SError("--init-from starts a new run from a checkpoint's weights and --resume continues a run; give "
+                       "one of them.")
     if args.resume:
         if not (Path(args.resume) / "last.pt").is_file():
             state = "is a file" if Path(args.resume).is_file() else "does not exist" if not Path(args.resume).exists() \
@@ -569,10 +577,11 @@ def cmd_train(args) -> int:
     else:
         config, payload = load_config(args.config, args.set), None
         run_dir = Path(args.run_dir) if args.run_dir else run_dir_for(config)
-        check_paths(config_inputs(config, "--config", args.config),
+        init_from = checkpoint_inputs("--init-from", args.init_from) if args.init_from else []
+        check_paths(config_inputs(config, "--config", args.config) + init_from,
                     folders=[("--run-dir" if args.run_dir else "train.run_dir", run_dir, folder_owns)])
     with process_group(config.train.device):  # under torchrun: one rank of a data-parallel job; else nothing
-        summary = make_trainer(config, run_dir, resume=payload).train()
+        summary = make_trainer(config, run_dir, resume=payload, init_from=args.init_from).train()
     return 128 + summary["interrupted"] if summary["interrupted"] else 0
 
 

@@ -25,10 +25,11 @@ from s2s.training.trainer import Trainer
 class LanguageModelTrainer(Trainer):
     monolingual = True
 
-    def __init__(self, config: Config, run_dir: Path, log=None, resume: dict | None = None):
+    def __init__(self, config: Config, run_dir: Path, log=None, resume: dict | None = None,
+                 init_from: str | Path | None = None):
         self.carried = None  # stream mode: the state the next window starts from (None: zeros)
         self._stream: tuple[int, np.ndarray | None] = (0, None)  # (epoch, its training stream)
-        super().__init__(config, run_dir, log, resume)
+        super().__init__(config, run_dir, log, resume, init_from)
         if config.train.bptt and self.ranks.world_size > 1:
             raise S2SError("train.bptt (stream mode) carries each row's state through the whole text, which data-parallel "
                            "processes would cut apart; train it in one process, or sentence by sentence (train.bptt: 0).")
@@ -105,9 +106,9 @@ class LanguageModelTrainer(Trainer):
         return {"valid_loss": round(loss, 4), "valid_ppl": round(math.exp(min(loss, 50)), 3)}
 
 
-def make_trainer(config: Config, run_dir: Path, log=None, resume: dict | None = None) -> Trainer:
+def make_trainer(config: Config, run_dir: Path, log=None, resume: dict | None = None,
+                 init_from: str | Path | None = None) -> Trainer:
     """The trainer for the config's model: a LanguageModelTrainer when its registry task is "language_model"."""
     import_user_modules(config.imports)
-    if MODELS.task(config.model.resolved_name) == "language_model":
-        return LanguageModelTrainer(config, run_dir, log, resume)
-    return Trainer(config, run_dir, log, resume)
+    trainer = LanguageModelTrainer if MODELS.task(config.model.resolved_name) == "language_model" else Trainer
+    return trainer(config, run_dir, log, resume, init_from)

@@ -72,9 +72,13 @@ class StepResult(NamedTuple):
 class Trainer:
     monolingual = False  # the data's target side only (language models)
 
-    def __init__(self, config: Config, run_dir: Path, log=None, resume: dict | None = None):
+    def __init__(self, config: Config, run_dir: Path, log=None, resume: dict | None = None,
+                 init_from: str | Path | None = None):
         """resume: a last.pt payload; training continues exactly where it stopped (weights, optimizer,
         schedule, RNG states, position in the epoch's batches).
+        init_from: a checkpoint (file, run folder or pretrained name) to fine-tune: a new run starts from its weights,
+        tokenizers and vocabularies, on the config's data, with a fresh optimizer and schedule at step 0. The config's
+        model shape and tokenizer/vocabulary settings must be the checkpoint's (check_init_config).
 
         Inside distributed.process_group (torchrun) this process is one rank of a data-parallel job: it trains on its
         share of each epoch's batches, and only rank 0 logs, validates and writes the run folder."""
@@ -92,21 +96,33 @@ class Trainer:
         keep_freed_memory()  # large CPU tensors reused rather than page-faulted in again at every step
         limit_onednn_cache()  # oneDNN's cache of per-shape LSTM/bf16 primitives doubled LSTM training's memory
         self.amp, amp_reason = amp_choice(train.amp, self.device)
+        if resume is not None and init_from is not None:
+            raise ValueError("resume continues a run, init_from starts a new one: give one of them")
+        self.init_from = str(init_from) if init_from is not None else None
+        start = load_checkpoint(init_from) if init_from is not None else None  # the checkpoint to fine-tune
+        if start is not None:
+            check_init_config(config, start, self.init_from)
         vocabularies = None
-        if resume is not None:  # reuse the run's tokenizers and vocabularies rather than learning them again
-            vocabularies = vocabularies_from_state(resume)
+        if resume is not None or start is not None:  # the run's (checkpoint's) tokenizers and vocabularies, not new ones
+            vocabularies = vocabularies_from_state(resume if resume is not None else start)
         elif not self.ranks.is_main:  # rank 0 learns them once (below); the other ranks wait for them here
             vocabularies = vocabularies_from_state(self.ranks.broadcast(None))
         self.check_task(config)
         self.corpus: Corpus = build_corpus(config.data, log=self.log, vocabularies=vocabularies, monolingual=self.monolingual)
-        if resume is None and self.ranks.is_main:
+        if resume is None and start is None and self.ranks.is_main:
             self.ranks.broadcast(self.vocabulary_state())
         if train.valid_beam > len(self.corpus.tgt_vocab):
             raise S2SError(f"'train.valid_beam' {train.valid_beam} is larger than the target vocabulary "
                            f"({len(self.corpus.tgt_vocab)} tokens); set it to at most {len(self.corpus.tgt_vocab)}.")
         self.model = build_model(config.model, len(self.corpus.src_vocab), len(self.corpus.tgt_vocab))
         self.embedding_coverage = {}  # {side: (rows found, vocabulary size)} of model.src/tgt_embeddings
-        if resume is None:  # a resumed run's weights come from last.pt
+        if start is not None:
+            self._load_weights(start["model"], f"--init-from {self.init_from}", "fine-tune with the checkpoint's model settings")
+            self.log(f"initialised from {self.init_from} (its step {start.get('step', '?')}): its weights, tokenizers and "
+                     f"vocabularies; a fresh optimizer and schedule from step 0"
+                     + ("; model.src/tgt_embeddings are not read (the embeddings are the checkpoint's)"
+                        if config.model.src_embeddings or config.model.tgt_embeddings else ""))
+        elif resume is None:  # a resumed run's weights come from last.pt
             self.embedding_coverage = load_embeddings(self.model, config.model, self.corpus.src_vocab, self.corpus.tgt_vocab, self.log)
         freeze_embeddings(self.model, config.model)
         if train.teacher_forcing < 1.0 and not getattr(self.model, "scheduled_sampling", False):
@@ -209,6 +225,7 @@ class Trainer:
             "model": (self.model if with_optimizer else self.scored_model()).state_dict(),
             **self.vocabulary_state(),
             "step": self.step, "epoch": self.epoch, "best": self.best,
+            **({"init_from": self.init_from} if self.init_from else {}),
         }
         if with_optimizer:
             payload["trainer"] = {
@@ -223,16 +240,19 @@ class Trainer:
             }
         return payload
 
+    def _load_weights(self, weights: dict, source: str, fix: str) -> None:
+        try:
+            self.model.load_state_dict(weights)
+        except RuntimeError as error:
+            raise S2SError(f"{source} holds weights that do not fit the model the config describes "
+                           f"({str(error).splitlines()[0]}); {fix}.") from None
+
     def _restore(self, payload: dict) -> None:
         if "trainer" not in payload:
             raise S2SError("this checkpoint has no optimizer state (best.pt is for translation); resume from last.pt.")
         state = payload["trainer"]
-        try:
-            self.model.load_state_dict(payload["model"])
-        except RuntimeError as error:
-            raise S2SError(f"last.pt in '{self.run_dir}' holds weights that do not fit the model the config describes "
-                           f"({str(error).splitlines()[0]}); resume with the run's model settings, or start a new run "
-                           f"with --run-dir.") from None
+        self._load_weights(payload["model"], f"last.pt in '{self.run_dir}'",
+                           "resume with the run's model settings, or start a new run with --run-dir")
         self.optimizer.load_state_dict(state["optimizer"])
         pad_optimizer_state(self.optimizer)  # a run from before the target vocabulary was padded
         if self.ema is not None and "ema" in state:
@@ -245,6 +265,7 @@ class Trainer:
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
         self.step, self.epoch, self.best = payload["step"], payload["epoch"], payload["best"]
+        self.init_from = payload.get("init_from")  # a fine-tuning run keeps saying what it started from
         self.batch_in_epoch, self.bad_validations = state["batch_in_epoch"], state["bad_validations"]
         self.train_seconds, self.nonfinite_total = state["train_seconds"], state["nonfinite_total"]
         self.kept = [tuple(entry) for entry in state.get("kept", [])]
@@ -635,15 +656,31 @@ def resume_config(run_dir: Path, overrides: list[str], config_path: str | None =
     return config, payload
 
 
-def _config_diff(old: dict, new: dict, prefix: str = "") -> list[str]:
+def _config_diff(old: dict, new: dict, prefix: str = "", old_name: str = "run") -> list[str]:
+    """One line per differing key ('model.hidden_size: run has 32, --config has 64'), nested sections as dotted keys."""
     lines = []
     for key in sorted(set(old) | set(new)):
         a, b = old.get(key), new.get(key)
         if isinstance(a, dict) and isinstance(b, dict):
-            lines += _config_diff(a, b, f"{prefix}{key}.")
+            lines += _config_diff(a, b, f"{prefix}{key}.", old_name)
         elif a != b:
-            lines.append(f"{prefix}{key}: run has {a!r}, --config has {b!r}")
+            lines.append(f"{prefix}{key}: {old_name} has {a!r}, --config has {b!r}")
     return lines
+
+
+def check_init_config(config: Config, payload: dict, given: str) -> None:
+    """Refuse to fine-tune the checkpoint `payload` (--init-from `given`) with a config whose model shape or
+    tokenizer and vocabulary settings (RESUME_KEEPS) differ from the checkpoint's, with the differences."""
+    saved = config_from_dict(payload["config"], f"config inside {given}")
+
+    def kept(c: Config) -> dict:
+        return {key: getattr(getattr(c, section), field) for key in RESUME_KEEPS for section, field in [key.split(".")]}
+
+    diff = _config_diff(kept(saved), kept(config), old_name="checkpoint")
+    if diff:
+        raise S2SError(f"--init-from {given}: the config's model shape, tokenizer or vocabulary settings differ from "
+                       f"the checkpoint's:\n  " + "\n  ".join(diff) + "\nFine-tuning keeps the checkpoint's model and "
+                       f"vocabularies: set these as the checkpoint has them (change the data, train and decode sections).")
 
 
 def refuse_finished_run(run_dir: Path) -> None:
