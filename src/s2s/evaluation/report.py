@@ -76,8 +76,9 @@ def evaluate(translator, sources: list[str], references: list[str], options: dic
     settings = {key: options.get(key, getattr(translator.decode, key))
                 for key in ("beam", "length_penalty", "max_len_ratio", "no_repeat_ngram", "batch_size")}
     model = translator.model
-    parameters = sum(p.numel() for p in model.parameters()) if hasattr(model, "parameters") \
-        else translator.checkpoint.get("parameters") or 0  # the onnx engine counts the graphs' weights
+    parameters = translator.checkpoint.get("parameters")  # without the vocabulary's padding rows; the onnx engine's:
+    if parameters is None:  # the graphs' weights. A Translator built by hand has no checkpoint record:
+        parameters = sum(p.numel() for p in model.parameters()) if hasattr(model, "parameters") else 0
     config = translator.checkpoint.get("config")
     if config is not None and moses_available():
         result["papers"] = papers_bleu(hypotheses, references, config.data.tgt)
