@@ -915,6 +915,7 @@ def cmd_score(args) -> int:
         for score in scores:
             out.write(json.dumps(score) + "\n" if args.format == "json" else
                       f"{score['log_prob']:.6f}\t{score['mean']:.6f}\t{score['tokens']}\n")
+    sys.stdout.flush()  # the scores before the summary where both go to one terminal or pipe
     total, tokens = sum(s["log_prob"] for s in scores), sum(s["tokens"] for s in scores)
     if tokens:
         print(f"scored {len(scores):,} pairs: {total / tokens:.4f} nats per token (perplexity "
