@@ -40,6 +40,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    load_config(args.config)  # a missing or bad config: one error line (run_script), not bench_throughput's usage
     import bench_throughput
 
     bench_args = bench_throughput.parse_args(["--config", str(args.config), "--mirror", str(args.mirror)])

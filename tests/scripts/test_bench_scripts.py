@@ -10,6 +10,7 @@ from helpers import REPO
 @pytest.mark.parametrize("args, message", [
     (["bench_decode.py", "--checkpoint", "runs/no-such-run/best.pt"], "error: checkpoint 'runs/no-such-run/best.pt' does not exist"),
     (["select_decoding.py", "--run", "runs/no-such-run"], "error: "),
+    (["profile_step.py", "--config", "no-such.yaml"], "error: config file 'no-such.yaml' does not exist"),
 ])
 def test_a_missing_checkpoint_is_one_error_line(args, message):
     done = subprocess.run([sys.executable, str(REPO / "scripts" / args[0]), *args[1:]], capture_output=True, text=True,
