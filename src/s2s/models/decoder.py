@@ -13,6 +13,7 @@ from torch import nn
 
 from s2s.models.attention import DotAttention
 from s2s.models.encoder import make_rnn
+from s2s.models.dropout import Dropout
 from s2s.specials import PAD
 
 ALIGN_ROWS = 64  # the target vocabulary's rows are padded to a multiple of this when the model is built
@@ -38,7 +39,7 @@ class Decoder(nn.Module):
             raise ValueError("input feeding feeds the attentional state back in, so it needs attention")
         self.input_feeding = input_feeding
         self.embed = nn.Embedding(vocab_size, emb_size, padding_idx=PAD)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.rnn = make_rnn(cell, emb_size + (hidden_size if input_feeding else 0), hidden_size, layers, dropout)
         self.attention = DotAttention(hidden_size) if attention else None
         self.out = nn.Linear(hidden_size, vocab_size)  # W_o, b_o

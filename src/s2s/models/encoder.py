@@ -15,10 +15,10 @@ sequences. Both routes give the same numbers (tested).
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from s2s.models.dropout import Dropout
 from s2s.specials import PAD
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}  # nn.RNN is the vanilla tanh cell
@@ -58,7 +58,7 @@ class Encoder(nn.Module):
         super().__init__()
         self.layers, self.bidirectional = layers, bidirectional
         self.embed = nn.Embedding(vocab_size, emb_size, padding_idx=PAD)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         directions = 2 if bidirectional else 1
         self.rnn = make_rnn(cell, emb_size, hidden_size // directions, layers, dropout, bidirectional)
 
@@ -103,7 +103,7 @@ class Encoder(nn.Module):
         inputs, finals, cells = emb, [], []
         for layer in range(self.layers):
             if layer:
-                inputs = F.dropout(inputs, rnn.dropout, self.training)
+                inputs = self.dropout(inputs)  # rnn.dropout: the same p (make_rnn)
             outputs = []
             for suffix in ("", "_reverse") if self.bidirectional else ("",):
                 weights = [getattr(rnn, f"{name}_l{layer}{suffix}") for name in
