@@ -11,6 +11,7 @@ from helpers import REPO
     (["bench_decode.py", "--checkpoint", "runs/no-such-run/best.pt"], "error: checkpoint 'runs/no-such-run/best.pt' does not exist"),
     (["select_decoding.py", "--run", "runs/no-such-run"], "error: "),
     (["profile_step.py", "--config", "no-such.yaml"], "error: config file 'no-such.yaml' does not exist"),
+    (["bench_seed_ensemble.py", "--runs", "runs/no-such-run", "x.pt"], "error: no checkpoint at runs/no-such-run: give a run folder"),
 ])
 def test_a_missing_checkpoint_is_one_error_line(args, message):
     done = subprocess.run([sys.executable, str(REPO / "scripts" / args[0]), *args[1:]], capture_output=True, text=True,
@@ -34,3 +35,31 @@ def test_bench_throughput_measures_a_config_as_it_is(tmp_path):
     fed.write_text("model: {attention: dot, input_feeding: true}\n")
     with pytest.raises(SystemExit):
         bench.parse_args(["--config", str(fed)])
+
+
+def test_bench_seed_ensemble_scores_singles_and_ensembles(tmp_path):
+    import json
+
+    import yaml
+    from helpers import tiny_config_dict
+
+    runs = []
+    for seed in (3, 4):
+        config = tmp_path / f"seed{seed}.yaml"
+        config.write_text(yaml.safe_dump(tiny_config_dict(tmp_path / f"run{seed}", train={"seed": seed, "epochs": 2})))
+        done = subprocess.run([sys.executable, "-m", "s2s", "train", "--config", str(config)], capture_output=True,
+                              text=True, cwd=REPO, timeout=300)
+        assert done.returncode == 0, done.stderr
+        runs.append(str(tmp_path / f"run{seed}"))
+    out = tmp_path / "ensemble.json"
+    done = subprocess.run([sys.executable, str(REPO / "scripts" / "bench_seed_ensemble.py"), "--runs", *runs,
+                           "--threads", "1", "--json", str(out)], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(out.read_text())
+    rows = result["rows"]
+    assert [len(row["models"]) for row in rows] == [1, 1, 2]
+    assert all(row["train_minutes"] is not None for row in rows)  # from the runs' metrics.jsonl
+    assert abs(rows[2]["train_minutes"] - rows[0]["train_minutes"] - rows[1]["train_minutes"]) < 0.01
+    assert result["chosen"]["valid"]["bleu"] == max(row["valid"]["bleu"] for row in rows)
+    assert "test" in rows[0] and "test" in result["chosen"]
+    assert "| models | training min | val BLEU |" in done.stdout and "(chosen)" in done.stdout
