@@ -9,7 +9,8 @@ Here a mask of n numbers is cut into a fixed number of pieces that depends on n 
 numbers from its own generator, seeded from torch's global one, and the pieces are drawn in parallel threads
 (torch releases the GIL inside the op). A unit is kept where u >= p, so P(keep) = 1 - p, and kept units are scaled
 by 1 / (1 - p), as nn.Dropout does. The mask depends only on the seed and the tensor's size: not on the thread
-count or the CPU's vendor. On CUDA this is F.dropout, whose fused kernel is parallel already.
+count or the CPU's vendor. On CUDA this is F.dropout, whose fused kernel is parallel already. (A decoder of
+several layers is one nn.GRU/nn.LSTM, whose dropout between layers is still torch's own.)
 """
 
 from __future__ import annotations
