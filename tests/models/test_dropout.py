@@ -62,3 +62,25 @@ def test_bf16_keeps_dtype():
     y = dropout(x, 0.5, training=True)
     assert y.dtype == torch.bfloat16
     assert set(torch.unique(y[y != 0] / x[y != 0]).float().tolist()) == {2.0}
+
+
+def test_a_forked_child_gets_a_pool_of_its_own(threads):
+    import multiprocessing
+
+    from s2s.models import dropout as module
+
+    torch.set_num_threads(2)
+    parent = module._drawing_pool()
+    assert module._drawing_pool() is parent  # kept while nothing changes
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        # the child inherits the parent's pool object but not its threads: submitting to it would wait forever
+        assert pool.apply_async(_pool_in_child, (id(parent),)).get(timeout=60) == (True, 7)
+    torch.set_num_threads(1)
+    assert module._drawing_pool() is not parent  # a new thread count, a new pool
+
+
+def _pool_in_child(parent_id: int):
+    from s2s.models import dropout as module
+
+    pool = module._drawing_pool()
+    return id(pool) != parent_id, pool.submit(lambda: 7).result(timeout=10)

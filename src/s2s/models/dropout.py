@@ -15,6 +15,7 @@ several layers is one nn.GRU/nn.LSTM, whose dropout between layers is still torc
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
@@ -25,12 +26,18 @@ PIECE = 1 << 16  # numbers a piece draws at least: below this a thread costs mor
 MAX_PIECES = 8
 
 _pool: ThreadPoolExecutor | None = None
+_pool_key: tuple[int, int] = (0, 0)  # (process id, threads) the pool was made for
 
 
 def _drawing_pool() -> ThreadPoolExecutor:
-    global _pool
-    if _pool is None or _pool._max_workers != torch.get_num_threads():
-        _pool = ThreadPoolExecutor(max_workers=torch.get_num_threads(), thread_name_prefix="s2s-dropout")
+    """Threads to draw the pieces on, one per torch thread; made anew when the thread count changes, and in a forked
+    child, which inherits the pool but not its threads."""
+    global _pool, _pool_key
+    key = (os.getpid(), torch.get_num_threads())
+    if _pool is None or _pool_key != key:
+        if _pool is not None and _pool_key[0] == key[0]:
+            _pool.shutdown(wait=False)
+        _pool, _pool_key = ThreadPoolExecutor(max_workers=key[1], thread_name_prefix="s2s-dropout"), key
     return _pool
 
 
