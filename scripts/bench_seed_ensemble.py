@@ -86,6 +86,11 @@ def main() -> None:
         write_json(args.json, {"machine": info, "settings": settings, "rows": rows, "chosen": chosen})
 
 
+def cost(seconds: float, single: float) -> str:
+    """Decoding time against the first model alone's; '–' when that rounded to 0 s (a tiny validation set)."""
+    return f"{seconds / single:.2f}×" if single else "–"
+
+
 def render(info: dict, rows: list[dict], chosen: dict, settings: dict) -> str:
     single = rows[0]["valid"]["seconds"]
     lines = [describe_machine(info), "", f"decoding: beam {settings['beam']}, length penalty {settings['length_penalty']}", "",
@@ -95,7 +100,7 @@ def render(info: dict, rows: list[dict], chosen: dict, settings: dict) -> str:
         v, t = row["valid"], row.get("test")
         mark = " **(chosen)**" if row is chosen else ""
         lines.append(f"| {' + '.join(row['models'])}{mark} | {row['train_minutes'] if row['train_minutes'] is not None else '?'} | "
-                     f"{v['bleu']:.2f} | {v['chrf']:.2f} | {v['seconds']} | {v['seconds'] / single:.2f}× | "
+                     f"{v['bleu']:.2f} | {v['chrf']:.2f} | {v['seconds']} | {cost(v['seconds'], single)} | "
                      f"{'%.2f' % t['bleu'] if t else '–'} |")
     singles = [row["valid"]["bleu"] for row in rows if len(row["models"]) == 1]
     lines.append(f"\nsingle models on validation: mean {sum(singles) / len(singles):.2f}, "
