@@ -65,20 +65,20 @@ def main() -> None:
     splits = read_splits(config.data)
     lang = config.data.tgt
     settings = {"beam": config.decode.beam, "length_penalty": config.decode.length_penalty}
-    minutes = [training_minutes(path) for path in paths]
+    minutes = {path: training_minutes(path) for path in paths}
 
     rows = []
     groups = [[path] for path in paths] + [paths[:k] for k in range(2, len(paths) + 1)]
     for group in groups:
         translator = Translator.from_checkpoint(group, device="cpu")
-        spent = [minutes[paths.index(path)] for path in group]
+        spent = [minutes[path] for path in group]
         row = {"models": [str(path) for path in group], "train_minutes": None if None in spent else round(sum(spent), 2),
                "valid": score(translator, splits["valid"], lang, **settings)}
         rows.append(row)
         print(f"{len(group)} model(s) {', '.join(row['models'])}: valid BLEU {row['valid']['bleu']:.2f}, "
               f"chrF {row['valid']['chrf']:.2f} ({row['valid']['seconds']} s)", flush=True)
     chosen = max(rows, key=lambda row: (row["valid"]["bleu"], -len(row["models"])))
-    for row in {id(rows[0]): rows[0], id(chosen): chosen}.values():
+    for row in [rows[0]] if chosen is rows[0] else [rows[0], chosen]:
         row["test"] = score(Translator.from_checkpoint([Path(p) for p in row["models"]], device="cpu"), splits["test"],
                             lang, **settings)
     print(render(info, rows, chosen, settings))
