@@ -98,6 +98,8 @@ class TrainConfig:
     plateau_patience: int = 1
     plateau_factor: float = 0.5
     min_lr: float = 1e-5
+    optimizer: str = "adam"  # adam (weight_decay is an L2 term added to the gradient, as torch's Adam does) or adamw
+    #   (decoupled: each update also shrinks the weights by lr * weight_decay, Loshchilov & Hutter 2019)
     weight_decay: float = 0.0
     clip_norm: float = 1.0  # gradient-norm clipping (0 disables)
     max_nonfinite_steps: int = 5  # stop after this many updates in a row with a non-finite loss or gradient
@@ -158,6 +160,7 @@ CHOICES = {
     ("model", "attention"): ("dot", "none"),
     ("train", "schedule"): ("constant", "plateau", "inverse_sqrt", "cosine"),
     ("train", "early_stopping_metric"): ("bleu", "loss"),
+    ("train", "optimizer"): ("adam", "adamw"),
     ("train", "amp"): ("auto", "none", "bf16", "fp16"),
     ("train", "teacher_forcing_schedule"): ("constant", "linear", "inverse_sigmoid"),
 }

@@ -46,11 +46,14 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float, device: torch.device) -> torch.optim.Adam:
-    """Adam; its fused kernel (one pass over each parameter, 4x faster than the default per-tensor loop on CPU)
-    where torch has one for the device."""
+def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float, device: torch.device,
+                   kind: str = "adam") -> torch.optim.Adam:
+    """Adam (kind "adam": weight_decay is L2 on the gradient) or AdamW (kind "adamw": decoupled weight decay); the
+    fused kernel (one pass over each parameter, 4x faster than the default per-tensor loop on CPU) where torch has one
+    for the device."""
     fused = device.type in ("cpu", "cuda")
-    return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay, fused=fused)
+    return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay, fused=fused,
+                            decoupled_weight_decay=kind == "adamw")
 
 
 def vocabularies_from_state(state: dict) -> tuple:
@@ -131,7 +134,7 @@ class Trainer:
                            f"train.teacher_forcing: 1.0.")
         self.model = self.model.to(self.device)
         self.train_model = self.ranks.wrap(self.model)  # what training steps call; self.model is what checkpoints hold
-        self.optimizer = make_optimizer(self.model, train.lr, train.weight_decay, self.device)
+        self.optimizer = make_optimizer(self.model, train.lr, train.weight_decay, self.device, train.optimizer)
         self._sampled: tuple = (0, None)  # (epoch, its sampled training ids) with data.subword_alpha
         planned = self.planned_steps() if train.schedule == "cosine" else 0  # only cosine needs the run's length
         self.scheduler = build_scheduler(train, self.optimizer, planned)
