@@ -13,7 +13,6 @@ from torch import nn
 
 from s2s.models.attention import DotAttention
 from s2s.models.encoder import make_rnn
-from s2s.models.gru import fused_gru_applies, gru_directions
 from s2s.models.dropout import Dropout
 from s2s.specials import PAD
 
@@ -78,12 +77,7 @@ class Decoder(nn.Module):
         emb = self.dropout(self.embed(tgt_in))  # (batch, tgt_len, emb)
         if self.input_feeding:
             return self._fed_features(emb, state, enc_states, src_mask)
-        if self.rnn.num_layers == 1 and fused_gru_applies(self.rnn, emb):  # training on CPU (models/gru.py)
-            rnn = self.rnn
-            (dec_states,), state = gru_directions([emb], state, [[rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0,
-                                                                   rnn.bias_hh_l0]])
-        else:
-            dec_states, state = self.rnn(emb, state)  # (batch, tgt_len, hidden)
+        dec_states, state = self.rnn(emb, state)  # (batch, tgt_len, hidden)
         weights = None
         hidden = dec_states
         if self.attention is not None:

@@ -9,8 +9,7 @@ each length, which are zeroed. An LSTM's final cell state is not among its per-s
 pads are made to carry it unchanged: one extra input, 1 at pads, whose weights push the input gate to 0
 and the forget gate to 1 (pre-activations -/+ 10^4: exactly 0 and 1 in floating point), so c_t = c_{t-1}
 and the kernel's final c is each sequence's own. CUDA (where cuDNN packs efficiently) uses packed
-sequences. Both routes give the same numbers (tested). A GRU encoder in fp32 CPU training runs its directions
-through models/gru.py instead, both in one call, over the same unpacked inputs.
+sequences. Both routes give the same numbers (tested).
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from s2s.models.dropout import Dropout
-from s2s.models.gru import fused_gru_applies, gru_directions
 from s2s.specials import PAD
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}  # nn.RNN is the vanilla tanh cell
@@ -98,7 +96,6 @@ class Encoder(nn.Module):
         zeros = emb.new_zeros(1, batch, rnn.hidden_size)
         is_real = torch.arange(src_len, device=emb.device).unsqueeze(0) < lengths.unsqueeze(1)  # (batch, src_len)
         lstm = rnn.mode == "LSTM"
-        fused = fused_gru_applies(rnn, emb)
         if lstm:  # the pad input that holds the cell state (module docstring); pads sit last in both directions
             is_pad = (~is_real).unsqueeze(-1).to(emb.dtype)  # (batch, src_len, 1)
             hold = torch.zeros(4 * rnn.hidden_size, 1, dtype=emb.dtype, device=emb.device)  # gates i, f, g, o
@@ -107,26 +104,18 @@ class Encoder(nn.Module):
         for layer in range(self.layers):
             if layer:
                 inputs = self.dropout(inputs)  # rnn.dropout: the same p (make_rnn)
-            suffixes = ("", "_reverse") if self.bidirectional else ("",)
-            weights = [[getattr(rnn, f"{name}_l{layer}{suffix}") for name in
-                        (("weight_ih", "weight_hh", "bias_ih", "bias_hh") if rnn.bias else ("weight_ih", "weight_hh"))]
-                       for suffix in suffixes]
-            xs = [gather_time(inputs, reverse) if suffix else inputs for suffix in suffixes]
-            if fused:  # training on CPU: all directions in one call (models/gru.py)
-                outs, _ = gru_directions(xs, emb.new_zeros(len(suffixes), batch, rnn.hidden_size), weights)
-            else:
-                outs = []
-                for x, direction in zip(xs, weights):
-                    if lstm:
-                        x = torch.cat([x, is_pad], dim=-1)  # reversal keeps pads in place, so is_pad fits both directions
-                        direction[0] = torch.cat([direction[0], hold.to(direction[0].dtype)], dim=1)
-                        out, _, cell = kernel(x, (zeros, zeros), direction, rnn.bias, 1, 0.0, self.training, False, True)
-                        cells.append(cell[0])  # (batch, hidden / directions): held since each sequence's last token
-                    else:
-                        out, _ = kernel(x, zeros, direction, rnn.bias, 1, 0.0, self.training, False, True)
-                    outs.append(out)
             outputs = []
-            for suffix, out in zip(suffixes, outs):
+            for suffix in ("", "_reverse") if self.bidirectional else ("",):
+                weights = [getattr(rnn, f"{name}_l{layer}{suffix}") for name in
+                           (("weight_ih", "weight_hh", "bias_ih", "bias_hh") if rnn.bias else ("weight_ih", "weight_hh"))]
+                x = gather_time(inputs, reverse) if suffix else inputs
+                if lstm:
+                    x = torch.cat([x, is_pad], dim=-1)  # reversal keeps pads in place, so is_pad fits both directions
+                    weights[0] = torch.cat([weights[0], hold.to(weights[0].dtype)], dim=1)
+                    out, _, cell = kernel(x, (zeros, zeros), weights, rnn.bias, 1, 0.0, self.training, False, True)
+                    cells.append(cell[0])  # (batch, hidden / directions): held since each sequence's last token
+                else:
+                    out, _ = kernel(x, zeros, weights, rnn.bias, 1, 0.0, self.training, False, True)
                 out = gather_time(out, reverse) if suffix else out  # back to source order
                 finals.append(out[:, 0] if suffix else out[rows, last])  # (batch, hidden / directions)
                 outputs.append(out)
