@@ -3,9 +3,10 @@
 import pytest
 import torch
 
+from s2s.checkpoint import load_checkpoint
 from s2s.config import load_config
 from s2s.errors import S2SError
-from s2s.training.trainer import make_optimizer
+from s2s.training.trainer import Trainer, make_optimizer
 
 
 def one_step(kind: str, weight_decay: float) -> torch.Tensor:
@@ -39,3 +40,14 @@ def test_unknown_optimizer_is_refused_by_name(tmp_path):
     path.write_text("train:\n  optimizer: sgd\n")
     with pytest.raises(S2SError, match=r"train\.optimizer.*adamw"):
         load_config(path)
+
+
+def test_resuming_keeps_the_checkpoints_optimizer_and_says_so(tmp_path, make_config):
+    Trainer(make_config(tmp_path, train={"max_steps": 2, "epochs": 3, "optimizer": "adamw", "weight_decay": 0.1}),
+            tmp_path, log=lambda message: None).train()
+    messages = []
+    resumed = Trainer(make_config(tmp_path, train={"max_steps": 3, "epochs": 3}), tmp_path, log=messages.append,
+                      resume=load_checkpoint(tmp_path / "last.pt"))
+    assert any("last.pt was trained with adamw: the resumed run continues with adamw" in m for m in messages)
+    group = resumed.optimizer.param_groups[0]
+    assert group["decoupled_weight_decay"] and group["weight_decay"] == 0.1

@@ -256,7 +256,11 @@ class Trainer:
         state = payload["trainer"]
         self._load_weights(payload["model"], f"last.pt in '{self.run_dir}'",
                            "resume with the run's model settings, or start a new run with --run-dir")
-        self.optimizer.load_state_dict(state["optimizer"])
+        self.optimizer.load_state_dict(state["optimizer"])  # its settings (lr, weight decay and its kind) win
+        saved_kind = "adamw" if self.optimizer.param_groups[0].get("decoupled_weight_decay") else "adam"
+        if saved_kind != self.config.train.optimizer:
+            self.log(f"train.optimizer is {self.config.train.optimizer}, but last.pt was trained with {saved_kind}: the "
+                     f"resumed run continues with {saved_kind} (start a new run, or --init-from, to change it)")
         pad_optimizer_state(self.optimizer)  # a run from before the target vocabulary was padded
         if self.ema is not None and "ema" in state:
             self.ema.load_state_dict(state["ema"])
