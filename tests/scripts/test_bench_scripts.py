@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from helpers import REPO
@@ -12,6 +13,7 @@ from helpers import REPO
     (["select_decoding.py", "--run", "runs/no-such-run"], "error: "),
     (["profile_step.py", "--config", "no-such.yaml"], "error: config file 'no-such.yaml' does not exist"),
     (["bench_seed_ensemble.py", "--runs", "runs/no-such-run", "x.pt"], "error: no checkpoint at runs/no-such-run: give a run folder"),
+    (["bench_length_penalty.py", "--runs", "runs/no-such-run"], "error: no checkpoint at runs/no-such-run: give a run folder"),
 ])
 def test_a_missing_checkpoint_is_one_error_line(args, message):
     done = subprocess.run([sys.executable, str(REPO / "scripts" / args[0]), *args[1:]], capture_output=True, text=True,
@@ -37,12 +39,13 @@ def test_bench_throughput_measures_a_config_as_it_is(tmp_path):
         bench.parse_args(["--config", str(fed)])
 
 
-def test_bench_seed_ensemble_scores_singles_and_ensembles(tmp_path):
-    import json
-
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """Two tiny runs of one config with different seeds: independently trained models."""
     import yaml
     from helpers import tiny_config_dict
 
+    tmp_path = tmp_path_factory.mktemp("seeds")
     runs = []
     for seed in (3, 4):
         config = tmp_path / f"seed{seed}.yaml"
@@ -51,6 +54,13 @@ def test_bench_seed_ensemble_scores_singles_and_ensembles(tmp_path):
                               text=True, cwd=REPO, timeout=300)
         assert done.returncode == 0, done.stderr
         runs.append(str(tmp_path / f"run{seed}"))
+    return runs
+
+
+def test_bench_seed_ensemble_scores_singles_and_ensembles(tmp_path, two_runs):
+    import json
+
+    runs = two_runs
     out = tmp_path / "ensemble.json"
     done = subprocess.run([sys.executable, str(REPO / "scripts" / "bench_seed_ensemble.py"), "--runs", *runs,
                            "--threads", "1", "--json", str(out)], capture_output=True, text=True, cwd=REPO, timeout=300)
@@ -63,3 +73,29 @@ def test_bench_seed_ensemble_scores_singles_and_ensembles(tmp_path):
     assert result["chosen"]["valid"]["bleu"] == max(row["valid"]["bleu"] for row in rows)
     assert "test" in rows[0] and "test" in result["chosen"]
     assert "| models | training min | val BLEU |" in done.stdout and "(chosen)" in done.stdout
+
+
+def test_bench_length_penalty_chooses_on_the_mean_over_models(tmp_path, two_runs):
+    import json
+
+    out = tmp_path / "lp.json"
+    done = subprocess.run([sys.executable, str(REPO / "scripts" / "bench_length_penalty.py"), "--runs", *two_runs,
+                           "--penalties", "0.0", "1.0", "--threads", "1", "--json", str(out)],
+                          capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(out.read_text())
+    assert [(Path(row["model"]).parent.name, row["length_penalty"]) for row in result["rows"]] == \
+        [("run3", 0.0), ("run3", 1.0), ("run4", 0.0), ("run4", 1.0)]
+    means = {entry["length_penalty"]: entry["mean_bleu"] for entry in result["summary"]}
+    for penalty, mean in means.items():
+        assert mean == round(sum(row["valid"]["bleu"] for row in result["rows"] if row["length_penalty"] == penalty) / 2, 2)
+    assert result["chosen"] == max(means, key=means.get)
+    assert sum(entry["best_on"] for entry in result["summary"]) == 2
+    assert set(result["test"]) >= {"model", "1.0", str(result["chosen"])}  # the model's own penalty and the chosen
+    assert "| length penalty | mean val BLEU (2 models) |" in done.stdout and "(chosen)" in done.stdout
+
+
+def test_bench_length_penalty_refuses_a_penalty_out_of_range():
+    done = subprocess.run([sys.executable, str(REPO / "scripts" / "bench_length_penalty.py"), "--runs", "x",
+                           "--penalties", "-1"], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert done.returncode == 2 and "--penalties must lie in [0, 10]" in done.stderr
