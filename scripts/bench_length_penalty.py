@@ -1,7 +1,7 @@
 """Which length penalty a recipe should ship: every penalty on every independently trained model, on validation.
 
     python scripts/bench_length_penalty.py --runs runs/best_en_de runs/best_en_de_s3 ... \
-        [--penalties 0.8 1.0 1.2 1.4] [--threads 2] [--json OUT]
+        [--penalties 0.8 1.0 1.2 1.4 1.6 2.0 2.5 3.0] [--threads 2] [--json OUT]
 
 Each --runs entry is a run folder (its best.pt) or a .pt file trained on one dataset. Each model is decoded on
 validation with its own beam size and every --penalties value (beam search ranks finished hypotheses by
@@ -33,8 +33,8 @@ from s2s.decoding.translator import Translator  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", nargs="+", required=True, help="run folders or .pt files")
-    parser.add_argument("--penalties", nargs="+", type=float, default=[0.8, 1.0, 1.2, 1.4],
-                        help="length penalties to try (default: 0.8 1.0 1.2 1.4)")
+    parser.add_argument("--penalties", nargs="+", type=float, default=[0.8, 1.0, 1.2, 1.4, 1.6, 2.0, 2.5, 3.0],
+                        help="length penalties to try (default: 0.8 1.0 1.2 1.4 1.6 2.0 2.5 3.0)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--json", help="write every row here")
     args = parser.parse_args()
