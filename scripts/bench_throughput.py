@@ -206,7 +206,7 @@ def run_child(job_path: Path) -> None:
     for v in variants:
         torch.manual_seed(config.train.seed)  # the trainer's seed_everything: same initial weights in every variant
         model = build_model(config.model, job["src_vocab"], job["tgt_vocab"])
-        optimizer = make_optimizer(model, config.train.lr, config.train.weight_decay, torch.device("cpu"))
+        optimizer = make_optimizer(model, config.train.lr, config.train.weight_decay, torch.device("cpu"), config.train.optimizer)
         loss_fn = LOSS_FNS[v]
         if loss_fn is whole_target_loss and config.train.label_smoothing:  # a --config recipe's label smoothing
             loss_fn = lambda model, batch: whole_target_loss(model, batch, config.train.label_smoothing)  # noqa: E731
@@ -308,7 +308,9 @@ def report(info: dict, args, peak: dict, data: dict, stream: dict, results: list
                      f"{args.hidden}, {args.layers} layer(s), {'' if args.bidirectional else 'uni'}bidirectional encoder, "
                      f"{'tied' if args.tied else 'untied'} target embeddings, dropout {args.dropout}, label smoothing "
                      f"{train['label_smoothing']}); step as in the trainer: loss/tokens backward, clip "
-                     f"{train['clip_norm']}, Adam lr {train['lr']}, fp32; each row in a fresh process")
+                     f"{train['clip_norm']}, {'AdamW' if train.get('optimizer') == 'adamw' else 'Adam'} lr {train['lr']}"
+                     f"{', weight decay %s' % train['weight_decay'] if train.get('weight_decay') else ''}, fp32; each row "
+                     f"in a fresh process")
     else:
         lines.append(f"- models: embedding {args.emb}, hidden {args.hidden}, {args.layers} layer(s), bidirectional "
                      f"encoder, dropout {args.dropout}; step as in the trainer: loss/tokens backward, clip 1.0, Adam "

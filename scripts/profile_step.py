@@ -48,7 +48,7 @@ def main(argv=None) -> int:
     batches, data = bench_throughput.build_batches(config, args.warmup + args.batches)
     torch.manual_seed(config.train.seed)
     model = build_model(config.model, data["src_vocab"], data["tgt_vocab"]).train()
-    optimizer = make_optimizer(model, config.train.lr, config.train.weight_decay, torch.device("cpu"))
+    optimizer = make_optimizer(model, config.train.lr, config.train.weight_decay, torch.device("cpu"), config.train.optimizer)
     keep_freed_memory()
     parts = {"forward": 0.0, "backward": 0.0, "clip": 0.0, "optimizer": 0.0}
 
