@@ -18,9 +18,14 @@ from s2s.errors import S2SError
 class DataConfig:
     """Where the parallel text comes from and how it is tokenized."""
 
-    dataset: str = "numbers"  # "numbers" (built-in task), "multi30k", "files" (the *_src/*_tgt paths), or "text" (one
-    #   language: the *_text paths, for language models; an LM on a parallel dataset models its target side, data.tgt)
-    src: str = "en"  # language codes, used by multi30k
+    dataset: str = "numbers"  # "numbers" (built-in task), "multi30k", "tatoeba" (everyday German-English), "files" (the
+    #   *_src/*_tgt paths), "corpora" (several of these in one run: data.corpora), or "text" (one language: the *_text
+    #   paths, for language models; an LM on a parallel dataset models its target side, data.tgt)
+    corpora: list = field(default_factory=list)  # dataset "corpora": each entry a dataset name (multi30k, tatoeba) or a
+    #   mapping {dataset: multi30k|tatoeba|files, name, weight, data_dir, mirror, train_src, train_tgt, valid_src, ...};
+    #   weight N reads that corpus's training pairs N times an epoch; every corpus with a validation split is a dev set,
+    #   scored on its own, and their mean BLEU (or the loss over all) chooses the best checkpoint (docs/configs.md)
+    src: str = "en"  # language codes, used by multi30k and tatoeba
     tgt: str = "de"
     train_src: str = ""
     train_tgt: str = ""
@@ -31,7 +36,7 @@ class DataConfig:
     train_text: str = ""  # dataset "text": one sentence per line, one language
     valid_text: str = ""
     test_text: str = ""
-    data_dir: str = "data/multi30k"  # where downloaded datasets live
+    data_dir: str = ""  # where a downloaded dataset lives; empty: data/{dataset} (data/multi30k, data/tatoeba)
     mirror: str = ""  # a local folder to copy a dataset from instead of downloading
     numbers_train: int = 20000  # built-in task sizes
     numbers_valid: int = 500
@@ -40,6 +45,9 @@ class DataConfig:
     numbers_seed: int = 1234
     tokenizer: str = "sentencepiece"  # a registered tokenizer: sentencepiece, whitespace, treebank, wordpunct, toktok, char
     sp_model_type: str = "bpe"  # bpe or unigram
+    sp_byte_fallback: bool = False  # a character SentencePiece did not learn becomes its UTF-8 bytes (pieces <0xNN>),
+    #   not <unk>: any text a person types comes through, and the target side can write it back
+    sp_split_digits: bool = False  # every digit its own piece, so numbers are copied digit by digit
     vocab_size: int = 8000  # sentencepiece vocabulary size (per side, or shared when joint)
     joint_vocab: bool = False  # one tokenizer and vocabulary for both sides
     min_freq: int = 1  # word/char tokenizers: tokens seen fewer times become <unk>
@@ -153,7 +161,7 @@ class Config:
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig, "decode": DecodeConfig}
 CHOICES = {
-    ("data", "dataset"): ("numbers", "multi30k", "files", "text"),
+    ("data", "dataset"): ("numbers", "multi30k", "tatoeba", "files", "corpora", "text"),
     ("data", "sp_model_type"): ("bpe", "unigram"),
     ("data", "subword_sides"): ("both", "src", "tgt"),
     ("model", "cell"): ("rnn", "lstm", "gru"),
@@ -354,9 +362,83 @@ def validate(config: Config, source: str | Origins = "config") -> None:
     if config.data.dataset == "files" and not (config.data.train_src and config.data.train_tgt):
         raise S2SError(f"{where('data.dataset', 'data.train_src', 'data.train_tgt')}: data.dataset is 'files' but "
                        f"'data.train_src'/'data.train_tgt' are not set.")
+    corpus_entries(config.data, where)
     if config.data.dataset == "text" and not (config.data.train_text and config.data.valid_text):
         raise S2SError(f"{where('data.dataset', 'data.train_text', 'data.valid_text')}: data.dataset is 'text' but "
                        f"'data.train_text'/'data.valid_text' are not set; give one-language files, one sentence per line.")
+
+
+@dataclass
+class CorpusEntry:
+    """One corpus of data.corpora: a named dataset (its splits) or files of your own."""
+
+    dataset: str = ""  # multi30k, tatoeba or files
+    name: str = ""  # how logs and scores call it; default: the dataset's name
+    weight: int = 1  # its training pairs are read this many times an epoch (upsampling a small corpus)
+    data_dir: str = ""  # multi30k, tatoeba: where the download lives (default data/{dataset})
+    mirror: str = ""  # multi30k, tatoeba: a local folder to copy the download from
+    train_src: str = ""  # files: the paths; a corpus with valid_src/valid_tgt is also a dev set
+    train_tgt: str = ""
+    valid_src: str = ""
+    valid_tgt: str = ""
+    test_src: str = ""
+    test_tgt: str = ""
+
+
+CORPUS_DATASETS = ("multi30k", "tatoeba", "files")
+
+
+def corpus_entries(data: DataConfig, where: Origins | None = None) -> list[CorpusEntry]:
+    """data.corpora as checked CorpusEntry objects (an empty list unless data.dataset is 'corpora')."""
+    where = where or Origins("config")
+    origin = where("data.corpora")
+    if data.dataset != "corpora":
+        if data.corpora:
+            raise S2SError(f"{where('data.corpora', 'data.dataset')}: 'data.corpora' lists corpora but 'data.dataset' is "
+                           f"{data.dataset!r}; set data.dataset: corpora to train on them, or remove data.corpora.")
+        return []
+    if not data.corpora:
+        raise S2SError(f"{where('data.corpora', 'data.dataset')}: data.dataset is 'corpora' but 'data.corpora' is empty; "
+                       f"list them, e.g. corpora: [multi30k, tatoeba].")
+    hints = get_type_hints(CorpusEntry)
+    entries = []
+    for number, item in enumerate(data.corpora, 1):
+        here = f"{origin}: data.corpora entry {number}"
+        if isinstance(item, str):
+            item = {"dataset": item}
+        if not isinstance(item, dict):
+            raise S2SError(f"{here} is {item!r}; give a dataset name (multi30k, tatoeba) or a mapping such as "
+                           f"{{dataset: files, train_src: a.de, train_tgt: a.en}}.")
+        entry = CorpusEntry()
+        for key, value in item.items():
+            if key not in hints:
+                raise S2SError(f"{here} has an unknown key '{key}'.{_did_you_mean(str(key), hints)}")
+            setattr(entry, key, _coerce(value, hints[key], f"{here}: '{key}'"))
+        if entry.dataset not in CORPUS_DATASETS:
+            raise S2SError(f"{here}: 'dataset' is {entry.dataset!r}; choose one of {', '.join(CORPUS_DATASETS)}.")
+        if entry.weight < 1:
+            raise S2SError(f"{here}: 'weight' must be a whole number >= 1 (times its training pairs are read an "
+                           f"epoch), got {entry.weight}.")
+        paths = [key for key in hints if key.endswith(("_src", "_tgt"))]
+        if entry.dataset == "files":
+            if not (entry.train_src and entry.train_tgt):
+                raise S2SError(f"{here}: a 'files' corpus needs 'train_src' and 'train_tgt'.")
+            if bool(entry.valid_src) != bool(entry.valid_tgt) or bool(entry.test_src) != bool(entry.test_tgt):
+                raise S2SError(f"{here}: give 'valid_src' with 'valid_tgt' (and 'test_src' with 'test_tgt'), or neither.")
+        elif any(getattr(entry, key) for key in paths):
+            raise S2SError(f"{here}: a {entry.dataset} corpus brings its own splits; file paths such as 'train_src' "
+                           f"belong to a corpus with dataset: files.")
+        entry.name = entry.name or entry.dataset
+        entries.append(entry)
+    names = [entry.name for entry in entries]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise S2SError(f"{origin}: data.corpora names {', '.join(map(repr, repeated))} more than once; give each entry "
+                       f"its own 'name' (or use 'weight' to read one corpus more often).")
+    if not any(entry.dataset != "files" or entry.valid_src for entry in entries):
+        raise S2SError(f"{origin}: no corpus in data.corpora has a validation split, which picks the best checkpoint; "
+                       f"add valid_src/valid_tgt to a files corpus or list multi30k or tatoeba.")
+    return entries
 
 
 def _validate_learning_options(config: Config, where: Origins) -> None:

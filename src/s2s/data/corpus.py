@@ -14,13 +14,13 @@ import hashlib
 import itertools
 import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
-from s2s.config import DataConfig
+from s2s.config import DataConfig, corpus_entries
 from s2s.data import numbers
 from s2s.data.cache import FORMAT, DataCache, fingerprint, format_bytes, library_versions, resolve_cache_dir
 from s2s.data.encoding import EncodedPairs, TokenizedPairs, resolve_workers, tokenize_pairs
@@ -39,6 +39,7 @@ class Split:
     tgt_text: list[str] | None
     src_ids: TokenIds
     tgt_ids: TokenIds
+    parts: dict[str, tuple[int, int]] = field(default_factory=dict)  # several corpora: {name: (first, end) line}
 
 
 @dataclass
@@ -51,13 +52,23 @@ class Corpus:
     dropped: int  # training pairs left out: blank, or longer than max_len
 
 
+def _named_paths(dataset: str, data: DataConfig, data_dir: str, mirror: str) -> dict[str, tuple]:
+    """{split: (source path, target path)} of a downloadable dataset, fetched (or copied from `mirror`) into `data_dir`."""
+    folder = Path(data_dir or f"data/{dataset}")
+    if dataset == "multi30k":
+        from s2s.data.multi30k import multi30k_paths
+
+        return multi30k_paths(data.src, data.tgt, folder, mirror or None)
+    from s2s.data.tatoeba import tatoeba_paths
+
+    return tatoeba_paths(data.src, data.tgt, folder, mirror or None)
+
+
 def _split_paths(data: DataConfig) -> dict[str, tuple]:
     """{split: (source path, target path)} of a named dataset or of the data.*_src/*_tgt files; for one-language
     text (data.*_text) both paths are the same file."""
-    if data.dataset == "multi30k":
-        from s2s.data.multi30k import multi30k_paths
-
-        return multi30k_paths(data.src, data.tgt, Path(data.data_dir), data.mirror or None)
+    if data.dataset in ("multi30k", "tatoeba"):
+        return _named_paths(data.dataset, data, data.data_dir, data.mirror)
     if data.dataset == "text":
         paths = {name: (getattr(data, f"{name}_text"),) * 2 for name in SPLITS}
     else:
@@ -67,8 +78,35 @@ def _split_paths(data: DataConfig) -> dict[str, tuple]:
     return {name: pair for name, pair in paths.items() if pair[0] and pair[1]}
 
 
+def corpus_sources(data: DataConfig) -> list[tuple[str, int, dict[str, tuple]]]:
+    """[(name, weight, {split: (source path, target path)})]: the corpora of data.corpora, or the one dataset."""
+    entries = corpus_entries(data)
+    if not entries:
+        return [(data.dataset, 1, _split_paths(data))]
+    sources = []
+    for entry in entries:
+        if entry.dataset == "files":
+            paths = {name: (getattr(entry, f"{name}_src"), getattr(entry, f"{name}_tgt")) for name in SPLITS}
+            paths = {name: pair for name, pair in paths.items() if pair[0] and pair[1]}
+        else:
+            paths = _named_paths(entry.dataset, data, entry.data_dir, entry.mirror)
+        sources.append((entry.name, entry.weight, paths))
+    return sources
+
+
+def read_split_parts(data: DataConfig, names: tuple[str, ...] = ("valid", "test")) -> dict[str, dict[str, tuple]]:
+    """{split: {corpus name: (source lines, target lines)}} of the named splits (not "train") that each corpus has."""
+    parts: dict[str, dict[str, tuple]] = {}
+    for corpus, _, paths in corpus_sources(data):
+        for name in names:
+            if name in paths:
+                parts.setdefault(name, {})[corpus] = read_parallel(*paths[name])
+    return parts
+
+
 def read_splits(data: DataConfig, names: tuple[str, ...] = SPLITS) -> dict[str, tuple[list[str], list[str]]]:
-    """Raw text of the named splits that the data has, from the built-in generator, a named dataset, or file paths."""
+    """Raw text of the named splits that the data has, from the built-in generator, a named dataset, file paths, or
+    several corpora (their splits one after another)."""
     if data.dataset == "numbers":
         try:
             generated = numbers.generate(data.numbers_train, data.numbers_valid, data.numbers_test,
@@ -76,10 +114,16 @@ def read_splits(data: DataConfig, names: tuple[str, ...] = SPLITS) -> dict[str, 
         except ValueError as error:
             raise S2SError(f"data.numbers_*: {error}.") from None
         return {name: generated[name] for name in names if name in generated}
-    paths = _split_paths(data)
     if data.dataset == "text":
+        paths = _split_paths(data)
         return {name: _read_text(paths[name][0]) for name in names if name in paths}
-    return {name: read_parallel(*paths[name]) for name in names if name in paths}
+    if data.dataset != "corpora":
+        paths = _split_paths(data)
+        return {name: read_parallel(*paths[name]) for name in names if name in paths}
+    splits = {}
+    for name, parts in read_split_parts(data, names).items():
+        splits[name] = ([line for src, _ in parts.values() for line in src], [line for _, tgt in parts.values() for line in tgt])
+    return splits
 
 
 def _read_text(path: str) -> tuple[list[str], list[str]]:
@@ -93,7 +137,8 @@ def _read_text(path: str) -> tuple[list[str], list[str]]:
 def _make_tokenizer(data: DataConfig) -> Tokenizer:
     options = {"lowercase": data.lowercase}
     if data.tokenizer == "sentencepiece":
-        options.update(vocab_size=data.vocab_size, model_type=data.sp_model_type)
+        options.update(vocab_size=data.vocab_size, model_type=data.sp_model_type, byte_fallback=data.sp_byte_fallback,
+                       split_digits=data.sp_split_digits)
     return build_tokenizer(data.tokenizer, **options)
 
 
@@ -109,9 +154,11 @@ class _TrainingText:
         if generated is not None and data.train_limit:
             self.generated = tuple(side[: data.train_limit] for side in generated)
 
-    def paths(self) -> tuple:
+    def paths(self) -> list[tuple]:
+        """[(source path, target path)] of the training files, each repeated as often as its corpus's weight."""
         if self._paths is None:
-            self._paths = _split_paths(self.data)["train"]
+            self._paths = [paths["train"] for _, weight, paths in corpus_sources(self.data) if "train" in paths
+                           for _ in range(weight)]
         return self._paths
 
     def _limited(self, lines: Iterator) -> Iterator:
@@ -123,7 +170,7 @@ class _TrainingText:
             return zip(*self.generated)
         if self.monolingual:
             return ((line, line) for line in self.target_lines())
-        return self._limited(iter_pairs(*self.paths()))
+        return self._limited(itertools.chain.from_iterable(iter_pairs(*pair) for pair in self.paths()))
 
     def source_lines(self) -> Iterator[str]:
         """The source side, read with the target side (so that a length mismatch shows on the first reading)."""
@@ -134,7 +181,7 @@ class _TrainingText:
     def target_lines(self) -> Iterator[str]:
         if self.generated is not None:
             return iter(self.generated[1])
-        return self._limited(iter_lines(self.paths()[1]))
+        return self._limited(itertools.chain.from_iterable(iter_lines(pair[1]) for pair in self.paths()))
 
     def lists(self) -> tuple[list[str], list[str]]:
         """Both sides in memory, for what needs them there (sampled segmentations)."""
@@ -154,7 +201,8 @@ class _TrainingText:
         each file's resolved path, size and modification time (the files are not read)."""
         if self.generated is not None:
             return {"generated_sha256": hashlib.sha256("\n".join(line for side in self.generated for line in side).encode()).hexdigest()}
-        paths = self.paths()[1:] if self.monolingual else self.paths()
+        pairs = self.paths()
+        paths = [pair[1] for pair in pairs] if self.monolingual else [path for pair in pairs for path in pair]
         return {"files": [file_identity(path) for path in paths], "train_limit": self.data.train_limit}
 
 
@@ -175,9 +223,11 @@ def _train_tokenizers(data: DataConfig, text: _TrainingText) -> tuple[Tokenizer,
 
 
 def _vocab(tokenizer: Tokenizer, counts: dict[str, int], min_freq: int, sampled: bool) -> Vocab:
-    """The tokens of the training text; with sampled segmentations every piece of the subword model, since
-    sampling produces pieces that the deterministic segmentation never does."""
-    return Vocab(SPECIALS + tokenizer.pieces()) if sampled else Vocab.from_counts(counts, min_freq)
+    """The tokens of the training text; with sampled segmentations or byte fallback every piece of the subword model,
+    since sampling produces pieces that the deterministic segmentation never does, and a character unseen in training
+    is spelled in byte pieces that the training text may never use."""
+    every_piece = sampled or getattr(tokenizer, "byte_fallback", False)
+    return Vocab(SPECIALS + tokenizer.pieces()) if every_piece else Vocab.from_counts(counts, min_freq)
 
 
 def _sampled_sides(data: DataConfig) -> tuple[bool, bool]:
@@ -206,6 +256,7 @@ def _vocabularies_key(data: DataConfig, train: dict, monolingual: bool = False) 
     settings = {name: getattr(data, name) for name in ("tokenizer", "lowercase", "joint_vocab", "min_freq")}
     if data.tokenizer == "sentencepiece":
         settings.update(vocab_size=data.vocab_size, sp_model_type=data.sp_model_type)
+        settings.update({key: True for key in ("sp_byte_fallback", "sp_split_digits") if getattr(data, key)})
     if monolingual:  # only then, so that the keys of translation data stay as they were
         settings.update(monolingual=True)
     return fingerprint({"format": FORMAT, "train": train, "settings": settings, "sampled": _sampled_sides(data),
@@ -330,6 +381,11 @@ def build_corpus(data: DataConfig, log=print, vocabularies: tuple | None = None,
     cache = DataCache(resolve_cache_dir(data.cache_dir), log) if data.cache else None
     generated = data.dataset == "numbers"  # the generator makes every split at once: keep its training text
     raw = read_splits(data, SPLITS if generated else ("valid", "test"))
+    parts = {}  # several corpora: {split: {corpus: (first line, end)}} in the valid and test splits
+    if data.dataset == "corpora":
+        for name, found in read_split_parts(data).items():
+            ends = list(itertools.accumulate(len(src) for src, _ in found.values()))
+            parts[name] = dict(zip(found, zip([0] + ends[:-1], ends)))
     if monolingual:
         raw = {name: (tgt, tgt) for name, (_, tgt) in raw.items()}
     text = _TrainingText(data, raw.pop("train", None), monolingual)
@@ -352,7 +408,7 @@ def build_corpus(data: DataConfig, log=print, vocabularies: tuple | None = None,
         tgt_split_ids = TokenIds.from_lists(map(tgt_vocab.encode, tgt_tokenizer.tokenize_lines(tgt)), len(tgt_vocab))
         src_split_ids = tgt_split_ids if monolingual else \
             TokenIds.from_lists(map(src_vocab.encode, src_tokenizer.tokenize_lines(src)), len(src_vocab))
-        splits[name] = Split(src, tgt, src_split_ids, tgt_split_ids)
+        splits[name] = Split(src, tgt, src_split_ids, tgt_split_ids, parts.get(name, {}))
     log(f"data: {len(src_ids)} training pairs ({len(dropped)} dropped: {encoded.blank} blank, "
         f"{len(dropped) - encoded.blank} longer than max_len={data.max_len} tokens); "
         f"vocabularies: source {len(src_vocab)}, target {len(tgt_vocab)}")

@@ -64,8 +64,9 @@ def _check_known(values: tuple[str, ...], valid: tuple[str, ...], what: str) -> 
         )
 
 
-def _download(url: str, out: BinaryIO, name: str, progress: bool, timeout: float) -> None:
-    """Stream `url` into `out`; network failures become an S2SError with the offline route."""
+def _download(url: str, out: BinaryIO, name: str, progress: bool, timeout: float, dataset: str = "Multi30k",
+              hint: str = _OFFLINE_HINT) -> None:
+    """Stream `url` into `out`; network failures become an S2SError with the offline route (`hint`)."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
@@ -75,7 +76,7 @@ def _download(url: str, out: BinaryIO, name: str, progress: bool, timeout: float
                     bar.update(len(chunk))
     except (OSError, http.client.HTTPException) as error:
         reason = error if isinstance(error, urllib.error.HTTPError) else getattr(error, "reason", error)
-        raise S2SError(f"Downloading Multi30k file {name} from {url} failed: {reason}. {_OFFLINE_HINT}") from None
+        raise S2SError(f"Downloading {dataset} file {name} from {url} failed: {reason}. {hint}") from None
 
 
 def _fetch(split: str, lang: str, final: Path, mirror: Path | None, progress: bool, timeout: float) -> None:

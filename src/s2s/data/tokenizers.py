@@ -152,10 +152,12 @@ def sentencepiece_advice(message: str, vocab_size: int, model_type: str) -> str:
 class SentencePieceTokenizer(Tokenizer):
     name = "sentencepiece"
 
-    def __init__(self, lowercase: bool = False, vocab_size: int = 8000, model_type: str = "bpe", model_proto: bytes = b""):
+    def __init__(self, lowercase: bool = False, vocab_size: int = 8000, model_type: str = "bpe", model_proto: bytes = b"",
+                 byte_fallback: bool = False, split_digits: bool = False):
         super().__init__(lowercase)
         self.vocab_size = vocab_size
         self.model_type = model_type
+        self.byte_fallback, self.split_digits = byte_fallback, split_digits
         self._processor = None
         if model_proto:
             self._load(model_proto)
@@ -195,6 +197,8 @@ class SentencePieceTokenizer(Tokenizer):
                 shuffle_input_sentence=True,
                 num_threads=2,
                 minloglevel=2,
+                byte_fallback=self.byte_fallback,  # unseen characters become <0xNN> byte pieces, not <unk>
+                split_digits=self.split_digits,
             )
         except RuntimeError as error:
             if failed:
@@ -257,8 +261,12 @@ class SentencePieceTokenizer(Tokenizer):
                                       alpha=alpha, nbest_size=-1, num_threads=1)
 
     def state(self) -> dict:
-        return {**super().state(), "vocab_size": self.vocab_size, "model_type": self.model_type, "model_proto": self.model_proto}
+        options = {key: True for key in ("byte_fallback", "split_digits") if getattr(self, key)}  # only when on: the
+        #   states (and cache keys) of tokenizers without them stay as they were
+        return {**super().state(), "vocab_size": self.vocab_size, "model_type": self.model_type,
+                "model_proto": self.model_proto, **options}
 
     @classmethod
     def from_state(cls, state: dict) -> "SentencePieceTokenizer":
-        return cls(state["lowercase"], state["vocab_size"], state["model_type"], state["model_proto"])
+        return cls(state["lowercase"], state["vocab_size"], state["model_type"], state["model_proto"],
+                   state.get("byte_fallback", False), state.get("split_digits", False))

@@ -555,9 +555,17 @@ class Trainer:
         loss, _ = self.validation_loss(model)
         split = self.corpus.splits["valid"]
         hypotheses = self.translator(model).translate(split.src_text, beam=self.config.train.valid_beam, nbest=1)
-        scores = corpus_scores(hypotheses, split.tgt_text)
-        return {"valid_loss": round(loss, 4), "valid_ppl": round(math.exp(min(loss, 50)), 3),
-                "valid_bleu": scores["bleu"], "valid_chrf": scores["chrf"]}
+        result = {"valid_loss": round(loss, 4), "valid_ppl": round(math.exp(min(loss, 50)), 3)}
+        if len(split.parts) < 2:
+            scores = corpus_scores(hypotheses, split.tgt_text)
+            return {**result, "valid_bleu": scores["bleu"], "valid_chrf": scores["chrf"]}
+        # several dev sets (data.corpora): each scored on its own; their mean is the metric that chooses
+        for name, (start, end) in split.parts.items():
+            scores = corpus_scores(hypotheses[start:end], split.tgt_text[start:end])
+            result.update({f"valid_bleu_{name}": scores["bleu"], f"valid_chrf_{name}": scores["chrf"]})
+        for metric in ("bleu", "chrf"):
+            result[f"valid_{metric}"] = round(sum(result[f"valid_{metric}_{name}"] for name in split.parts) / len(split.parts), 2)
+        return result
 
     def validation_scores(self) -> dict:
         """validate() of the scored model (scored_model), and with train.ema_decay the trained model's own scores as
@@ -592,6 +600,9 @@ class Trainer:
                  "train_minutes": round(self.train_seconds / 60, 3), "best": improved}
         self._record(entry)
         scores = "".join(f" {name} {result[key]:.2f}" for name, key in (("BLEU", "valid_bleu"), ("chrF", "valid_chrf")) if key in result)
+        parts = self.corpus.splits["valid"].parts
+        if len(parts) > 1:
+            scores += " (mean of " + ", ".join(f"{name} {result[f'valid_bleu_{name}']:.2f}" for name in parts) + ")"
         if "valid_loss_raw" in result:  # train.ema_decay: the scores above are the moving average's
             scores += f"; trained weights: loss {result['valid_loss_raw']:.3f}" + "".join(
                 f" {name} {result[key]:.2f}" for name, key in (("BLEU", "valid_bleu_raw"), ("chrF", "valid_chrf_raw")) if key in result)
@@ -626,7 +637,8 @@ class Trainer:
 # What a resumed run cannot change: its weights' shapes and the tokenizers and vocabularies it was trained with.
 RESUME_KEEPS = ("model.name", "model.cell", "model.attention", "model.emb_size", "model.hidden_size", "model.layers",
                 "model.bidirectional", "model.tie_embeddings", "model.input_feeding", "data.tokenizer",
-                "data.sp_model_type", "data.vocab_size", "data.joint_vocab", "data.min_freq", "data.lowercase")
+                "data.sp_model_type", "data.vocab_size", "data.joint_vocab", "data.min_freq", "data.lowercase",
+                "data.sp_byte_fallback", "data.sp_split_digits")
 
 
 def resume_config(run_dir: Path, overrides: list[str], config_path: str | None = None) -> tuple[Config, dict]:
