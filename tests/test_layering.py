@@ -2,7 +2,8 @@
 
 Layers, lowest first (a module's layer is its package, or its own name for a top-level module):
 
-    0  version, errors, specials, registry, config, pretrained, checkpoint, device, progress, plotting   shared by all
+    0  version, errors, specials, registry, config, pretrained, checkpoint, device, progress, plotting, outputs:
+       shared by all
     1  data        read, tokenize, batch
     2  models      nn.Modules: ids and lengths in, losses and log-probabilities out
     3  decoding    greedy and beam search over a trained model
@@ -29,7 +30,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "s2s"
 LAYERS = {
     "errors": 0, "specials": 0, "registry": 0, "config": 0, "checkpoint": 0, "device": 0, "progress": 0,
-    "plotting": 0, "pretrained": 0, "version": 0,
+    "plotting": 0, "pretrained": 0, "version": 0, "outputs": 0,
     "data": 1, "models": 2, "decoding": 3, "evaluation": 4, "export": 4, "runtime": 4, "training": 5, "analysis": 6, "serving": 6,
     "cli": 7, "__main__": 7, "__init__": 7,
 }

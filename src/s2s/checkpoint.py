@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import torch
 
 from s2s.version import __version__
 from s2s.errors import S2SError
+from s2s.outputs import replaced_atomically
 from s2s.pretrained import MODEL_FILE, resolve
 
 FORMAT_VERSION = 1
@@ -23,37 +22,23 @@ def checkpoint_name(step: int) -> str:
     return f"step{step:07d}.pt"
 
 
+def checkpoint_bytes(payload: dict) -> memoryview:
+    """The checkpoint file's bytes: `payload` with the format and s2s versions, as torch.save writes it."""
+    buffer = io.BytesIO()
+    torch.save({"format_version": FORMAT_VERSION, "s2s_version": __version__, **payload}, buffer)
+    return buffer.getbuffer()
+
+
 def save_checkpoint(payload: dict, path: str | Path) -> None:
     """Write to a temporary file beside `path`, fsync, then rename: a crash never leaves a half checkpoint."""
     path = Path(path)
-    payload = {"format_version": FORMAT_VERSION, "s2s_version": __version__, **payload}
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
+    content = checkpoint_bytes(payload)
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with replaced_atomically(path, binary=True, durable=True) as handle:
+            handle.write(content)
     except OSError as error:
-        raise S2SError(f"cannot write checkpoint '{path}': {error.strerror or error}. Is the run folder writable?") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(buffer.getbuffer())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as error:
-        Path(tmp).unlink(missing_ok=True)
         raise S2SError(f"cannot write checkpoint '{path}': {error.strerror or error}. The previous checkpoint there "
                        "is intact; free disk space or choose another train.run_dir.") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
 
 
 def load_checkpoint(path: str | Path, map_location="cpu", upcast: bool = True) -> dict:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from s2s.outputs import written
+
 MISSING = "matplotlib is not installed, so no figures were drawn (pip install 's2s[plots]'); the numbers are in the JSON/Markdown."
 
 
@@ -20,8 +22,12 @@ def pyplot():
 
 
 def save(fig, path: Path) -> None:
+    """Draw the figure into `path` (a device in place, a file written whole), in the format its suffix names (.svg,
+    .pdf, ...), else PNG."""
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    suffix = Path(path).suffix[1:].lower()
+    with written(path, binary=True) as handle:
+        fig.savefig(handle, dpi=110, format=suffix if suffix in fig.canvas.get_supported_filetypes() else "png")
     fig.clf()
     import matplotlib.pyplot as plt
 

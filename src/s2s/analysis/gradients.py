@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from s2s.errors import S2SError
+from s2s.outputs import write_file, written
 from s2s.models.output import sequence_loss
 from s2s.specials import PAD
 
@@ -152,8 +153,8 @@ def analyze_gradients(models: dict[str, nn.Module], examples, length: int, outpu
     for name, model in models.items():
         results["models"][name] = {"grad_norm_by_distance": gradients_by_distance(model, examples, length),
                                    "recurrent_weight": recurrent_spectrum(model)}
-    (output_dir / "gradients.json").write_text(json.dumps(results, indent=2) + "\n")
-    with open(output_dir / "gradients.csv", "w", newline="") as handle:
+    write_file(output_dir / "gradients.json", json.dumps(results, indent=2) + "\n")
+    with written(output_dir / "gradients.csv") as handle:
         writer = csv.writer(handle)
         writer.writerow(["distance"] + list(models))
         for distance in range(length):

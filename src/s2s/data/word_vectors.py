@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from s2s.errors import S2SError
+from s2s.outputs import write_file, written
 
 INSTALL = "pip install -e '.[embeddings]'"
 
@@ -106,7 +107,7 @@ def read_word_vectors(path: str | Path, keep: set[str] | None = None) -> WordVec
 
 def write_word_vectors(path: str | Path, vectors: WordVectors) -> None:
     """Write the word2vec text format: the header "COUNT DIM", then "WORD v_1 .. v_DIM" per line."""
-    with open(path, "w", encoding="utf-8") as handle:
+    with written(path) as handle:
         handle.write(f"{len(vectors)} {vectors.dim}\n")
         for word, row in zip(vectors.words, vectors.vectors):
             handle.write(word + " " + " ".join(f"{x:.6g}" for x in row) + "\n")
@@ -184,7 +185,7 @@ def train_for_config(data, output: str | Path, sides: tuple[str, ...], texts: di
         log(f"{side} ({language}): {len(vectors):,} word vectors of dimension {vectors.dim} from {len(sentences):,} "
             f"sentences of {text_name}; they cover {covered:,} of the {len(vocab):,} vocabulary tokens (the others "
             f"are specials or tokens the text lacks) -> {output / SIDE_FILES[side]}")
-    (output / "embeddings.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_file(output / "embeddings.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return manifest
 
 

@@ -7,6 +7,7 @@ import statistics
 from pathlib import Path
 
 from s2s.errors import S2SError
+from s2s.outputs import write_file
 from s2s.evaluation.report import read_metrics
 
 
@@ -75,7 +76,7 @@ def compare_runs(run_dirs: list[str | Path], output_dir: str | Path | None = Non
     if output_dir is not None:
         output_dir = Path(output_dir)
         output_dir.mkdir(parents=True, exist_ok=True)
-        (output_dir / "compare.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+        write_file(output_dir / "compare.json", json.dumps(rows, indent=2) + "\n")
         md = ["# Runs compared", "", table, "",
               "Test columns come from each run's `report/report.json` (`s2s report RUN_DIR`); tokens/s is the median "
               "of the logged training windows; model selection used validation BLEU only."]
@@ -84,5 +85,5 @@ def compare_runs(run_dirs: list[str | Path], output_dir: str | Path | None = Non
             md += ["", "![validation BLEU against training minutes, and train loss against steps](compare.png)"]
         else:
             md += ["", f"({plotting.MISSING})"]
-        (output_dir / "compare.md").write_text("\n".join(md) + "\n", encoding="utf-8")
+        write_file(output_dir / "compare.md", "\n".join(md) + "\n")
     return rows, table

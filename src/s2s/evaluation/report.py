@@ -11,6 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from s2s.errors import S2SError
+from s2s.outputs import write_file
 from s2s.evaluation.metrics import corpus_scores, moses_available, papers_bleu, sentence_bleu
 
 BUCKET_WIDTH, LAST_BUCKET = 5, 30  # source words: 1-5, 6-10, ..., 26-30, 31+
@@ -140,9 +141,9 @@ def write_report(result: dict, json_path: str | Path, records: list[dict] | None
         raise S2SError(f"cannot write report '{json_path}': folder '{json_path.parent}' does not exist. Create it first.")
     md_path = json_path.with_suffix(".md")
     try:
-        json_path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_file(json_path, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
         figures = draw_figures(result, json_path.parent, json_path.stem, records or [])
-        md_path.write_text(markdown(result, figures, records or []), encoding="utf-8")
+        write_file(md_path, markdown(result, figures, records or []))
     except OSError as error:
         raise S2SError(f"cannot write report '{json_path}': {error.strerror}.") from None
     return md_path
