@@ -180,7 +180,8 @@ PATH_CASES = [
     # export: --checkpoint, --output (replaced whole)
     ("export --checkpoint {missing} --output {dir}/onnx", "--checkpoint '{missing}' does not exist"),
     ("export --checkpoint {ckpt} --output {file}", "--output '{file}' is a file; give a folder"),
-    ("export --checkpoint {ckpt} --output {run}", "--output '{run}' would write over --checkpoint '{ckpt}'"),
+    ("export --checkpoint {ckpt} --output {run}", "--output '{run}' is a folder that holds other files"),
+    ("export --checkpoint {dir}/onnx/decoder.onnx --output {dir}/onnx", None),  # set up in the test
     ("export --checkpoint {ckpt} --output {unwritable}/onnx", "--output '{unwritable}/onnx': cannot write"),
     # serve: --checkpoint [NAME=]PATH, checked before the port is bound or a model loaded
     ("serve --checkpoint {missing} --port 0", "--checkpoint '{missing}' does not exist; pass a .pt file"),
@@ -238,6 +239,10 @@ def test_every_path_flag_refuses_missing_folder_unwritable_and_input_paths(capsy
         if command.startswith("report"):
             (workspace / "translations.txt").write_text("7\n" * 20)
             message = "--output '{dir}' would write over --src '{dir}/translations.txt'"
+        elif command.startswith("export"):  # a checkpoint under a name an export writes
+            (workspace / "onnx").mkdir(exist_ok=True)
+            (workspace / "onnx" / "decoder.onnx").write_bytes((workspace / "run" / "best.pt").read_bytes())
+            message = "--output '{dir}/onnx' would write over --checkpoint '{dir}/onnx/decoder.onnx'"
         else:
             (workspace / "gradients.json").write_text(json.dumps(tiny_config_dict(workspace / "g")))
             message = "--output '{dir}' would write over --config '{dir}/gradients.json'"

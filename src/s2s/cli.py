@@ -7,14 +7,16 @@ import contextlib
 import json
 import math
 import os
+import shlex
+import stat
 import sys
-import tempfile
 from pathlib import Path
 
 from s2s.version import __version__
 from s2s.config import DECODE_MAXIMUM, LARGEST_INT
 from s2s.decoding.translation import SAMPLING_MAXIMUM
 from s2s.errors import S2SError
+from s2s.outputs import STDOUT, Output, check_output_file, check_output_folder, kind_of, open_output, what_is
 
 EPILOG = """examples:
   echo "Ein Hund läuft im Schnee." | s2s translate --checkpoint multi30k-de-en   # a shipped pretrained model
@@ -144,7 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 "(s2s pretrained lists them); several form an ensemble (their "
                                 "log-probabilities are averaged at every step; same vocabularies needed)")
     translate.add_argument("--input", help="input text file (plain or .gz); default: stdin")
-    translate.add_argument("--output", help="output file (written whole, then renamed); default: stdout")
+    translate.add_argument("--output", help="output file (written whole, then renamed; '-' or none: stdout; a device "
+                           "such as /dev/null is written in place)")
     translate.add_argument("--scores", action="store_true", help="prefix each line with its score and a tab")
     translate.add_argument("--attention", metavar="FILE.jsonl", help="write each line's attention matrix as JSON lines: "
                            '{"line", "src": source tokens, "out": output tokens (+ </s> when the output ended), "weights": [out][src] or null}')
@@ -217,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "form an ensemble (each step's log-probabilities are averaged over them, as in search)")
     score.add_argument("--src", required=True, help="source sentences, one per line (plain or .gz)")
     score.add_argument("--tgt", required=True, help="the translations to score, line-aligned with --src")
-    score.add_argument("--output", help="output file (written whole, then renamed); default: stdout")
+    score.add_argument("--output", help="output file (written whole, then renamed; '-' or none: stdout)")
     score.add_argument("--format", choices=["tsv", "json"], default="tsv", help='tsv (default) or json: one '
                        '{"log_prob", "mean", "tokens"} object per line')
     score.add_argument("--batch-size", type=at_least(1, most=DECODE_MAXIMUM["batch_size"]),
@@ -266,8 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--checkpoint", required=True, metavar="CKPT",
                         help="a .pt file, run folder or pretrained model (average checkpoints first with s2s average)")
     export.add_argument("--format", default="onnx", choices=["onnx"], help="the export format (default onnx)")
-    export.add_argument("--output", required=True, metavar="DIR", help="a new or empty folder (an earlier export there "
-                        "is replaced)")
+    export.add_argument("--output", required=True, metavar="DIR", help="a new or empty folder, or an earlier export "
+                        "(the files its manifest lists are replaced; nothing else there is touched)")
     export.add_argument("--no-verify", action="store_true", help="skip running the graphs beside the torch model")
 
     serve = commands.add_parser(
@@ -398,7 +401,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                  "where it is, its entries and their sizes; --clear deletes them.")
     action = cache.add_mutually_exclusive_group()
     action.add_argument("--list", action="store_true", help="list the entries (the default)")
-    action.add_argument("--clear", action="store_true", help="delete every entry (other files there are left alone)")
+    action.add_argument("--clear", action="store_true", help="delete the entries: only the files the cache wrote (its "
+                        "manifests list them); other files and folders there are left alone")
     where = cache.add_mutually_exclusive_group()
     where.add_argument("--dir", help="the cache folder (default: $S2S_CACHE, else $XDG_CACHE_HOME/s2s, else ~/.cache/s2s)")
     where.add_argument("--config", help="the cache folder of this config (its data.cache_dir)")
@@ -450,60 +454,36 @@ def owning_folder(path: Path) -> tuple[Path, Path] | None:
     holds any of FOLDER_MARKS), whether or not the command reads that folder; else None."""
     candidates = [path.parent] + ([path.parent.parent] if path.parent.name in FOLDER_PARTS and path.exists() else [])
     for folder in candidates:
-        relative = _relative(path, folder)
-        if folder_owns(relative) and any((folder / name).is_file() for name in FOLDER_MARKS):
+        relative = _relative(path, folder)  # None where a link leads out of the folder (/dev/stdout)
+        if relative is not None and folder_owns(relative) and any((folder / name).is_file() for name in FOLDER_MARKS):
             return folder, relative
     return None
-
-
-def check_output_file(flag: str, path: Path) -> None:
-    """An S2SError naming `flag` unless a file can be written at `path`."""
-    if path.is_dir():
-        raise S2SError(f"{flag} '{path}' is a folder; give a file name (e.g. {path / 'out.txt'}).")
-    parent = path.parent
-    if not parent.exists():
-        raise S2SError(f"{flag} '{path}': output folder '{parent}' does not exist; create it or choose another {flag}.")
-    if not parent.is_dir():
-        raise S2SError(f"{flag} '{path}': '{parent}' is a file, not a folder; choose another {flag}.")
-    _check_writable(flag, path, parent)
-
-
-def check_output_folder(flag: str, folder: Path) -> None:
-    """An S2SError naming `flag` unless `folder` is a folder, or can be created, and files can be written in it."""
-    if folder.exists() and not folder.is_dir():
-        raise S2SError(f"{flag} '{folder}' is a file; give a folder.")
-    existing = next(parent for parent in (folder, *folder.absolute().parents) if parent.exists())
-    if not existing.is_dir():
-        raise S2SError(f"{flag} '{folder}': '{existing}' is a file, not a folder; choose another {flag}.")
-    _check_writable(flag, folder, existing)
-
-
-def _check_writable(flag: str, path: Path, folder: Path) -> None:
-    try:
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as error:
-        raise S2SError(f"{flag} '{path}': cannot write in '{folder}' ({error.strerror or error}); choose another "
-                       f"{flag}.") from None
 
 
 def check_paths(inputs: list, files: list = (), folders: list = ()) -> None:
     """Refuse, before anything is read or written, a command that would write over one of its own inputs.
 
     inputs: (flag, path) of the files and folders the command reads; the files a folder is made of (folder_owns) are
-    protected too. files: (flag, path) of the files it writes, or (flag, path, what) for a file written beside the
-    flag's own. folders: (flag, folder, owns) of the folders it writes into, owns(path relative to the folder) saying
-    which files there it writes (or replaces). Each output must be writable and differ from the others."""
+    protected too. files: the Output (s2s.outputs) of each file it writes; path None: not asked for. folders: (flag,
+    folder, owns) of the folders it writes into, owns(path relative to the folder) saying which files there it writes
+    (or replaces). Each output must be writable and differ from the others; '-' (stdout) and /dev/null may be given
+    to one output each, and to several, respectively."""
     inputs = [(flag, Path(path)) for flag, path in inputs if path]
-    files = [(flag, Path(path), what[0] if what else flag) for flag, path, *what in files if path]
-    for flag, path, what in files:
-        check_output_file(what, path)
+    files = [output for output in files if output.path]
+    for output in files:
+        check_output_file(output)
     for flag, folder, _ in folders:
         check_output_folder(flag, Path(folder))
-    for number, (flag, path, what) in enumerate(files):
-        for _, other, other_what in files[:number]:
-            if _same_file(path, other):
-                raise S2SError(f"{what} '{path}' and {other_what} '{other}' are the same file; give each its own.")
+    for number, output in enumerate(files):
+        path, what, flag = Path(output.path), output.name, output.flag
+        if kind_of(path) == "stdout":
+            for other in files[:number]:
+                if kind_of(other.path) == "stdout":
+                    raise S2SError(f"{what} '-' and {other.name} would both write to stdout; give one of them a file.")
+            continue
+        for other in files[:number]:
+            if _same_file(path, Path(other.path)) and not _is_character_device(path):
+                raise S2SError(f"{what} '{path}' and {other.name} '{other.path}' are the same file; give each its own.")
         for in_flag, source in inputs:
             if _same_file(path, source):
                 raise S2SError(f"{what} '{path}' is {in_flag} '{source}', an input of this command: writing there "
@@ -523,6 +503,14 @@ def check_paths(inputs: list, files: list = (), folders: list = ()) -> None:
             if relative is not None and owns(relative):
                 raise S2SError(f"{flag} '{folder}' would write over {in_flag} '{source}', an input of this command; "
                                f"choose another {flag}.")
+
+
+def _is_character_device(path: Path) -> bool:
+    """/dev/null, a terminal: several outputs may go there at once."""
+    try:
+        return stat.S_ISCHR(path.stat().st_mode)
+    except OSError:
+        return False
 
 
 def checkpoint_inputs(flag: str, paths) -> list[tuple[str, Path]]:
@@ -587,24 +575,18 @@ def cmd_train(args) -> int:
 
 @contextlib.contextmanager
 def output_stream(path: str | None, required: bool = True, flag: str = "--output"):
-    """stdout (or None when not required), or a temporary file renamed to `path` only when everything was written."""
+    """stdout (or None when not required) without a path; else open_output: stdout for '-', a device in place, or a
+    temporary file renamed to `path` only when everything was written."""
     if path is None:
         yield sys.stdout if required else None
         return
-    target = Path(path)
-    check_output_file(flag, target)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as error:
-        raise S2SError(f"{flag} '{target}': cannot write to '{target.parent}': {error.strerror}.") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            yield handle
-        os.replace(tmp, target)
-    except OSError as error:
-        raise S2SError(f"writing '{target}' failed: {error.strerror or error}; nothing was written there.") from None
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with open_output(Output(flag, path)) as handle:
+        yield handle
+
+
+def summary_stream(*paths) -> object:
+    """Where a command prints its summary: stderr when one of its outputs goes to stdout ('-'), else stdout."""
+    return sys.stderr if STDOUT in paths else sys.stdout
 
 
 def decode_options(args) -> dict:
@@ -662,7 +644,9 @@ def cmd_translate(args) -> int:
     require_engine(args)
     check_paths(checkpoint_inputs("--checkpoint", args.checkpoint) + input_files(("--input", args.input),
                                                                                  ("--prefix", args.prefix)),
-                files=[("--output", args.output), ("--attention", args.attention), ("--alignments", args.alignments)])
+                files=[Output("--output", args.output or STDOUT, "translations.txt"),
+                       Output("--attention", args.attention, "attention.jsonl"),
+                       Output("--alignments", args.alignments, "alignments.txt")])
     options = {**decode_options(args), **sampling_options(args)}
     listing = (args.nbest or 1) > 1 or (args.sample or 1) > 1  # 'LINE ||| TEXT ||| SCORE' lines
     interactive = args.input is None and sys.stdin.isatty()
@@ -726,7 +710,7 @@ def cmd_evaluate(args) -> int:
         raise S2SError("evaluate needs --src and --ref (a translation model) or --text FILE (a language model).")
     require_engine(args)
     check_paths(checkpoint_inputs("--checkpoint", args.checkpoint) + input_files(("--src", args.src), ("--ref", args.ref)),
-                files=[("--output", args.output)] + report_files(args.report))
+                files=[Output("--output", args.output, "translations.txt")] + report_files(args.report))
     sources, references = read_parallel(args.src, args.ref, ("--src", "--ref"))
     translator = load_translator(args)
     checkpoint = Path(args.checkpoint[0]) if args.engine == "onnx" else resolve(args.checkpoint[0])
@@ -742,15 +726,16 @@ def evaluate_language_model(args) -> int:
     if len(args.checkpoint) > 1:
         raise S2SError("--text scores one language model; give one --checkpoint.")
     check_paths(checkpoint_inputs("--checkpoint", args.checkpoint) + input_files(("--text", args.text)),
-                files=[("--report", args.report)])
+                files=[Output("--report", args.report, "perplexity.json")])
     result = file_perplexity(TextGenerator.from_checkpoint(args.checkpoint[0], device=args.device), args.text)
+    summary = summary_stream(args.report)  # stderr when the report goes to stdout
     print(f"perplexity {result['perplexity']:.3f} (mean negative log-likelihood {result['nll_per_token']:.4f} nats per "
           f"token, over {result['tokens']:,} tokens of {result['sentences']:,} sentences, <eos> included; "
-          f"{result['mode']})")
+          f"{result['mode']})", file=summary)
     if args.report:
         with output_stream(args.report, flag="--report") as out:
             out.write(json.dumps(result, indent=2) + "\n")
-        print(f"report: {args.report}")
+        print(f"report: {args.report}", file=summary)
     return 0
 
 
@@ -778,7 +763,8 @@ def cmd_embeddings(args) -> int:
     if args.embeddings_command == "plot":
         from s2s import plotting
 
-        check_paths([("DIR", args.vectors)], files=[("--output", args.output)])
+        figure = Output("--output", args.output, "map.png", no_stdout="the words' coordinates are printed there")
+        check_paths([("DIR", args.vectors)], files=[figure])
         vectors, name = word_vectors.vectors_of(args.vectors, args.words, args.side)
         coordinates = word_vectors.project_2d(vectors)
         print("\n".join(f"{word}\t{x:.4f}\t{y:.4f}" for word, (x, y) in zip(args.words, coordinates)))
@@ -810,8 +796,8 @@ def cmd_embeddings_train(args) -> int:
     return 0
 
 
-def report_files(path: str | None) -> list[tuple]:
-    """(flag, path[, what]) of the JSON, the Markdown and the PNG figures (OUT_*.png) evaluate --report writes."""
+def report_files(path: str | None) -> list[Output]:
+    """The Output of the JSON, the Markdown and the PNG figures (OUT_*.png) evaluate --report writes."""
     from s2s.evaluation.report import figure_names
 
     if not path:
@@ -819,9 +805,11 @@ def report_files(path: str | None) -> list[tuple]:
     if Path(path).suffix == ".md":
         raise S2SError(f"--report '{path}' names the JSON report, and the Markdown report goes beside it with .md; "
                        f"give a .json name, e.g. --report {Path(path).with_suffix('.json')}.")
+    beside = "the Markdown report and the figures are written beside the JSON (OUT.md, OUT_*.png)"
     figures = [Path(path).parent / name for name in figure_names(Path(path).stem).values()]
-    return [("--report", Path(path)), ("--report", Path(path).with_suffix(".md"), "the Markdown report of --report")] + \
-        [("--report", figure, "the figure of --report") for figure in figures]
+    return [Output("--report", path, "report.json", no_stdout=beside, no_device=beside),
+            Output("--report", Path(path).with_suffix(".md"), "report.md", what="the Markdown report of --report")] + \
+        [Output("--report", figure, figure.name, what="the figure of --report") for figure in figures]
 
 
 def run_evaluation(translator, sources, references, options: dict, report: str | None, translations: str | None,
@@ -831,14 +819,15 @@ def run_evaluation(translator, sources, references, options: dict, report: str |
 
     result, hypotheses = evaluate(translator, sources, references, options)
     result.update(src=str(src), ref=str(ref))
-    print(format_table(result))
-    print(f"sentences: {result['num_sentences']}")
+    summary = summary_stream(translations)  # stderr when the translations go to stdout
+    print(format_table(result), file=summary)
+    print(f"sentences: {result['num_sentences']}", file=summary)
     if translations:
         with output_stream(translations, flag="--output") as out:
             out.writelines(h + "\n" for h in hypotheses)
     if report:
         md_path = write_report(result, report, read_metrics(run_dir))
-        print(f"report: {report} and {md_path}")
+        print(f"report: {report} and {md_path}", file=summary)
 
 
 def cmd_report(args) -> int:
@@ -908,7 +897,7 @@ def cmd_score(args) -> int:
     from s2s.evaluation.perplexity import perplexity
 
     check_paths(checkpoint_inputs("--checkpoint", args.checkpoint) + input_files(("--src", args.src), ("--tgt", args.tgt)),
-                files=[("--output", args.output)])
+                files=[Output("--output", args.output or STDOUT, "scores.jsonl" if args.format == "json" else "scores.tsv")])
     sources, targets = read_parallel(args.src, args.tgt, ("--src", "--tgt"))
     scores = Translator.from_checkpoint(args.checkpoint, device=args.device).score(sources, targets, args.batch_size)
     with output_stream(args.output) as out:
@@ -928,12 +917,12 @@ def cmd_significance(args) -> int:
     from s2s.evaluation.significance import format_significance, paired_significance
 
     hypotheses = [("--baseline", args.baseline)] + [("HYP", path) for path in args.systems]
-    check_paths(input_files(("--ref", args.ref), *hypotheses), files=[("--json", args.json)])
+    check_paths(input_files(("--ref", args.ref), *hypotheses), files=[Output("--json", args.json, "significance.json")])
     systems = [(path, read_lines(path, flag=flag)) for flag, path in hypotheses]
     result = paired_significance(read_lines(args.ref, flag="--ref"), systems, args.seed, args.bootstrap_samples,
                                  args.ar_trials, reference_name=f"--ref '{args.ref}'")
     result["ref"] = args.ref
-    print(format_significance(result))
+    print(format_significance(result), file=summary_stream(args.json))  # stderr when the JSON goes to stdout
     if args.json:
         with output_stream(args.json, flag="--json") as out:
             out.write(json.dumps(result, indent=2) + "\n")
@@ -942,13 +931,14 @@ def cmd_significance(args) -> int:
 
 
 def cmd_average(args) -> int:
-    from s2s.checkpoint import average_checkpoints, save_checkpoint, select_kept
+    from s2s.checkpoint import average_checkpoints, checkpoint_bytes, select_kept
 
     picking = args.last is not None or args.best is not None
     if picking and (len(args.inputs) != 1 or not Path(args.inputs[0]).is_dir()):
         raise S2SError("--last/--best pick among one run folder's kept checkpoints; give exactly one RUN_DIR "
                        "(or give .pt files without --last/--best).")
-    check_paths(checkpoint_inputs("CKPT_OR_RUN_DIR", args.inputs), files=[("--output", args.output)])
+    output = Output("--output", args.output, "average.pt", no_stdout="a checkpoint is binary data")
+    check_paths(checkpoint_inputs("CKPT_OR_RUN_DIR", args.inputs), files=[output])
     if picking:
         paths = select_kept(args.inputs[0], last=args.last or 0, best=args.best or 0)
         asked = args.last or args.best
@@ -958,20 +948,28 @@ def cmd_average(args) -> int:
                            f"(checkpoints/); ask for at most {len(paths)}.")
     else:
         paths = [Path(p) for p in args.inputs]
-    payload = average_checkpoints(paths)
-    output = Path(args.output)
-    save_checkpoint(payload, output)
-    print(f"averaged {len(paths)} checkpoints ({', '.join(p.name for p in paths)}) into {output}")
+    content = checkpoint_bytes(average_checkpoints(paths))
+    with open_output(output, binary=True, durable=True) as handle:
+        handle.write(content)
+    print(f"averaged {len(paths)} checkpoints ({', '.join(p.name for p in paths)}) into {args.output}")
     return 0
 
 
 def cmd_export(args) -> int:
-    from s2s.export.onnx import export_onnx
+    from s2s.export.onnx import EXPORT_FILES, earlier_export, export_onnx
 
-    check_paths(checkpoint_inputs("--checkpoint", args.checkpoint), folders=[("--output", args.output, lambda relative: True)])
+    check_paths(checkpoint_inputs("--checkpoint", args.checkpoint),
+                folders=[("--output", args.output, lambda relative: str(relative) in EXPORT_FILES)])
+    replaced = earlier_export(Path(args.output))
+    others = sorted(set(os.listdir(args.output)) - set(replaced)) if replaced else []
     output = export_onnx(args.checkpoint, args.output, verify=not args.no_verify)
-    print(f"exported {args.checkpoint} to {output}/ (encoder.onnx, decoder.onnx, manifest.json); translate with: "
-          f"s2s translate --engine onnx --checkpoint {output}")
+    news = f", replacing the {len(replaced)} files of the earlier export there" if replaced else ""
+    if others:
+        named = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+        entries = f"{len(others)} other entr{'y' if len(others) == 1 else 'ies'}"
+        news += f" and leaving the {entries} there as they were ({named})"
+    print(f"exported {args.checkpoint} to {output}/ (encoder.onnx, decoder.onnx, manifest.json){news}; translate with: "
+          f"s2s translate --engine onnx --checkpoint {shlex.quote(str(output))}")
     return 0
 
 
@@ -1029,11 +1027,18 @@ def cmd_data_cache(args) -> int:
     from s2s.data.cache import clear, describe, format_bytes, resolve_cache_dir
 
     root = resolve_cache_dir(load_config(args.config).data.cache_dir if args.config else args.dir or "")
+    where = "--dir" if args.dir else "data.cache_dir"
+    if str(root) == STDOUT:
+        raise S2SError(f"the cache folder '-' ({where}) cannot be stdout; give a folder.")
     if root.exists() and not root.is_dir():
-        raise S2SError(f"the cache folder '{root}' ({'--dir' if args.dir else 'data.cache_dir'}) is a file; give a folder.")
+        raise S2SError(f"the cache folder '{root}' ({where}) is {what_is(root)}; give a folder.")
     if args.clear:
-        items, size = clear(root)
+        items, size, left = clear(root)
         print(f"data cache: deleted {items} entr{'y' if items == 1 else 'ies'} ({format_bytes(size)}) from {root}")
+        if left:
+            print(f"data cache: left {len(left)} folder{'s' if len(left) > 1 else ''} named like entries alone: "
+                  f"{'they hold' if len(left) > 1 else 'it holds'} files the cache did not write, or no manifest.json "
+                  f"of its own: {', '.join(path.name for path in left)}")
     else:
         print(describe(root))
     return 0

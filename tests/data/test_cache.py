@@ -316,3 +316,31 @@ def test_two_processes_building_one_corpus_at_once_build_it_once_and_map_the_sam
                                         f"{tmp_path / 'cache'}") for holder in (f"process {builder['pid']}", "another process"))
     assert waiter["mapped"] == builder["mapped"] and waiter["sha256"] == builder["sha256"]
     assert sorted(path.name[:4] for path in (tmp_path / "cache").iterdir()) == ["ids-", "voca"]  # no lock file left
+
+
+def test_clearing_deletes_only_what_the_cache_wrote(tmp_path):
+    """--clear deletes an entry's own files (its manifest lists them and names its kind and key) and a write in
+    progress (it holds the marker save() puts there first); a folder merely named like an entry is left whole."""
+    import json
+    import shutil
+
+    from s2s.data.cache import MANIFEST, WRITING, DataCache, clear, list_entries
+
+    cache = DataCache(tmp_path, log=lambda message: None)
+    entry = cache.save("ids", "a" * 64, {}, {"ids.npy": np.arange(3)})
+    (tmp_path / ".ids-interrupted.tmp-x").mkdir()
+    (tmp_path / ".ids-interrupted.tmp-x" / WRITING).touch()
+    (tmp_path / ".ids-interrupted.tmp-x" / "ids.npy").write_bytes(b"half")
+    trash = tmp_path / f".trash-vocabularies-{'b' * 32}-1-2"  # an entry being deleted when its process died
+    shutil.copytree(cache.save("vocabularies", "b" * 64, {}, {"v.json": b"{}"}), trash)
+    forged = tmp_path / f"ids-{'c' * 32}"  # a manifest of another entry's key: not this folder's
+    forged.mkdir()
+    (forged / "notes.txt").write_text("mine\n")
+    (forged / MANIFEST).write_text(json.dumps({"kind": "ids", "key": "d" * 64, "files": {"notes.txt": {}}}))
+    (tmp_path / "ids-backup").mkdir()  # empty, but nothing says it is the cache's
+    assert [listed["name"] for listed in list_entries(tmp_path)] == [
+        ".ids-interrupted.tmp-x", f".trash-vocabularies-{'b' * 32}-1-2", entry.name, f"vocabularies-{'b' * 32}"]
+    items, size, left = clear(tmp_path)
+    assert items == 4 and size > 0  # the two entries, the half-deleted copy and the interrupted write
+    assert [path.name for path in left] == ["ids-backup", forged.name]
+    assert sorted(os.listdir(tmp_path)) == ["ids-backup", forged.name] and (forged / "notes.txt").read_text() == "mine\n"

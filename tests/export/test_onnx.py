@@ -123,16 +123,50 @@ def test_export_command_writes_graphs_vocabularies_and_manifest(tmp_path, make_c
     assert manifest["decode"]["batch_size"] == 16 and manifest["source"]["step"] == payload["step"]
     assert manifest["data"] == {"dataset": "numbers", "src": "en", "tgt": "de"} and manifest["source"]["run"] == "tiny"
     assert json.loads((tmp_path / "onnx" / "tgt_vocab.json").read_text()) == payload["tgt_vocab"]
-    # an earlier export is replaced whole; a folder holding anything else is refused and left alone
+    # an earlier export's files are replaced, and nothing else beside them; a folder holding anything else is refused
+    (tmp_path / "onnx" / "notes.txt").write_text("mine\n")
+    (tmp_path / "onnx" / "results").mkdir()
+    (tmp_path / "onnx" / "results" / "bleu.txt").write_text("41.2\n")
+    (tmp_path / "onnx" / "tgt.spm.model").write_bytes(b"an earlier export's, listed in its manifest")
+    manifest["tgt_tokenizer"]["model_file"] = "tgt.spm.model"
+    (tmp_path / "onnx" / "manifest.json").write_text(json.dumps(manifest))
     assert main(["export", "--checkpoint", str(checkpoint), "--output", str(tmp_path / "onnx")]) == 0
+    assert (f"to {tmp_path / 'onnx'}/ (encoder.onnx, decoder.onnx, manifest.json), replacing the 6 files of the earlier "
+            f"export there and leaving the 2 other entries there as they were (notes.txt, results); translate with: "
+            f"s2s translate --engine onnx --checkpoint {tmp_path / 'onnx'}\n") in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "onnx").iterdir()) == ["decoder.onnx", "encoder.onnx", "manifest.json",
+                                                                    "notes.txt", "results", "src_vocab.json", "tgt_vocab.json"]
+    assert (tmp_path / "onnx" / "notes.txt").read_text() == "mine\n"
+    assert (tmp_path / "onnx" / "results" / "bleu.txt").read_text() == "41.2\n"
     assert main(["export", "--checkpoint", str(checkpoint), "--output", str(tmp_path / "run")]) == 2
-    assert f"--output '{tmp_path / 'run'}' would write over --checkpoint '{checkpoint}'" in capsys.readouterr().err
+    assert f"--output '{tmp_path / 'run'}' is a folder that holds other files" in capsys.readouterr().err
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "notes.txt").write_text("mine\n")
     assert main(["export", "--checkpoint", str(checkpoint), "--output", str(tmp_path / "other")]) == 2
     assert "holds other files" in capsys.readouterr().err
     assert checkpoint.is_file() and (tmp_path / "other" / "notes.txt").read_text() == "mine\n"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folder left behind
+
+
+def test_a_new_export_replaces_only_the_files_an_earlier_one_wrote(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine\n")
+    (out / "encoder.onnx").write_bytes(b"old graph")
+    (out / "src.spm.model").write_bytes(b"old tokenizer")
+    forged = {"format": "s2s-onnx", "files": {"encoder": "encoder.onnx", "mine": "notes.txt", "up": "../elsewhere"},
+              "src_tokenizer": {"model_file": "src.spm.model"}, "tgt_tokenizer": {"model_file": "/etc/hostname"}}
+    (out / "manifest.json").write_text(json.dumps(forged))
+    assert export.earlier_export(out) == ["encoder.onnx", "manifest.json", "src.spm.model"]  # names an export writes
+    staging = tmp_path / ".staging"
+    staging.mkdir()
+    (staging / "encoder.onnx").write_bytes(b"new graph")
+    (staging / "manifest.json").write_text(json.dumps({"format": "s2s-onnx"}))
+    export._move_into(staging, out)
+    assert sorted(p.name for p in out.iterdir()) == ["encoder.onnx", "manifest.json", "notes.txt"]
+    assert (out / "encoder.onnx").read_bytes() == b"new graph" and (out / "notes.txt").read_text() == "mine\n"
+    (out / "manifest.json").write_text(json.dumps({"format": "another tool's"}))
+    assert export.earlier_export(out) == []
 
 
 def test_sentencepiece_models_are_written_beside_the_manifest(tmp_path):

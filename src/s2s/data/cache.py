@@ -27,6 +27,7 @@ MANIFEST = "manifest.json"
 KINDS = ("ids", "vocabularies")  # encoded training pairs; learned tokenizers and vocabularies
 CACHE_ENV = "S2S_CACHE"
 LOCK_PREFIX = ".lock-"
+WRITING = ".s2s-writing"  # in an entry's temporary folder until its manifest is written: the folder is the cache's
 _CHUNK = 1 << 22
 
 
@@ -124,6 +125,7 @@ class DataCache:
             self._unwritable(error)
             return None
         try:
+            (staging / WRITING).touch()
             described = {}
             for name, content in files.items():
                 path = staging / name
@@ -137,6 +139,7 @@ class DataCache:
             manifest = {"format": FORMAT, "kind": kind, "key": key, "created": time.strftime("%Y-%m-%d %H:%M:%S"),
                         "meta": meta, "files": described}
             (staging / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+            (staging / WRITING).unlink()
             try:
                 os.replace(staging, folder)
             except OSError:
@@ -257,10 +260,34 @@ def _size(path: Path) -> int:
     return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
 
 
-def _is_ours(path: Path) -> bool:
-    """Entries, unfinished writes and half-deleted entries: the folders this module creates in the cache folder."""
+def _named_like_an_entry(path: Path) -> bool:
+    """A folder named as this module names entries, unfinished writes and half-deleted entries."""
     prefixes = tuple(f"{kind}-" for kind in KINDS) + tuple(f".{kind}-" for kind in KINDS) + (".trash-",)
     return path.is_dir() and path.name.startswith(prefixes)
+
+
+def _is_ours(path: Path) -> bool:
+    """Entries, unfinished writes and half-deleted entries: the folders this module creates in the cache folder, named
+    so and shown to be its own by what they hold (_written_here)."""
+    return _named_like_an_entry(path) and _written_here(path) is not None
+
+
+def _written_here(folder: Path) -> list[str] | None:
+    """The names in `folder` this module wrote: the files its manifest.json lists and the manifest, last (the
+    manifest must name this folder's kind and key), or every name in a write in progress (it holds WRITING); None
+    when nothing shows that the folder is the cache's."""
+    if (folder / WRITING).is_file():
+        return sorted(os.listdir(folder), key=lambda name: name == WRITING)
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        kind, key, files = manifest["kind"], manifest["key"], manifest["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if kind not in KINDS or not isinstance(key, str) or not isinstance(files, dict) or f"{kind}-{key[:32]}" not in \
+            folder.name:
+        return None
+    plain = [name for name in files if isinstance(name, str) and "/" not in name and name not in ("", ".", "..")]
+    return [name for name in plain if name != MANIFEST] + [MANIFEST]
 
 
 def list_entries(root: Path) -> list[dict]:
@@ -288,16 +315,30 @@ def list_entries(root: Path) -> list[dict]:
     return entries
 
 
-def clear(root: Path) -> tuple[int, int]:
-    """Delete every entry (and unfinished write) in the cache folder; return (items, bytes) deleted.
-    Other files in the folder are left alone."""
+def clear(root: Path) -> tuple[int, int, list[Path]]:
+    """Delete the entries and unfinished writes in the cache folder; return (items, bytes) deleted and the folders
+    named like entries that are left. Only what this module shows it wrote goes (_written_here), then the folder
+    once that empties it: other files and folders, whatever their names, stay, and so does a folder holding them."""
     items = size = 0
-    for entry in list_entries(root):
-        path = Path(entry["path"])
-        shutil.rmtree(path, ignore_errors=True)
-        if not path.exists():
-            items, size = items + 1, size + entry["bytes"]
-    return items, size
+    left = []
+    for path in sorted(root.iterdir()) if root.is_dir() else []:
+        if not _named_like_an_entry(path):
+            continue
+        written = _written_here(path)
+        if written is None:
+            left.append(path)
+            continue
+        for name in written:
+            with contextlib.suppress(OSError):
+                bytes_written = (path / name).lstat().st_size
+                (path / name).unlink()
+                size += bytes_written
+        try:
+            path.rmdir()
+            items += 1
+        except OSError:
+            left.append(path)
+    return items, size, left
 
 
 def describe(root: Path) -> str:

@@ -35,6 +35,8 @@ from s2s.models.seq2seq import Seq2Seq
 from s2s.specials import BOS, EOS, PAD, UNK
 
 FORMAT, FORMAT_VERSION, OPSET = "s2s-onnx", 1, 17
+EXPORT_FILES = ("manifest.json", "encoder.onnx", "decoder.onnx", "src_vocab.json", "tgt_vocab.json", "src.spm.model",
+                "tgt.spm.model")  # every file an export may write; nothing else in its folder is its own
 CELL_OPS = {"GRU": ("gru", "GRU"), "LSTM": ("lstm", "LSTM"), "RNN_TANH": ("rnn", "RNN")}
 # torch stacks a cell's gate blocks as GRU (r, z, n), LSTM (i, f, g, o); ONNX wants GRU (z, r, h), LSTM (i, o, f, c)
 GATE_ORDER = {"gru": (1, 0, 2), "lstm": (0, 3, 1, 2), "rnn": (0,)}
@@ -255,8 +257,8 @@ def _tokenizer_files(state: dict, side: str, folder: Path) -> dict:
 
 def export_onnx(checkpoint, output, verify: bool = True) -> Path:
     """Write the checkpoint's encoder and decoder-step graphs, vocabularies, tokenizers and manifest.json to
-    `output` (a new or empty folder, made with its parents, or an earlier export, which is replaced whole once
-    everything is written)."""
+    `output`: a new folder (made with its parents), an empty one, or an earlier export, whose files (those its
+    manifest lists) are replaced once everything is written; nothing else in the folder is touched."""
     onnx = _onnx()
     output = Path(output)
     _check_output(output)
@@ -304,29 +306,56 @@ def export_onnx(checkpoint, output, verify: bool = True) -> Path:
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         if verify:
             verify_export(model, folder)
-        if output.exists():
-            shutil.rmtree(output)
-        folder.rename(output)
+        _move_into(folder, output)
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)  # the temporary folder made above, when anything failed
     return output
 
 
+def earlier_export(output: Path) -> list[str]:
+    """The files of an earlier export in `output` that a new export replaces or removes: manifest.json and the files
+    its manifest lists, of the names an export writes; [] where no manifest of an export is there."""
+    try:
+        manifest = json.loads((Path(output) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return []
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        return []
+    listed = ["manifest.json"]
+    if isinstance(manifest.get("files"), dict):
+        listed += list(manifest["files"].values())
+    listed += [manifest[side].get("model_file") for side in ("src_tokenizer", "tgt_tokenizer")
+               if isinstance(manifest.get(side), dict)]
+    return sorted(name for name in set(listed) if name in EXPORT_FILES and (Path(output) / name).is_file())
+
+
+def _move_into(folder: Path, output: Path) -> None:
+    """Put the export written in `folder` at `output`: a new name is the folder renamed; into an existing folder (empty,
+    or an earlier export) the files are moved one by one, after the earlier export's files are deleted, manifest
+    first (so that no reader takes a half-replaced folder for an export) and the new manifest last."""
+    if not output.exists():
+        folder.rename(output)
+        return
+    earlier = earlier_export(output)
+    for name in sorted(earlier, key=lambda name: name != "manifest.json"):
+        (output / name).unlink(missing_ok=True)
+    for path in sorted(folder.iterdir(), key=lambda path: path.name == "manifest.json"):
+        os.replace(path, output / path.name)
+
+
 def _check_output(output: Path) -> None:
-    """Refuse a folder that holds anything but an earlier export: the export never writes over other files."""
+    """Refuse a folder that holds anything but an earlier export (and files beside it), or that holds something
+    other than a file under a name the export writes: the export never writes over other files."""
     if output.exists():
         if not output.is_dir():
             raise S2SError(f"--output '{output}' is a file; give a folder to write the export into.")
-        manifest = output / "manifest.json"
-        is_export = False
-        if manifest.is_file():
-            try:
-                is_export = json.loads(manifest.read_text(encoding="utf-8")).get("format") == FORMAT
-            except (ValueError, UnicodeDecodeError, AttributeError):
-                pass
-        if any(output.iterdir()) and not is_export:
+        if any(output.iterdir()) and not earlier_export(output):
             raise S2SError(f"--output '{output}' is a folder that holds other files; give a new or empty folder (an "
                            f"earlier s2s export there is replaced, nothing else is).")
+        for name in EXPORT_FILES:
+            if (output / name).exists() and not (output / name).is_file():
+                raise S2SError(f"--output '{output}' holds '{name}', which is not a file, under a name the export "
+                               f"writes; move it, or give another --output.")
 
 
 def verify_export(model: Seq2Seq, folder: Path, tolerance: float = 1e-3) -> float:
