@@ -40,7 +40,9 @@ from _machine import REPO, describe_machine, machine_info, progress_log, run_scr
 from s2s import __version__  # noqa: E402
 from s2s.checkpoint import average_checkpoints, load_checkpoint, save_checkpoint  # noqa: E402
 from s2s.config import config_from_dict  # noqa: E402
-from s2s.data.corpus import read_splits  # noqa: E402
+from s2s.config import corpus_entries  # noqa: E402
+from s2s.data.corpus import read_split_parts, read_splits  # noqa: E402
+from s2s.data.tatoeba import ATTRIBUTION as TATOEBA_ATTRIBUTION, LICENSE_URL as TATOEBA_LICENSE  # noqa: E402
 from s2s.decoding.translator import Translator  # noqa: E402
 from s2s.errors import S2SError  # noqa: E402
 from s2s.evaluation.metrics import PAPERS_CONVENTION, corpus_scores, moses_available, papers_bleu  # noqa: E402
@@ -102,8 +104,35 @@ def write_folder(folder: Path, payload: dict) -> None:
                                                    encoding="utf-8")
 
 
+SPLIT_LABELS = {"multi30k": {"valid": "val", "test": "test2016"}, "tatoeba": {"valid": "tatoeba dev", "test": "tatoeba test"}}
+
+
 def split_labels(dataset: str) -> dict[str, str]:
-    return {"valid": "val", "test": "test2016"} if dataset == "multi30k" else {"valid": "valid", "test": "test"}
+    return SPLIT_LABELS.get(dataset, {"valid": "valid", "test": "test"})
+
+
+def evaluation_sets(data, mirrors: dict[str, str], also: tuple[str, ...] = ()) -> dict[str, dict[str, tuple]]:
+    """{"valid"|"test": {label: (sources, references)}}: the splits of the checkpoint's data (each corpus of
+    data.corpora on its own), then those of the datasets in `also` (e.g. tatoeba for a Multi30k model) in its
+    language pair; mirrors: {dataset: local folder}."""
+    entries = corpus_entries(data)
+    sets: dict[str, dict[str, tuple]] = {"valid": {}, "test": {}}
+    if entries:
+        found = read_split_parts(dataclasses.replace(data, corpora=[
+            {**dataclasses.asdict(entry), "mirror": entry.mirror or mirrors.get(entry.dataset, "")} for entry in entries]))
+        datasets = {entry.name: entry.dataset for entry in entries}
+        for split, parts in found.items():
+            for corpus, lines in parts.items():
+                sets[split][split_labels(datasets[corpus]).get(split, f"{corpus} {split}")] = lines
+    else:
+        own = dataclasses.replace(data, mirror=data.mirror or mirrors.get(data.dataset, ""))
+        for split, lines in read_splits(own, ("valid", "test")).items():
+            sets[split][split_labels(data.dataset)[split]] = lines
+    for dataset in also:
+        other = dataclasses.replace(data, dataset=dataset, corpora=[], data_dir="", mirror=mirrors.get(dataset, ""))
+        for split, lines in read_splits(other, ("valid", "test")).items():
+            sets[split].setdefault(split_labels(dataset)[split], lines)
+    return sets
 
 
 def score(translator: Translator, sources: list[str], references: list[str], lang: str, label: str) -> dict:
@@ -124,9 +153,14 @@ def score(translator: Translator, sources: list[str], references: list[str], lan
 
 def package(checkpoints: list[str | Path], name: str, output: str | Path, decode: dict, mirror: str | None = None,
             force: bool = False, recipe: str = "", trained_commit: str = "", trained_machine: str = "",
-            info: dict | None = None) -> dict:
+            info: dict | None = None, mirrors: dict[str, str] | None = None, also: tuple[str, ...] = (),
+            primary: str = "", aliases: tuple[str, ...] = (), training_minutes: float = 0.0,
+            training: dict | None = None) -> dict:
     """Write the pretrained folder `output` and return its card. decode: beam, length_penalty, no_repeat_ngram
-    (and max_len_ratio) for the config's decode: section; mirror: where Multi30k is read from for the scores."""
+    (and max_len_ratio) for the config's decode: section; mirror: where Multi30k is read from for the scores (mirrors:
+    the same for each dataset); also: other datasets to score the model on; primary: the dataset whose test and
+    validation sets are the card's "test" and "valid" (default: the data's first); aliases: other short names;
+    training: the card's training section as it was (rescoring a shipped folder), instead of the checkpoints'."""
     output = Path(output)
     if output.exists() and not force:
         raise S2SError(f"'{output}' already exists; pass --force to replace it, or choose another --output.")
@@ -136,11 +170,15 @@ def package(checkpoints: list[str | Path], name: str, output: str | Path, decode
     checkpoints = [Path(path) for path in checkpoints]
     fp32, fp16 = build_payloads(checkpoints, name, decode)
     config = config_from_dict(fp16["config"])
-    data = dataclasses.replace(config.data, mirror=mirror or "") if config.data.dataset == "multi30k" else config.data
-    labels = split_labels(config.data.dataset)
-    splits = read_splits(data, ("valid", "test"))
-    if "test" not in splits:
+    mirrors = {"multi30k": mirror or "", **(mirrors or {})}
+    sets = evaluation_sets(config.data, mirrors, also)
+    if not sets["test"]:
         raise S2SError(f"the checkpoint's data ({config.data.dataset}) has no test split to score the model on.")
+    labels = split_labels(primary) if primary else {split: next(iter(sets[split]), "") for split in ("valid", "test")}
+    if labels["test"] not in sets["test"]:
+        raise S2SError(f"--primary {primary}: the model is not scored on {labels['test']} ({', '.join(sets['test'])}).")
+    splits = {split: sets[split][labels[split]] for split in ("valid", "test") if labels[split] in sets[split]}
+    datasets = [entry.dataset for entry in corpus_entries(config.data)] or [config.data.dataset]
 
     staging = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}."))
     try:
@@ -151,9 +189,12 @@ def package(checkpoints: list[str | Path], name: str, output: str | Path, decode
             fp32_size = (Path(scratch) / "fp32.pt").stat().st_size
             full = Translator.from_checkpoint(Path(scratch) / "fp32.pt", device="cpu")
         lang = config.data.tgt
-        log(f"scoring {labels['test']} ({len(splits['test'][0])} sentences) with the float16 model")
-        test = score(shipped, *splits["test"], lang, labels["test"])
-        valid = score(shipped, *splits["valid"], lang, labels["valid"]) if "valid" in splits else None
+        scores = {}
+        for split in ("valid", "test"):
+            for label, (sources, references) in sets[split].items():
+                log(f"scoring {label} ({len(sources)} sentences) with the float16 model")
+                scores[label] = score(shipped, sources, references, lang, label)
+        test, valid = scores[labels["test"]], scores.get(labels["valid"])
         sources, references = splits["test"]
         # the first sentences decoded on their own, as a quick reproduction decodes them
         half_lines, full_lines = shipped.translate(sources[:FIRST_LINES]), full.translate(sources[:FIRST_LINES])
@@ -166,19 +207,29 @@ def package(checkpoints: list[str | Path], name: str, output: str | Path, decode
             "direction": f"{config.data.src}→{config.data.tgt}",
             "src": config.data.src, "tgt": config.data.tgt,
             "data": {"dataset": config.data.dataset, "tokenizer": config.data.tokenizer,
-                     "vocab_size": {"src": len(fp16["src_vocab"]), "tgt": len(fp16["tgt_vocab"])}},
+                     "vocab_size": {"src": len(fp16["src_vocab"]), "tgt": len(fp16["tgt_vocab"])},
+                     **({"corpora": [{"name": entry.name, "dataset": entry.dataset, "weight": entry.weight}
+                                     for entry in corpus_entries(config.data)]} if config.data.corpora else {}),
+                     **({"byte_fallback": True} if config.data.sp_byte_fallback else {}),
+                     **({"split_digits": True} if config.data.sp_split_digits else {})},
+            **({"attribution": TATOEBA_ATTRIBUTION, "license": f"CC-BY 2.0 (France), {TATOEBA_LICENSE}"}
+               if "tatoeba" in datasets else {}),
+            **({"aliases": list(aliases)} if aliases else {}),
             "recipe": recipe,
             "architecture": {"model": model_cfg.resolved_name, "cell": model_cfg.cell, "attention": model_cfg.attention,
                              "emb_size": model_cfg.emb_size, "hidden_size": model_cfg.hidden_size,
                              "layers": model_cfg.layers, "bidirectional": model_cfg.bidirectional,
                              "tie_embeddings": model_cfg.tie_embeddings, "parameters": shipped.checkpoint["parameters"]},
-            "training": {"run": fp16["run"], "commit": trained_commit or "not recorded",
+            "training": training or {"run": fp16["run"], "commit": trained_commit or "not recorded",
                          "machine": trained_machine or "not recorded", "step": fp16.get("step"), "epoch": fp16.get("epoch"),
-                         "checkpoints": [str(path) for path in checkpoints]},
+                         "checkpoints": [str(path) for path in checkpoints],
+                         **({"minutes": training_minutes} if training_minutes else {})},
             "decoding": {key: getattr(config.decode, key)
                          for key in ("beam", "length_penalty", "no_repeat_ngram", "max_len_ratio")},
             "test": test,
             "valid": valid,
+            "scores": {label: {key: result[key] for key in ("set", "sentences", "bleu", "chrf")}
+                       for label, result in scores.items()},
             f"test_first_{FIRST_LINES}": {"sentences": len(half_lines),
                                           "bleu": corpus_scores(half_lines, references[:FIRST_LINES])["bleu"],
                                           "threads": torch.get_num_threads()},
@@ -231,6 +282,9 @@ def render_card(card: dict) -> str:
         valid_papers = f"{valid['papers_bleu']:.2f}" if valid.get("papers_bleu") is not None else "–"
         lines.append(f"| {valid['set']} ({valid['sentences']:,} sentences) | {valid['bleu']:.2f} | {valid['chrf']:.2f} | "
                      f"{valid['bleu_lowercase']:.2f} | {valid_papers} |")
+    for label, other in card.get("scores", {}).items():
+        if label not in (test["set"], valid["set"] if valid else None):
+            lines.append(f"| {label} ({other['sentences']:,} sentences) | {other['bleu']:.2f} | {other['chrf']:.2f} | – | – |")
     lines += [
         "",
         f"Decoding (the config's `decode:` section, chosen on validation): beam {decode['beam']}, length penalty "
@@ -245,7 +299,8 @@ def render_card(card: dict) -> str:
         f"- recipe: `{card['recipe'] or 'not recorded'}`; run `{card['training']['run']}`, step "
         f"{card['training']['step']}, epoch {card['training']['epoch']}; "
         f"{'average of ' + str(len(card['training']['checkpoints'])) + ' checkpoints' if len(card['training']['checkpoints']) > 1 else 'one checkpoint'}",
-        f"- training commit: {card['training']['commit']}; training machine: {card['training']['machine']}",
+        f"- training commit: {card['training']['commit']}; training machine: {card['training']['machine']}"
+        + (f"; training time: {card['training']['minutes']} minutes" if card["training"].get("minutes") else ""),
         f"- weights stored as float16 ({card['size_bytes']:,} bytes; {card['fp32_size_bytes']:,} as float32), "
         f"upcast to float32 when loaded; float16 and float32 weights translate the first "
         f"{card['fp16_check']['sentences']} {test['set']} sentences identically"
@@ -254,6 +309,9 @@ def render_card(card: dict) -> str:
         f"{' (with uncommitted changes)' if card['packaged']['dirty'] else ''}, {card['packaged']['date']}, "
         f"{card['packaged']['cpu']}, torch {card['packaged']['torch']}",
         "",
+        *([f"- data: {card['attribution']}; license {card['license']}", ""] if card.get("attribution") else []),
+        *([f"- short name{'s' if len(card['aliases']) > 1 else ''}: {', '.join(card['aliases'])} "
+           f"(`--checkpoint {card['aliases'][0]}`)", ""] if card.get("aliases") else []),
         "Files: `model.pt` (the checkpoint every s2s command reads), `config.yaml`, `src.spm.model` / `tgt.spm.model` "
         "(SentencePiece), `src_vocab.json` / `tgt_vocab.json` (tokens in id order), `card.json` (this card as data).",
         "",
@@ -270,16 +328,21 @@ def update_index(root: Path) -> bool:
     text = index.read_text(encoding="utf-8")
     if INDEX_BEGIN not in text or INDEX_END not in text:
         return False
-    rows = ["| model | direction | test2016 BLEU | chrF | BLEU (papers) | decoding | size |", "|---|---|---:|---:|---:|---|---:|"]
+    rows = ["| model | short name | direction | data | tatoeba test BLEU / chrF | test2016 BLEU / chrF | decoding | size |",
+            "|---|---|---|---|---:|---:|---|---:|"]
     for model in list_pretrained(root):
         card = model["card"]
         if not card:
             continue
-        test, decode = card["test"], card["decoding"]
-        papers = f"{test['papers_bleu']:.2f}" if test.get("papers_bleu") is not None else "–"
-        rows.append(f"| [{card['name']}]({card['name']}/README.md) | {card['direction']} | {test['bleu']:.2f} | "
-                    f"{test['chrf']:.2f} | {papers} | beam {decode['beam']}, lp {decode['length_penalty']}, "
-                    f"n-gram guard {decode['no_repeat_ngram'] or 'off'} | {card['size_bytes'] / 1e6:.1f} MB |")
+        decode, scores = card["decoding"], card.get("scores", {card["test"]["set"]: card["test"]})
+        cells = [f"{scores[label]['bleu']:.2f} / {scores[label]['chrf']:.2f}" if label in scores else "–"
+                 for label in ("tatoeba test", "test2016")]
+        data = " + ".join(corpus["name"] + (f" ×{corpus['weight']}" if corpus["weight"] > 1 else "")
+                          for corpus in card["data"].get("corpora", [])) or card["data"]["dataset"]
+        rows.append(f"| [{card['name']}]({card['name']}/README.md) | {', '.join(card.get('aliases', [])) or '–'} | "
+                    f"{card['direction']} | {data} | {cells[0]} | {cells[1]} | beam {decode['beam']}, lp "
+                    f"{decode['length_penalty']}, n-gram guard {decode['no_repeat_ngram'] or 'off'} | "
+                    f"{card['size_bytes'] / 1e6:.1f} MB |")
     before, rest = text.split(INDEX_BEGIN, 1)
     after = rest.split(INDEX_END, 1)[1]
     index.write_text(before + INDEX_BEGIN + "\n" + "\n".join(rows) + "\n" + INDEX_END + after, encoding="utf-8")
@@ -291,9 +354,9 @@ def main() -> int:
     parser.add_argument("--checkpoint", required=True, nargs="+", metavar="CKPT", help="checkpoints (several are averaged)")
     parser.add_argument("--name", required=True, help="the model's short name, e.g. multi30k-de-en")
     parser.add_argument("--output", required=True, help="the folder to write, e.g. pretrained/multi30k-de-en")
-    parser.add_argument("--beam", type=int, required=True, help="the shipped decoding: beam size")
-    parser.add_argument("--length-penalty", type=float, required=True, help="the shipped decoding: length penalty")
-    parser.add_argument("--no-repeat-ngram", type=int, required=True, help="the shipped decoding: n-gram guard (0: off)")
+    parser.add_argument("--beam", type=int, help="the shipped decoding: beam size")
+    parser.add_argument("--length-penalty", type=float, help="the shipped decoding: length penalty")
+    parser.add_argument("--no-repeat-ngram", type=int, help="the shipped decoding: n-gram guard (0: off)")
     parser.add_argument("--max-len-ratio", type=float, help="the shipped decoding: maximum output length ratio "
                         "(default: the checkpoint config's)")
     parser.add_argument("--mirror", default=str(REPO.parent / "shared/data/multi30k"),
@@ -301,22 +364,51 @@ def main() -> int:
     parser.add_argument("--recipe", help="the recipe config (default: configs/multi30k/RUN.yaml when it exists)")
     parser.add_argument("--trained-commit", default="", help="the commit the recipe was trained at")
     parser.add_argument("--trained-machine", default="", help="the machine it was trained on, e.g. 'AVX-512 EPYC, 2 threads'")
+    parser.add_argument("--tatoeba-mirror", default=str(REPO.parent / "shared/data/tatoeba"),
+                        help="local copy of the Tatoeba archive (default: ../shared/data/tatoeba)")
+    parser.add_argument("--also-score", nargs="*", default=[], choices=("multi30k", "tatoeba"), metavar="DATASET",
+                        help="also score the model on these datasets' validation and test sets (multi30k, tatoeba)")
+    parser.add_argument("--primary", default="", choices=("", "multi30k", "tatoeba"),
+                        help="the dataset whose test set the card and `s2s pretrained` show first (default: the data's first)")
+    parser.add_argument("--alias", nargs="*", default=[], metavar="NAME",
+                        help="other short names the model answers to (e.g. de-en)")
+    parser.add_argument("--training-minutes", type=float, default=0.0, help="the recipe's training time, for the card")
+    parser.add_argument("--rescore", action="store_true",
+                        help="measure a shipped folder again in place (after a decoding change): --checkpoint "
+                             "pretrained/NAME/model.pt --output pretrained/NAME; its card's recipe, training, aliases "
+                             "and (unless given) decoding are kept")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for decoding (default 1)")
     parser.add_argument("--force", action="store_true", help="replace an existing --output folder")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     info = machine_info()
     print(describe_machine(info), flush=True)
-    decode = {"beam": args.beam, "length_penalty": args.length_penalty, "no_repeat_ngram": args.no_repeat_ngram}
-    if args.max_len_ratio is not None:
-        decode["max_len_ratio"] = args.max_len_ratio
+    old = {}
+    if args.rescore:
+        old = json.loads((Path(args.output) / CARD_FILE).read_text(encoding="utf-8"))
+        args.force, args.recipe = True, args.recipe or old.get("recipe", "")
+        args.trained_commit = args.trained_commit or old["training"]["commit"]
+        args.trained_machine = args.trained_machine or old["training"]["machine"]
+        args.alias = args.alias or old.get("aliases", [])
+        args.training_minutes = args.training_minutes or old["training"].get("minutes", 0.0)
+    decode = {"beam": args.beam, "length_penalty": args.length_penalty, "no_repeat_ngram": args.no_repeat_ngram,
+              "max_len_ratio": args.max_len_ratio}
+    decode = {key: old.get("decoding", {}).get(key) if value is None else value for key, value in decode.items()}
+    missing = [key for key, value in decode.items() if value is None and key != "max_len_ratio"]
+    if missing:
+        parser.error(f"give --{' --'.join(key.replace('_', '-') for key in missing)} (the shipped decoding)")
+    decode = {key: value for key, value in decode.items() if value is not None}
     recipe = args.recipe
     if recipe is None:
         run = load_checkpoint(args.checkpoint[-1])["config"].get("name", "")
         default = Path("configs/multi30k") / f"{run}.yaml"
         recipe = str(default) if run and (REPO / default).is_file() else ""
+    training = old.get("training") if args.rescore else None
     card = package(args.checkpoint, args.name, args.output, decode, mirror=args.mirror, force=args.force, recipe=recipe,
-                   trained_commit=args.trained_commit, trained_machine=args.trained_machine, info=info)
+                   training=training,
+                   trained_commit=args.trained_commit, trained_machine=args.trained_machine, info=info,
+                   mirrors={"tatoeba": args.tatoeba_mirror}, also=tuple(args.also_score), primary=args.primary,
+                   aliases=tuple(args.alias), training_minutes=args.training_minutes)
     print(render_card(card))
     print(f"wrote {args.output}")
     return 0

@@ -14,6 +14,7 @@ from s2s.training.distributed import Ranks
 
 REPO = Path(__file__).resolve().parents[1]
 MULTI30K_MIRROR = REPO.parent / "shared" / "data" / "multi30k"
+TATOEBA_MIRROR = REPO.parent / "shared" / "data" / "tatoeba"
 
 
 def tiny_config_dict(run_dir: Path, **sections) -> dict:

@@ -63,3 +63,24 @@ def test_each_recipe_is_the_tied_run_with_weight_decay(pair, length_penalty_chan
     assert changed == expected | ({("decode", "length_penalty")} if length_penalty_changed else set())
     assert (decayed["train"]["optimizer"], decayed["train"]["weight_decay"]) == ("adamw", 0.1)
     assert decayed["decode"]["length_penalty"] == (1.4 if length_penalty_changed else 1.0)
+
+
+def _differences(first: dict, second: dict, prefix: str = "") -> set[str]:
+    keys = set(first) | set(second)
+    found = set()
+    for key in keys:
+        a, b = first.get(key), second.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            found |= _differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            found.add(f"{prefix}{key}")
+    return found
+
+
+def test_the_everyday_recipes_differ_in_direction_only_and_the_ablation_in_its_corpora():
+    de_en, en_de, tatoeba_only = (load_config(REPO / "configs/everyday" / name).to_dict()
+                                  for name in ("de_en.yaml", "en_de.yaml", "ablations/tatoeba_only_de_en.yaml"))
+    assert _differences(de_en, en_de) == {"data.src", "data.tgt", "train.run_dir", "name"}
+    assert _differences(de_en, tatoeba_only) == {"data.corpora", "train.run_dir", "name"}
+    assert de_en["data"]["corpora"] == [{"dataset": "multi30k", "weight": 2}, "tatoeba"]
+    assert de_en["data"]["sp_byte_fallback"] and de_en["data"]["sp_split_digits"]

@@ -19,7 +19,8 @@ from s2s.errors import S2SError
 from s2s.outputs import STDOUT, Output, check_output_file, check_output_folder, kind_of, open_output, what_is
 
 EPILOG = """examples:
-  echo "Ein Hund läuft im Schnee." | s2s translate --checkpoint multi30k-de-en   # a shipped pretrained model
+  echo "Wie geht es dir?" | s2s translate --checkpoint de-en   # a shipped pretrained model (everyday German->English)
+  echo "Ein Hund läuft im Schnee." | s2s translate --checkpoint multi30k-de-en   # the image-caption model
   s2s pretrained                        # the shipped pretrained models: direction, test BLEU, size, folder
   s2s train --config configs/quickstart.yaml
   s2s train --config configs/quickstart.yaml --set train.epochs=3 model.cell=lstm
@@ -35,9 +36,11 @@ EPILOG = """examples:
   s2s average runs/best_de_en --last 5 --output runs/best_de_en/average.pt
   s2s evaluate --checkpoint runs/a/best.pt runs/b/best.pt --src test.de --ref test.en   # an ensemble
   s2s export --checkpoint runs/quickstart/best.pt --output runs/quickstart/onnx   # pip install -e '.[onnx]'
-  s2s serve --checkpoint runs/quickstart/best.pt   # JSON API and a web page on http://127.0.0.1:8080/
+  s2s serve                             # the everyday de-en and en-de models: JSON API and a web page on :8080
+  s2s serve --checkpoint runs/quickstart/best.pt   # your own model
   s2s zoo
   s2s data download multi30k --mirror ../shared/data/multi30k
+  s2s data download tatoeba --mirror ../shared/data/tatoeba   # everyday German-English, split by sentence
   s2s data cache --list                 # where the encoded-data cache is, its entries and sizes (--clear)
   s2s embeddings train --config configs/quickstart.yaml --output runs/vectors   # word2vec (pip install -e '.[embeddings]')
   s2s embeddings neighbors runs/vectors seven
@@ -79,6 +82,7 @@ def positive_float(most: float | None = None):
 
 
 SEED = at_least(0, most=2**32 - 1)  # what numpy, torch and gensim all take
+SERVE_DEFAULT = ("de-en", "en-de")  # s2s serve without --checkpoint: the everyday models (pretrained short names)
 
 
 class Parser(argparse.ArgumentParser):
@@ -279,10 +283,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "and the API schema at /docs. Lines of concurrent requests are decoded together. Needs the web "
                     "extra: pip install -e '.[serve]'. Binds to localhost by default; for public use put a reverse "
                     "proxy with TLS, authentication and rate limits in front (docs/serving.md).")
-    serve.add_argument("--checkpoint", required=True, nargs="+", action="extend", metavar="[NAME=]CKPT",
+    serve.add_argument("--checkpoint", nargs="+", action="extend", metavar="[NAME=]CKPT",
                        help="a .pt file, run folder or pretrained model (folder or name), or with --engine onnx an "
                             "export folder (s2s export), optionally named (NAME=PATH); several serve several models, "
-                            "chosen per request by name (the first is the default)")
+                            "chosen per request by name (the first is the default). Default (torch engine): the "
+                            f"everyday pretrained models, {' '.join(SERVE_DEFAULT)}")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=at_least(0, note=" (0 picks a free port)", most=65535), default=8080, help="port (default 8080)")
     serve.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N")
@@ -390,11 +395,13 @@ def build_parser() -> argparse.ArgumentParser:
     data_commands = data.add_subparsers(dest="data_command", metavar="ACTION")
     download = data_commands.add_parser("download", help="download a dataset (verified by SHA-256)",
                                         description="Download Multi30k task 1 (train, val, test_2016_flickr; "
-                                                    "en, de, fr, cs), verifying every file's SHA-256.")
-    download.add_argument("dataset", choices=["multi30k"], help="the dataset")
-    download.add_argument("--dest", default="data/multi30k", help="folder for the files (default: data/multi30k)")
+                                                    "en, de, fr, cs), verifying every file's SHA-256, or the Tatoeba "
+                                                    "German-English pairs (checksum-verified, then split by sentence "
+                                                    "into train, dev and test: docs/datasets.md).")
+    download.add_argument("dataset", choices=["multi30k", "tatoeba"], help="the dataset")
+    download.add_argument("--dest", help="folder for the files (default: data/DATASET)")
     download.add_argument("--mirror", help="copy from this local folder instead of the internet "
-                                           "(or set S2S_MULTI30K_MIRROR)")
+                                           "(or set S2S_MULTI30K_MIRROR / S2S_TATOEBA_MIRROR)")
     cache = data_commands.add_parser("cache", help="list or clear the encoded-data cache",
                                      description="The encoded-data cache holds the training pairs' ids (memory-mapped "
                                                  "by later runs) and the learned tokenizers and vocabularies. Lists "
@@ -978,6 +985,11 @@ def cmd_serve(args) -> int:
     from s2s.serving.service import Limits, parse_checkpoint_spec
 
     require_web_stack()  # the missing extra is named first, as translate names a missing torch
+    if not args.checkpoint:
+        if args.engine == "onnx":
+            raise S2SError("--engine onnx serves export folders: give them with --checkpoint DIR [DIR ...] (make one "
+                           "with s2s export --checkpoint de-en --output DIR).")
+        args.checkpoint = list(SERVE_DEFAULT)
     checkpoint_inputs("--checkpoint", [parse_checkpoint_spec(spec)[1] for spec in args.checkpoint])
     limits = Limits(max_body_bytes=args.max_body_bytes, max_lines=args.max_lines, max_chars=args.max_chars,
                     max_beam=args.max_beam)
@@ -1010,15 +1022,23 @@ def cmd_data(args) -> int:
     if args.data_command == "cache":
         return cmd_data_cache(args)
     if args.data_command != "download":
-        raise S2SError("usage: s2s data download multi30k [--dest DIR] [--mirror DIR] | s2s data cache [--list | --clear]")
-    from s2s.data.multi30k import download_multi30k
-
-    check_output_folder("--dest", Path(args.dest))
-    if args.mirror and Path(args.mirror).exists() and _same_file(Path(args.dest), Path(args.mirror)):
-        raise S2SError(f"--dest '{args.dest}' is the --mirror folder, so the files would be copied onto themselves; "
+        raise S2SError("usage: s2s data download {multi30k,tatoeba} [--dest DIR] [--mirror DIR] | s2s data cache "
+                       "[--list | --clear]")
+    dest = args.dest or f"data/{args.dataset}"
+    check_output_folder("--dest", Path(dest))
+    if args.mirror and Path(args.mirror).exists() and _same_file(Path(dest), Path(args.mirror)):
+        raise S2SError(f"--dest '{dest}' is the --mirror folder, so the files would be copied onto themselves; "
                        f"give another --dest.")
-    paths = download_multi30k(args.dest, mirror=args.mirror)
-    print(json.dumps({name: str(path) for name, path in paths.items()}, indent=2))
+    if args.dataset == "tatoeba":
+        from s2s.data.tatoeba import prepare_tatoeba
+
+        manifest = prepare_tatoeba(dest, mirror=args.mirror)
+        paths = {name: str(Path(dest) / name) for name in manifest["files"]}
+    else:
+        from s2s.data.multi30k import download_multi30k
+
+        paths = {name: str(path) for name, path in download_multi30k(dest, mirror=args.mirror).items()}
+    print(json.dumps(paths, indent=2))
     return 0
 
 

@@ -359,10 +359,10 @@ def validate(config: Config, source: str | Origins = "config") -> None:
     if config.decode.nbest > config.decode.beam:
         raise S2SError(f"{where('decode.nbest', 'decode.beam')}: 'decode.nbest' ({config.decode.nbest}) cannot exceed "
                        f"'decode.beam' ({config.decode.beam}).")
+    corpus_entries(config.data, where)
     if config.data.dataset == "files" and not (config.data.train_src and config.data.train_tgt):
         raise S2SError(f"{where('data.dataset', 'data.train_src', 'data.train_tgt')}: data.dataset is 'files' but "
                        f"'data.train_src'/'data.train_tgt' are not set.")
-    corpus_entries(config.data, where)
     if config.data.dataset == "text" and not (config.data.train_text and config.data.valid_text):
         raise S2SError(f"{where('data.dataset', 'data.train_text', 'data.valid_text')}: data.dataset is 'text' but "
                        f"'data.train_text'/'data.valid_text' are not set; give one-language files, one sentence per line.")

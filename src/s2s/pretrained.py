@@ -48,6 +48,12 @@ def list_pretrained(root: str | Path | None = None) -> list[dict]:
             for folder in sorted(root.iterdir()) if is_pretrained_folder(folder)]
 
 
+def aliases(card: dict) -> list[str]:
+    """The other short names a card gives its model (card.json "aliases"), e.g. ["de-en"]."""
+    names = card.get("aliases", []) if isinstance(card, dict) else []
+    return [name for name in names if isinstance(name, str)] if isinstance(names, list) else []
+
+
 def looks_like_a_name(text: str) -> bool:
     """'multi30k-de-en' is a name; 'runs/x', 'best.pt' and '.' are paths."""
     return bool(text) and "/" not in text and os.sep not in text and not text.endswith(".pt") and text.strip(".") != ""
@@ -62,7 +68,11 @@ def resolve(path_or_name: str | Path) -> Path:
     root = pretrained_root()
     if root is not None and is_pretrained_folder(root / str(path_or_name)):
         return root / str(path_or_name)
-    shipped = [model["name"] for model in list_pretrained(root)]
+    models = list_pretrained(root)
+    for model in models:  # a short name a card gives its model ("de-en" for everyday-de-en)
+        if str(path_or_name) in aliases(model["card"]):
+            return model["folder"]
+    shipped = [model["name"] for model in models] + [alias for model in models for alias in aliases(model["card"])]
     where = (f"shipped models in {root}: {', '.join(shipped)}" if shipped else
              f"no shipped models in {root}" if root is not None else
              f"no pretrained folder (set {PRETRAINED_ENV}=DIR, a folder of pretrained models)")
@@ -79,11 +89,11 @@ def format_listing(models: list[dict], root: Path | None) -> str:
     if not models:
         where = f"in {root}" if root is not None else f"(no pretrained/ folder; set {PRETRAINED_ENV}=DIR)"
         return f"no pretrained models {where}"
-    rows = [("name", "direction", "test BLEU", "size", "folder")]
+    rows = [("name", "short name", "direction", "test BLEU", "size", "folder")]
     for model in models:
         card, folder = model["card"], model["folder"]
         bleu = card.get("test", {}).get("bleu")
-        rows.append((model["name"], card.get("direction", "?"),
+        rows.append((model["name"], ", ".join(aliases(card)) or "-", card.get("direction", "?"),
                      f"{bleu:.2f} ({card['test'].get('set', 'test')})" if bleu is not None else "?",
                      format_size((folder / MODEL_FILE).stat().st_size), str(folder)))
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
