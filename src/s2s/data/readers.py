@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import reprlib
 import sys
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -68,6 +69,57 @@ def decode_lines(handle: Iterable[bytes], where: str, name: str, replace_errors:
         if "\x00" in text:
             raise S2SError(f"{where}, line {number}: contains NUL bytes; is this a binary file?")
         yield text.rstrip("\r\n")
+
+
+def text_problem(text: str) -> str | None:
+    """What makes a string unfit for a tokenizer (a NUL character, an unpaired UTF-16 surrogate), or None. The Python
+    API (check_text, check_lines) and the HTTP service (s2s.serving.service) judge text with it."""
+    if "\x00" in text:
+        return "contains a NUL character (\\x00), which is no text; remove it (is this binary data?)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return (f"holds an unpaired UTF-16 surrogate ({text[error.start]!r} at character {error.start}); give valid "
+                f"Unicode text")
+    return None
+
+
+def _kind(value) -> str:
+    """'None', 'int (3)', "bytes (b'three')", or the type's name alone (a repr with an address says no more)."""
+    if value is None:
+        return "None"
+    if isinstance(value, (int, float, bytes, bytearray)):
+        return f"{type(value).__name__} ({reprlib.repr(value)})"
+    return f"a {type(value).__name__}"
+
+
+def check_text(value, where: str) -> str:
+    """`value` if it is a string a model can read; else an S2SError that names `where` (e.g. 'TextGenerator.generate:
+    prompt'), what is wrong and the fix."""
+    if isinstance(value, str):
+        problem = text_problem(value)
+        if problem:
+            raise S2SError(f"{where} {problem}.")
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        raise S2SError(f"{where} is {_kind(value)}, not a string; decode it first, e.g. text.decode('utf-8').")
+    raise S2SError(f"{where} is {_kind(value)}, not a string; give text as a str ('' for an empty line).")
+
+
+def check_lines(lines, where: str, first: int = 0) -> list[str]:
+    """`lines` as a list if it is a list or tuple of strings a model can read (check_text), else an S2SError naming
+    `where` (e.g. 'Translator.translate: lines') and the first bad item. One string is refused, not split into
+    characters; other iterables too (a generator would be read once and lost): the fix is list(...)."""
+    if isinstance(lines, str):
+        raise S2SError(f"{where} must be a list of strings, not one string ({reprlib.repr(lines)}); wrap it in a "
+                       f"list: [{reprlib.repr(lines)}].")
+    if not isinstance(lines, (list, tuple)):
+        fix = "pass list(...) of it" if hasattr(lines, "__iter__") and not isinstance(lines, (bytes, bytearray, dict)) \
+            else "give a list of str, one per sentence"
+        raise S2SError(f"{where} must be a list of strings, not {_kind(lines)}; {fix}.")
+    for number, line in enumerate(lines, start=first):  # first: the number of lines[0] in a longer stream
+        check_text(line, f"{where}[{number}]")
+    return list(lines)
 
 
 def read_lines(path: str | Path, replace_errors: bool = False, flag: str | None = None) -> list[str]:

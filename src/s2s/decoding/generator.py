@@ -7,10 +7,12 @@ temperature 0 takes the most likely token (greedy). A seed makes the draws repea
 from __future__ import annotations
 
 import math
+import numbers
 import sys
 
 import torch
 
+from s2s.data.readers import check_text
 from s2s.data.tokenizers import tokenizer_from_state
 from s2s.data.vocab import Vocab
 from s2s.decoding.translator import load_model
@@ -73,11 +75,17 @@ class TextGenerator:
                    resolve_device(device))
 
     def encode(self, line: str) -> list[int]:
-        return self.vocab.encode(self.tokenizer.tokenize(line))
+        return self.vocab.encode(self.tokenizer.tokenize(check_text(line, "TextGenerator.encode: line")))
 
     def generate(self, prompt: str = "", n: int = 1, max_tokens: int = 50, temperature: float = 1.0, top_k: int = 0,
                  seed: int | None = None) -> list[str]:
-        """n texts: the prompt and its sampled continuation, detokenized."""
+        """n texts: the prompt and its sampled continuation, detokenized. The prompt is one str (check_text)."""
+        check_text(prompt, "TextGenerator.generate: prompt")
+        for name, value, integer in (("temperature", temperature, False), ("top_k", top_k, True), ("n", n, True),
+                                     ("max_tokens", max_tokens, True), ("seed", 0 if seed is None else seed, True)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral if integer else numbers.Real):
+                raise S2SError(f"TextGenerator.generate: {name} must be {'an integer' if integer else 'a number'}"
+                               f"{' or None' if name == 'seed' else ''}, got {value!r}.")
         if not math.isfinite(temperature) or temperature < 0 or top_k < 0 or n < 1 or max_tokens < 1:
             raise S2SError(f"generation needs a finite temperature >= 0, top_k >= 0, n >= 1 and max_tokens >= 1 (got "
                            f"temperature={temperature}, top_k={top_k}, n={n}, max_tokens={max_tokens}).")

@@ -14,6 +14,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Iterable, Iterator
 
 from s2s.config import DECODE_MAXIMUM, DecodeConfig
+from s2s.data.readers import check_lines
 from s2s.decoding.alignment import SUBWORD_TOKENIZERS, WORD_START, word_alignment, word_ids
 from s2s.errors import S2SError
 from s2s.specials import BOS, EOS, PAD, UNK
@@ -44,6 +45,9 @@ class Translation:
     # with return_alignment: (source word, target word) pairs of `text` (s2s.decoding.alignment), and of each nbest entry
     alignment: list[tuple[int, int]] | None = None
     nbest_alignments: list[list[tuple[int, int]]] | None = None
+    # what was dropped or guessed on the way (source tokens cut at max_input_tokens, source tokens outside the
+    # vocabulary fed as <unk>), one sentence each; s2s serve returns them with the translation
+    warnings: list[str] = field(default_factory=list)
 
     def attention_rows(self) -> list[str]:
         """Labels of the attention rows: the output tokens, then </s> unless decoding stopped at the length limit."""
@@ -136,6 +140,7 @@ class BatchTranslator:
 
     def translate(self, lines: list[str], **options) -> list[str]:
         """Translations of `lines`, one string per line; options as for translate_detailed."""
+        lines = check_lines(lines, f"{type(self).__name__}.translate: lines")
         return [t.text for t in self.translate_detailed(lines, **options)]
 
     def translate_detailed(self, lines: list[str], beam: int | None = None, nbest: int | None = None,
@@ -153,7 +158,16 @@ class BatchTranslator:
         shape the distribution (s2s.decoding.sampling; temperature 0 is greedy decoding); a seed makes the samples
         repeat; first_line is the number of lines[0] in a longer input (translate_stream sets it), since a line's
         samples depend on the seed and its number only. return_alignment: Translation.alignment (and
-        nbest_alignments), word alignments from the attention (s2s.decoding.alignment)."""
+        nbest_alignments), word alignments from the attention (s2s.decoding.alignment).
+
+        lines (and prefix) must be a list or tuple of str: one string, None, bytes or a number is an S2SError
+        (s2s.data.readers.check_lines), as is text with a NUL character. Translation.warnings says per line what
+        was cut or fed as <unk>; a line none of whose tokens the source vocabulary knows is also warned about on
+        stderr."""
+        name = type(self).__name__
+        lines = check_lines(lines, f"{name}.translate_detailed: lines")
+        if prefix is not None:
+            prefix = check_lines(prefix, f"{name}.translate_detailed: prefix")
         default = self.decode
         sampling = None
         if sample:
@@ -174,14 +188,7 @@ class BatchTranslator:
                              max_len_ratio=max_len_ratio, batch_size=batch_size, no_repeat_ngram=no_repeat_ngram)
         results = [Translation("", alignment=[] if return_alignment else None,
                                nbest_alignments=[[]] if return_alignment else None) for _ in lines]  # as empty lines stay
-        src_tokens = []
-        for number, line in enumerate(lines, start=first_line + 1):
-            tokens = self.src_tokenizer.tokenize(line)
-            if len(tokens) > self.max_input_tokens:
-                print(f"warning: input line {number} has {len(tokens)} tokens; translating only the first "
-                      f"{self.max_input_tokens}.", file=sys.stderr)
-                tokens = tokens[: self.max_input_tokens]
-            src_tokens.append(tokens)
+        src_tokens, notes = self._source_tokens(lines, first_line)
         order = sorted((i for i, tokens in enumerate(src_tokens) if tokens), key=lambda i: len(src_tokens[i]))
         prefix = [""] * len(lines) if prefix is None else prefix
         prefix_ids = self._prefix_ids([text if tokens else "" for text, tokens in zip(prefix, src_tokens)])
@@ -200,14 +207,49 @@ class BatchTranslator:
             for i, hyps in zip(chunk, outputs):
                 results[i] = self._translation(hyps, src_tokens[i], prefix[i], len(prefix_ids[i]), return_attention,
                                                return_alignment)
+        for result, line_notes in zip(results, notes):
+            result.warnings = line_notes
         return results
+
+    def _source_tokens(self, lines: list[str], first_line: int) -> tuple[list[list[str]], list[list[str]]]:
+        """(tokens, warnings) per line: the tokens cut at max_input_tokens, and what was cut or is unknown to the
+        source vocabulary. On stderr: each cut line, and one warning for the lines with no known token at all."""
+        src_tokens, notes, unknown_lines = [], [], []
+        for number, line in enumerate(lines, start=first_line + 1):
+            tokens, line_notes = self.src_tokenizer.tokenize(line), []
+            if len(tokens) > self.max_input_tokens:
+                print(f"warning: input line {number} has {len(tokens)} tokens; translating only the first "
+                      f"{self.max_input_tokens}.", file=sys.stderr)
+                line_notes.append(f"the line has {len(tokens)} tokens; only the first {self.max_input_tokens} were "
+                                  f"translated (split it into sentences).")
+                tokens = tokens[: self.max_input_tokens]
+            unknown = [token for token in tokens if self.src_vocab.index.get(token, UNK) == UNK]
+            if unknown:
+                shown = ", ".join(map(repr, dict.fromkeys(unknown)))
+                line_notes.append(f"{len(unknown)} of its {len(tokens)} tokens are not in the model's source "
+                                  f"vocabulary and were translated as <unk>: {shown}.")
+                if len(unknown) == len(tokens):
+                    unknown_lines.append(number)
+            src_tokens.append(tokens)
+            notes.append(line_notes)
+        if unknown_lines:
+            which = (f"input line {unknown_lines[0]} has" if len(unknown_lines) == 1 else
+                     f"{len(unknown_lines)} input lines (first: line {unknown_lines[0]}) have")
+            print(f"warning: {which} no token the model's source vocabulary knows, so the translation is made from "
+                  f"<unk> alone and says nothing about the input; check that the input is in the model's source "
+                  f"language and script.", file=sys.stderr)
+        return src_tokens, notes
 
     def translate_stream(self, lines: Iterable[str], chunk_size: int = 1024, prefix: list[str] | None = None,
                          **options) -> Iterator[Translation]:
         """Translate an iterable of lines chunk by chunk, yielding in input order (for inputs larger than memory);
         prefix: one per line, as for translate_detailed."""
+        where = f"{type(self).__name__}.translate_stream: lines"
+        if isinstance(lines, (str, bytes, bytearray, dict)) or not hasattr(lines, "__iter__"):
+            check_lines(lines, where)  # refuses one string (its characters are no lines), bytes, a dict, None
         iterator, first = iter(lines), 0
         while chunk := list(islice(iterator, chunk_size)):
+            check_lines(chunk, where, first)
             chunk_prefix = None if prefix is None else prefix[first : first + len(chunk)]
             yield from self.translate_detailed([line.rstrip("\r\n") for line in chunk], prefix=chunk_prefix,
                                                first_line=first, **options)

@@ -7,6 +7,7 @@ import torch
 from s2s.checkpoint import load_checkpoint
 from s2s.config import DecodeConfig, config_from_dict
 from s2s.data.batching import pad
+from s2s.data.readers import check_lines
 from s2s.data.tokenizers import tokenizer_from_state
 from s2s.data.vocab import Vocab
 from s2s.decoding.beam import beam_search
@@ -84,7 +85,10 @@ class Translator(BatchTranslator):
 
     def score(self, src_lines: list[str], tgt_lines: list[str], batch_size: int | None = None) -> list[dict]:
         """Forced decoding: per pair, in input order, {"log_prob", "mean", "tokens"} of the target given the source
-        (s2s.decoding.scoring.score_lines); batch_size defaults to the checkpoint's decode.batch_size."""
+        (s2s.decoding.scoring.score_lines); batch_size defaults to the checkpoint's decode.batch_size. Both lists
+        are checked as translate_detailed checks its lines (s2s.data.readers.check_lines)."""
+        src_lines = check_lines(src_lines, "Translator.score: src_lines")
+        tgt_lines = check_lines(tgt_lines, "Translator.score: tgt_lines")
         batch_size = self.decode.batch_size if batch_size is None else batch_size
         check_decode_options(len(self.tgt_vocab), batch_size=batch_size)
         return score_lines(self, src_lines, tgt_lines, batch_size)
