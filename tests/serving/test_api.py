@@ -29,7 +29,8 @@ def expected(models, name, lines, beam, nbest, attention):
     answers = []
     for t in translations:
         answer = {"text": t.text, "score": t.score, "log_prob": t.log_prob,
-                  "nbest": [{"text": text, "score": score} for text, score in t.nbest or [("", 0.0)]]}
+                  "nbest": [{"text": text, "score": score} for text, score in t.nbest or [("", 0.0)]],
+                  "warnings": t.warnings}
         if attention:
             answer["attention"] = t.attention_json()
         answers.append(answer)
@@ -123,8 +124,10 @@ BAD_REQUESTS = [
                                "several requests."),
     ({"text": ["a", "b" * 51]}, 422, "text[1] has 51 characters; this server takes at most 50 per line (--max-chars): "
                                      "split it into sentences."),
-    (b'{"text": ["\\ud800 two"]}', 422, "text[0] holds an unpaired UTF-16 surrogate (a \\ud800-\\udfff escape without its "
-                                        "pair); send valid Unicode text."),
+    (b'{"text": ["\\ud800 two"]}', 422, "text[0] holds an unpaired UTF-16 surrogate ('\\ud800' at character 0); give "
+                                        "valid Unicode text."),
+    (b'{"text": ["a", "forty\\u0000two"]}', 422, "text[1] contains a NUL character (\\x00), which is no text; remove it "
+                                                 "(is this binary data?)."),
     ({"text": ["a"], "beam": 0}, 422, "'beam' must be between 1 and 5 (this server's --max-beam), got 0."),
     ({"text": ["a"], "beam": 6}, 422, "'beam' must be between 1 and 5 (this server's --max-beam), got 6."),
     ({"text": ["a"], "beam": "3"}, 422, "'beam' must be an integer, not a string."),
@@ -148,8 +151,8 @@ def test_bad_requests_get_a_4xx_that_says_what_to_fix(client, body, status, mess
 @pytest.mark.parametrize("body, reason", [
     (b'{"text": ["a"]', "Expecting ',' delimiter: line 1 column 15 (char 14)"),
     (b"", "Expecting value: line 1 column 1 (char 0)"),
-    (b'{"text": ["\xff"]}', "not UTF-8 JSON, or nested too deeply"),
-    (b"[" * 1500, "not UTF-8 JSON, or nested too deeply"),
+    (b'{"text": ["\xff"]}', "not UTF-8: invalid start byte at byte 11"),
+    (b"[" * 1500, "nested too deeply"),
 ])
 def test_malformed_json_is_a_400(client, body, reason):
     response = client.post("/translate", content=body)
@@ -168,6 +171,24 @@ def test_a_body_over_the_limit_is_a_413_by_its_length_or_as_it_streams(client):
     chunked = client.post("/translate", content=iter([body[:1000], body[1000:]]))  # no Content-Length: chunked
     assert "content-length" not in chunked.request.headers
     assert (chunked.status_code, chunked.json()) == (413, {"error": TOO_LARGE})
+
+
+@pytest.mark.parametrize("path, content_type", [("/health", "application/json"), ("/models", "application/json"),
+                                                ("/", "text/html; charset=utf-8")])
+def test_every_get_route_answers_head_with_its_headers_and_no_body(client, path, content_type):
+    head, get = client.head(path), client.get(path)
+    assert (head.status_code, head.headers["content-type"], head.content) == (200, content_type, b"")
+    assert get.status_code == 200 and get.headers["content-type"] == content_type
+    assert not any(operation.get("head") for operation in client.get("/openapi.json").json()["paths"].values())
+
+
+def test_what_a_translation_dropped_or_fed_as_unk_is_in_its_answer(client, models, monkeypatch):
+    monkeypatch.setattr(models["tiny"].translator, "max_input_tokens", 2)
+    answer = client.post("/translate", json={"text": ["forty two seven", "xylo", "", "nine"]})
+    assert answer.status_code == 200
+    assert [t["warnings"] for t in answer.json()["translations"]] == [
+        ["the line has 3 tokens; only the first 2 were translated (split it into sentences)."],
+        ["1 of its 1 tokens are not in the model's source vocabulary and were translated as <unk>: 'xylo'."], [], []]
 
 
 def test_unknown_routes_and_methods_answer_in_json(client):

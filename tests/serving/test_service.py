@@ -64,3 +64,19 @@ def test_non_finite_numbers_and_beams_beyond_the_vocabulary_are_422(body, messag
 def test_a_default_beam_beyond_the_vocabulary_is_cut_to_it():
     key, _ = parse_translate_request(b'{"text": ["a"]}', {"big": served("big", beam=50)}, LIMITS)
     assert (key.beam, key.nbest) == (VOCABULARY, 1)
+
+
+@pytest.mark.parametrize("body, message", [
+    (b'{"text": ["a"], "beam": 1' + b"0" * 4300 + b"}",
+     "a number in the request body is too large (4301 digits; at most 4300 are read); send numbers such as beam and "
+     "nbest as small integers."),
+    (b'{"text": [' + b"9" * 5000 + b"]}",
+     "a number in the request body is too large (5000 digits; at most 4300 are read); send numbers such as beam and "
+     "nbest as small integers."),
+    (b'{"text": ["\xff"]}', "the request body is not valid JSON (not UTF-8: invalid start byte at byte 11); send an object "
+                            'such as {"text": ["a sentence", "another one"], "beam": 5, "nbest": 1, "attention": false}.'),
+])
+def test_a_body_json_cannot_read_is_a_400_that_says_why(body, message):
+    with pytest.raises(RequestError) as refused:
+        parse_translate_request(body, MODELS, LIMITS)
+    assert (refused.value.status, refused.value.message) == (400, message)

@@ -37,6 +37,9 @@ TRANSLATION_SCHEMA = {
         "log_prob": {"type": "number"},
         "nbest": {"type": "array", "items": {"type": "object", "properties": {"text": {"type": "string"},
                                                                             "score": {"type": "number"}}}},
+        "warnings": {"type": "array", "items": {"type": "string"},
+                     "description": "what was dropped or guessed: source tokens cut at the length limit, or outside "
+                                    "the model's vocabulary (translated as <unk>); empty when nothing was"},
         "attention": {"type": "object", "description": "only when asked", "properties": {
             "src": {"type": "array", "items": {"type": "string"}, "description": "source tokens"},
             "out": {"type": "array", "items": {"type": "string"}, "description": "output tokens (+ </s> when it ended)"},
@@ -77,15 +80,23 @@ def create_app(models: dict[str, ServedModel], limits: Limits = Limits(), max_ba
         message = f"no {request.method} {request.url.path} here; see /docs" if error.status_code in (404, 405) else error.detail
         return JSONResponse({"error": message}, status_code=error.status_code, headers=error.headers)
 
-    @app.get("/", response_class=HTMLResponse, summary="the web page: translate a sentence and see its attention")
+    def get(path: str, **options):
+        """A GET route that answers HEAD too (headers only, as a static file server does; not in the schema twice)."""
+        def register(endpoint):
+            app.add_api_route(path, endpoint, methods=["HEAD"], include_in_schema=False,
+                              response_class=options.get("response_class", JSONResponse))
+            return app.get(path, **options)(endpoint)
+        return register
+
+    @get("/", response_class=HTMLResponse, summary="the web page: translate a sentence and see its attention")
     async def page():
         return resources.files("s2s.serving").joinpath("static/index.html").read_text(encoding="utf-8")
 
-    @app.get("/health", summary="liveness, the models served and the batching counters")
+    @get("/health", summary="liveness, the models served and the batching counters")
     async def health():
         return {"status": "ok", "models": list(models), "batching": batching, **dataclasses.asdict(batcher.stats)}
 
-    @app.get("/models", summary="the models: languages, architecture, parameters, checkpoint step, decode defaults")
+    @get("/models", summary="the models: languages, architecture, parameters, checkpoint step, decode defaults")
     async def model_info():
         return {"default": next(iter(models)), "models": [model.info() for model in models.values()],
                 "limits": dataclasses.asdict(limits)}

@@ -7,9 +7,11 @@ import difflib
 import json
 import math
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from s2s.data.readers import text_problem
 from s2s.decoding.translation import BatchTranslator, Translation
 from s2s.errors import S2SError
 
@@ -122,6 +124,24 @@ def load_translator(path: str, engine: str, device: str, precision: str) -> tupl
     return translator, translator.checkpoint["config"].name or Path(path).stem
 
 
+def json_error(error: Exception) -> str:
+    """Why json.loads refused a body, in words, with the fix: its own message for a syntax error; bad UTF-8, nesting
+    too deep for the parser, or a number too long to read (Python reads integers of up to 4300 digits)."""
+    digits = re.search(r"value has (\d+) digits", str(error))  # int() of a number over sys.get_int_max_str_digits()
+    if digits:
+        return (f"a number in the request body is too large ({digits[1]} digits; at most "
+                f"{sys.get_int_max_str_digits()} are read); send numbers such as beam and nbest as small integers.")
+    if isinstance(error, json.JSONDecodeError):
+        reason = str(error)
+    elif isinstance(error, UnicodeDecodeError):
+        reason = f"not UTF-8: {error.reason} at byte {error.start}"
+    elif isinstance(error, RecursionError):
+        reason = "nested too deeply"
+    else:
+        reason = str(error)
+    return f"the request body is not valid JSON ({reason}); send an object such as {EXAMPLE}."
+
+
 def json_type(value) -> str:
     if isinstance(value, bool):
         return "true/false"
@@ -137,9 +157,8 @@ def parse_translate_request(body: bytes, models: dict[str, ServedModel], limits:
     an unknown model, 422 for a field of the wrong type or out of its range."""
     try:
         data = json.loads(body)
-    except (ValueError, RecursionError) as error:  # ValueError covers bad UTF-8; RecursionError deep nesting
-        reason = str(error) if isinstance(error, json.JSONDecodeError) else "not UTF-8 JSON, or nested too deeply"
-        raise RequestError(400, f"the request body is not valid JSON ({reason}); send an object such as {EXAMPLE}.") from None
+    except (ValueError, RecursionError) as error:
+        raise RequestError(400, json_error(error)) from None
     if not isinstance(data, dict):
         raise RequestError(400, f"the request body must be a JSON object, not {json_type(data)}; send e.g. {EXAMPLE}.")
     for key in data:
@@ -185,11 +204,9 @@ def _lines(text, limits: Limits) -> list[str]:
         if len(line) > limits.max_chars:
             raise RequestError(422, f"text[{number}] has {len(line)} characters; this server takes at most "
                                     f"{limits.max_chars} per line (--max-chars): split it into sentences.")
-        try:
-            line.encode("utf-8")
-        except UnicodeEncodeError:
-            raise RequestError(422, f"text[{number}] holds an unpaired UTF-16 surrogate (a \\ud800-\\udfff escape "
-                                    f"without its pair); send valid Unicode text.") from None
+        problem = text_problem(line)  # a NUL character, an unpaired surrogate: as the Python API refuses them
+        if problem:
+            raise RequestError(422, f"text[{number}] {problem}.")
     return text
 
 
@@ -206,9 +223,11 @@ def _integer(data: dict, field: str, default: int, low: int, high: int, limit: s
 
 def translation_json(translation: Translation, attention: bool) -> dict:
     """One line's answer: its best text and score, the n-best list (an empty line gets one empty entry, as in `s2s
-    translate --nbest`) and, when asked, the attention as `s2s translate --attention` writes it."""
+    translate --nbest`), its warnings (what was cut or fed as <unk>; Translation.warnings) and, when asked, the
+    attention as `s2s translate --attention` writes it."""
     answer = {"text": translation.text, "score": translation.score, "log_prob": translation.log_prob,
-              "nbest": [{"text": text, "score": score} for text, score in translation.nbest or [("", 0.0)]]}
+              "nbest": [{"text": text, "score": score} for text, score in translation.nbest or [("", 0.0)]],
+              "warnings": translation.warnings}
     if attention:
         answer["attention"] = translation.attention_json()
     return answer
