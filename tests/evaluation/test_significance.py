@@ -93,3 +93,28 @@ def test_the_table_has_a_row_per_system_with_the_baseline_first():
     bleu = result["systems"][1]["bleu"]
     assert f"| {bleu['score']:.2f} ({bleu['delta']:+.2f}) | {bleu['mean']:.2f} ± {bleu['ci']:.2f} |" in lines[3]
     assert "20 sentences; paired bootstrap resampling with 200 samples" in lines[6]
+
+
+FEW = ("--ref 'r.txt' has {n} sentence{s}: the resampled test sets can only repeat {them}, so the p-values and "
+       "confidence intervals mean little; test on at least 50 sentences (a few hundred is usual).")
+FEW_BOOTSTRAP = ("{n} bootstrap samples (--bootstrap-samples) are too few for a p-value (it cannot go below 1/{m}) or a "
+                 "confidence interval; use the default 1000.")
+FEW_AR = ("{n} approximate randomization trials (--ar-trials) are too few for a p-value (it cannot go below 1/{m}); use "
+          "the default 10000.")
+
+
+@pytest.mark.parametrize("lines, samples, trials, warnings", [
+    (80, 100, 100, []),
+    (1, 100, 100, [FEW.format(n=1, s="", them="it")]),
+    (49, 100, 100, [FEW.format(n=49, s="s", them="them")]),
+    (80, 1, 100, [FEW_BOOTSTRAP.format(n=1, m=2)]),
+    (80, 100, 99, [FEW_AR.format(n=99, m=100)]),
+    (3, 1, 1, [FEW.format(n=3, s="s", them="them"), FEW_BOOTSTRAP.format(n=1, m=2), FEW_AR.format(n=1, m=2)]),
+])
+def test_numbers_that_mean_little_say_so_in_the_result_and_the_table(lines, samples, trials, warnings):
+    references, baseline, similar = corpus(lines=lines)
+    result = paired_significance(references, [("a.txt", baseline), ("b.txt", similar)], bootstrap_samples=samples,
+                                 ar_trials=trials, reference_name="--ref 'r.txt'")
+    assert result["warnings"] == warnings
+    table = format_significance(result).splitlines()
+    assert [line for line in table if line.startswith("**Warning:** ")] == [f"**Warning:** {w}" for w in warnings]

@@ -85,6 +85,47 @@ def test_fine_tuning_on_a_new_task_lowers_the_loss_on_its_held_back_lines(tmp_pa
     assert tuned.validation_loss()[0] < 0.85 * before  # 2.58 -> 1.97 when written
 
 
+GREEK = "αλφα βητα γαμμα δελτα εψιλον ζητα ητα θητα".split()
+
+
+@pytest.mark.parametrize("data, warned", [
+    ("numbers", False),  # the checkpoint's own task: every token known
+    ("greek", True),  # words of an alphabet the checkpoint never saw: every token <unk>
+])
+def test_init_from_a_vocabulary_that_does_not_cover_the_data_is_warned_about(tmp_path, base_run, data, warned):
+    sections = {"data": {**SUBWORDS, "numbers_seed": 99, "numbers_train": 100}}
+    if data == "greek":
+        rng = np.random.default_rng(0)
+        lines = [" ".join(rng.choice(GREEK, 4)) for _ in range(40)]
+        folder = tmp_path / "greek"
+        folder.mkdir()
+        sections["data"].update({"dataset": "files", **write_pairs(folder, "train", lines, str.upper),
+                                 **write_pairs(folder, "valid", lines[:5], str.upper)})
+    messages = []
+    Trainer(config_from_dict(tiny_config_dict(tmp_path / "tuned", **sections)), tmp_path / "tuned", log=messages.append,
+            init_from=base_run / "best.pt")
+    warnings = [message for message in messages if message.startswith("warning: the vocabularies of --init-from")]
+    expected = (f"warning: the vocabularies of --init-from {base_run / 'best.pt'} cover 0.0 % of the source training "
+                f"tokens, 0.0 % of the target training tokens; the rest are <unk>, so fine-tuning on this data trains "
+                f"the model to read and write <unk> (a BLEU near 0). Fine-tune a checkpoint trained on this language "
+                f"pair and tokenization, or train a new model without --init-from, which learns its vocabularies from "
+                f"this data.")
+    assert warnings == ([expected] if warned else [])
+
+
+@pytest.mark.parametrize("shares, expected", [
+    ({"source": 0.9, "target": 0.5}, None),
+    ({"source": 0.123, "target": 0.9}, "cover 12.3 % of the source training tokens, 90.0 % of the target training "
+                                       "tokens;"),
+    ({"target": 0.2}, "cover 20.0 % of the target training tokens;"),  # a language model: one side
+])
+def test_the_coverage_warning_names_each_sides_share(shares, expected):
+    from s2s.training.trainer import coverage_warning
+
+    warning = coverage_warning(shares, "old.pt")
+    assert (warning is None) if expected is None else (f"--init-from old.pt {expected}" in warning)
+
+
 @pytest.fixture
 def tiny_yaml(tmp_path):
     def write(**sections):

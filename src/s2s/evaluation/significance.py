@@ -14,6 +14,9 @@ from s2s.errors import S2SError
 
 DEFAULT_SEED = 12345  # sacreBLEU's own default
 BOOTSTRAP_SAMPLES, AR_TRIALS = 1000, 10000  # sacreBLEU's defaults
+# below these the numbers are printed but say little: a test set of a few sentences resamples into the same few
+# scores (one sentence: every resample is the test set itself), and p cannot go below 1 / (samples + 1)
+FEW_SENTENCES, FEW_SAMPLES = 50, 100
 METRICS = {"bleu": BLEU, "chrf": CHRF}  # default settings: the scores s2s evaluate reports
 
 
@@ -71,8 +74,27 @@ def paired_significance(references: list[str], systems: list[tuple[str, list[str
                         "p_bootstrap": 1.0 if identical else boot.p_value, "p_ar": 1.0 if identical else ar.p_value}
         rows.append(row)
     return {"sentences": len(references), "seed": seed, "bootstrap_samples": bootstrap_samples, "ar_trials": ar_trials,
+            "warnings": significance_warnings(len(references), bootstrap_samples, ar_trials, reference_name),
             "signatures": {key: {test: str(tests[test][0][name]) for test in tests} for key, name in names.items()},
             "systems": rows}
+
+
+def significance_warnings(sentences: int, bootstrap_samples: int, ar_trials: int,
+                          reference_name: str = "the references") -> list[str]:
+    """Why the tests' numbers mean little, one sentence each: too few sentences (under FEW_SENTENCES), too few
+    bootstrap samples or AR trials (under FEW_SAMPLES); empty when nothing is wrong."""
+    warnings = []
+    if sentences < FEW_SENTENCES:
+        warnings.append(f"{reference_name} has {sentences} sentence{'s' if sentences != 1 else ''}: the resampled test "
+                        f"sets can only repeat {'it' if sentences == 1 else 'them'}, so the p-values and confidence "
+                        f"intervals mean little; test on at least {FEW_SENTENCES} sentences (a few hundred is usual).")
+    for count, what, flag, default in ((bootstrap_samples, "bootstrap samples", "--bootstrap-samples", BOOTSTRAP_SAMPLES),
+                                       (ar_trials, "approximate randomization trials", "--ar-trials", AR_TRIALS)):
+        if count < FEW_SAMPLES:
+            warnings.append(f"{count} {what} ({flag}) are too few for a p-value (it cannot go below 1/{count + 1})"
+                            f"{' or a confidence interval' if flag == '--bootstrap-samples' else ''}; use the default "
+                            f"{default}.")
+    return warnings
 
 
 def _p(value: float | None) -> str:
@@ -99,4 +121,5 @@ def format_significance(result: dict) -> str:
               f"by chance if the system and the baseline were equally good."]
     for key, label in (("bleu", "BLEU"), ("chrf", "chrF")):
         lines.append(f"{label} signatures: `{result['signatures'][key]['bootstrap']}`, `{result['signatures'][key]['ar']}`")
+    lines += [f"**Warning:** {warning}" for warning in result.get("warnings", [])]
     return "\n".join(lines)

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
@@ -26,6 +27,7 @@ from s2s.data.corpus import Corpus, build_corpus, sampled_training_ids
 from s2s.data.token_ids import TokenIds
 from s2s.data.tokenizers import tokenizer_from_state
 from s2s.data.vocab import Vocab
+from s2s.decoding.alignment import WORD_START
 from s2s.decoding.translator import Translator
 from s2s.device import amp_choice, autocast, keep_freed_memory, limit_onednn_cache
 from s2s.errors import S2SError
@@ -35,6 +37,7 @@ from s2s.models.decoder import pad_optimizer_state
 from s2s.training.embeddings import freeze_embeddings, load_embeddings
 from s2s.progress import progress
 from s2s.registry import import_user_modules
+from s2s.specials import UNK
 from s2s.training.distributed import Ranks
 from s2s.training.loss import model_loss
 from s2s.training.schedule import PER_UPDATE, build_scheduler, teacher_forcing_ratio
@@ -54,6 +57,36 @@ def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float, devic
     fused = device.type in ("cpu", "cuda")
     return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay, fused=fused,
                             decoupled_weight_decay=kind == "adamw")
+
+
+LOW_COVERAGE = 0.5  # below this share of known training tokens, --init-from's vocabulary does not fit the data
+
+
+def vocabulary_coverage(corpus: Corpus) -> dict[str, float]:
+    """{side: the share of the training split's tokens that are not <unk>} for each side that has tokens. A bare
+    word-start piece (SentencePiece's '▁' before a word it splits off) is not counted: it is known to every
+    vocabulary and says nothing of the word."""
+    train = corpus.splits["train"]
+    shares = {}
+    for side, token_ids, vocab in (("source", train.src_ids, corpus.src_vocab), ("target", train.tgt_ids, corpus.tgt_vocab)):
+        bare = [i for i, token in enumerate(vocab.tokens) if token and not token.strip(WORD_START)]
+        ids = token_ids.ids[~np.isin(token_ids.ids, bare)] if bare else token_ids.ids
+        if len(ids):
+            shares[side] = 1.0 - float((ids == UNK).mean())
+    return shares
+
+
+def coverage_warning(shares: dict[str, float], init_from: str) -> str | None:
+    """The log line for an --init-from checkpoint whose vocabulary covers under LOW_COVERAGE of a side's training
+    tokens (the rest are <unk>: the model learns to write <unk>), or None."""
+    low = {side: share for side, share in shares.items() if share < LOW_COVERAGE}
+    if not low:
+        return None
+    covered = ", ".join(f"{100 * share:.1f} % of the {side} training tokens" for side, share in shares.items())
+    return (f"warning: the vocabularies of --init-from {init_from} cover {covered}; the rest are <unk>, so fine-tuning "
+            f"on this data trains the model to read and write <unk> (a BLEU near 0). Fine-tune a checkpoint trained on "
+            f"this language pair and tokenization, or train a new model without --init-from, which learns its "
+            f"vocabularies from this data.")
 
 
 def vocabularies_from_state(state: dict) -> tuple:
@@ -125,6 +158,9 @@ class Trainer:
                      f"vocabularies; a fresh optimizer and schedule from step 0"
                      + ("; model.src/tgt_embeddings are not read (the embeddings are the checkpoint's)"
                         if config.model.src_embeddings or config.model.tgt_embeddings else ""))
+            low = coverage_warning(vocabulary_coverage(self.corpus), self.init_from)
+            if low:
+                self.log(low)
         elif resume is None:  # a resumed run's weights come from last.pt
             self.embedding_coverage = load_embeddings(self.model, config.model, self.corpus.src_vocab, self.corpus.tgt_vocab, self.log)
         freeze_embeddings(self.model, config.model)
