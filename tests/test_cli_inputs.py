@@ -6,6 +6,7 @@ In process (s2s.cli.main) with one tiny run, so the whole table takes seconds.
 
 import argparse
 import json
+import re
 
 import pytest
 import torch
@@ -66,6 +67,26 @@ def test_every_number_flag_refuses_nan_inf_negative_zero_and_huge_values(capsys,
         assert exit_.value.code == 2, (flag, value)
         assert error.count("\n") == 1 and f"argument {flag}: " in error and "Traceback" not in error, error
         assert f"got '{value}'" in error or f"got {value}" in error, error  # the value itself was judged
+
+
+@pytest.mark.parametrize("words, flag, kind", NUMBER_FLAGS, ids=[f"{' '.join(w)} {f}" for w, f, _ in NUMBER_FLAGS])
+def test_every_number_flag_states_the_bound_it_checks(words, flag, kind):
+    """'must be >= B' means B itself is taken, 'must be > B' that it is not (--max-len-ratio once said >= 0.0 and
+    then refused 0)."""
+    for value in ["-1", "0", "-0.5", "1" + "0" * 30]:
+        try:
+            kind(value)
+        except argparse.ArgumentTypeError as error:
+            if str(error).startswith("expected "):  # not a number of the flag's kind: no bound to check
+                continue
+            match = re.match(r"must be (>=|>|<=) (\S+?)[ ,]", str(error))
+            assert match, (flag, value, str(error))
+            relation, bound = match.groups()
+            if relation == ">":
+                with pytest.raises(argparse.ArgumentTypeError):
+                    kind(bound)
+            else:
+                kind(bound)
 
 
 @pytest.fixture(scope="module")

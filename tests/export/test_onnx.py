@@ -181,8 +181,11 @@ def test_sentencepiece_models_are_written_beside_the_manifest(tmp_path):
 
 def test_language_models_and_bad_outputs_are_refused(tmp_path, make_config):
     lm = build_model(ModelConfig(name="gru_lm", emb_size=8, hidden_size=8), 20, 20)
-    with pytest.raises(S2SError, match="not a translation model"):
+    with pytest.raises(S2SError) as refused:
         export.check_exportable(lm, "lm.pt")
+    assert str(refused.value) == ("checkpoint 'lm.pt' holds a language model, and language models cannot be exported "
+                                  "to ONNX: only translation models can (rnn, lstm, gru, with or without attention). "
+                                  "Sample from it with s2s generate.")
     (tmp_path / "file").write_text("x")
     with pytest.raises(S2SError, match="is a file"):
         export.export_onnx("unused.pt", tmp_path / "file")
@@ -206,4 +209,4 @@ def test_the_language_model_recipe_is_refused_by_the_command(tmp_path, capsys):
                                          "early_stopping_metric": "loss"}})
     make_trainer(config, tmp_path / "lm", log=lambda message: None).train()
     assert main(["export", "--checkpoint", str(tmp_path / "lm"), "--output", str(tmp_path / "out")]) == 2
-    assert "not a translation model of the s2s zoo" in capsys.readouterr().err
+    assert "holds a language model, and language models cannot be exported to ONNX" in capsys.readouterr().err

@@ -31,6 +31,7 @@ from s2s.decoding.translator import load_model
 from s2s.errors import S2SError
 from s2s.models.decoder import Decoder
 from s2s.models.encoder import Encoder
+from s2s.models.lm import LanguageModel
 from s2s.models.seq2seq import Seq2Seq
 from s2s.specials import BOS, EOS, PAD, UNK
 
@@ -232,9 +233,13 @@ def decoder_graph(model: Seq2Seq):
 
 def check_exportable(model, path) -> Seq2Seq:
     """The model, if it is a zoo encoder-decoder the graphs above describe; else an S2SError saying why not."""
+    if isinstance(model, LanguageModel):
+        raise S2SError(f"checkpoint '{path}' holds a language model, and language models cannot be exported to ONNX: "
+                       f"only translation models can (rnn, lstm, gru, with or without attention). Sample from it with "
+                       f"s2s generate.")
     if not isinstance(model, Seq2Seq):
-        raise S2SError(f"checkpoint '{path}' holds a {type(model).__name__}, not a translation model of the s2s zoo "
-                       f"(rnn, lstm, gru, with or without attention); only those export to ONNX.")
+        raise S2SError(f"checkpoint '{path}' holds a custom model (class {type(model).__name__}), not a translation "
+                       f"model of the s2s zoo (rnn, lstm, gru, with or without attention); only those export to ONNX.")
     if type(model.encoder) is not Encoder or type(model.decoder) is not Decoder:
         raise S2SError(f"checkpoint '{path}' uses a custom encoder or decoder ({type(model.encoder).__name__}, "
                        f"{type(model.decoder).__name__}); only the zoo's export to ONNX.")
