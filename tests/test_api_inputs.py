@@ -169,3 +169,48 @@ def test_what_is_dropped_or_fed_as_unk_is_said(engines, capsys, monkeypatch, eng
     translations = translator.translate_detailed(lines)
     assert [t.warnings for t in translations] == warnings
     assert capsys.readouterr().err.splitlines() == stderr
+
+
+CHECKPOINT_PATH = "a checkpoint file, run folder or pretrained model's name as a str or pathlib.Path."
+EXPORT_PATH = "a folder written by s2s export as a str or pathlib.Path."
+
+
+def from_export(path, **options):
+    from s2s.runtime import OnnxTranslator
+
+    return OnnxTranslator.from_export(path, **options)
+
+
+# (what is called, call(engines), the S2SError)
+BAD_ARGUMENTS = [
+    ("from_checkpoint(None)", lambda e: Translator.from_checkpoint(None),
+     f"Translator.from_checkpoint: path is None, not a path; give {CHECKPOINT_PATH}"),
+    ("from_checkpoint(3)", lambda e: Translator.from_checkpoint(3),
+     f"Translator.from_checkpoint: path is int (3), not a path; give {CHECKPOINT_PATH}"),
+    ("from_checkpoint([bytes])", lambda e: Translator.from_checkpoint([b"a.pt"]),
+     f"Translator.from_checkpoint: path is bytes (b'a.pt'), not a path; give {CHECKPOINT_PATH}"),
+    ("from_checkpoint(device=None)", lambda e: Translator.from_checkpoint(REPO / "pretrained" / "multi30k-de-en",
+                                                                          device=None),
+     "device must be a name such as auto, cpu, cuda or cuda:N, got None."),
+    ("from_export(None)", lambda e: from_export(None),
+     f"OnnxTranslator.from_export: path is None, not a path; give {EXPORT_PATH}"),
+    ("from_export(threads='2')", lambda e: from_export("unused", threads="2"),
+     "threads must be at least 1 (got '2'), or None for every usable CPU core."),
+    ("TextGenerator.from_checkpoint(3)", lambda e: TextGenerator.from_checkpoint(3),
+     "TextGenerator.from_checkpoint: path is int (3), not a path; give a language model's checkpoint file or run "
+     "folder as a str or pathlib.Path."),
+    ("translate_stream(chunk_size=0)", lambda e: list(e["Translator"].translate_stream(["the"], chunk_size=0)),
+     "Translator.translate_stream: chunk_size must be an integer >= 1, got 0."),  # was: no translations at all
+    ("translate_stream(chunk_size='2')", lambda e: list(e["OnnxTranslator"].translate_stream(["the"], chunk_size="2")),
+     "OnnxTranslator.translate_stream: chunk_size must be an integer >= 1, got '2'."),
+    ("translate_detailed(first_line=-1)", lambda e: e["Translator"].translate_detailed(["the"], first_line=-1),
+     "Translator.translate_detailed: first_line must be an integer >= 0, got -1."),
+]
+
+
+@pytest.mark.parametrize("call, error", [(call, error) for _, call, error in BAD_ARGUMENTS],
+                         ids=[label for label, _, _ in BAD_ARGUMENTS])
+def test_loaders_and_options_refuse_arguments_of_the_wrong_type(engines, call, error):
+    with pytest.raises(S2SError) as refused:
+        call(engines)
+    assert str(refused.value) == error

@@ -13,6 +13,8 @@ from s2s.errors import S2SError
 
 
 def resolve_device(name: str = "auto") -> torch.device:
+    if not isinstance(name, (str, torch.device)):
+        raise S2SError(f"device must be a name such as auto, cpu, cuda or cuda:N, got {name!r}.")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:

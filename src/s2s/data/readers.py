@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import numbers
+import os
 import reprlib
 import sys
 from pathlib import Path
@@ -104,6 +106,20 @@ def check_text(value, where: str) -> str:
     if isinstance(value, (bytes, bytearray)):
         raise S2SError(f"{where} is {_kind(value)}, not a string; decode it first, e.g. text.decode('utf-8').")
     raise S2SError(f"{where} is {_kind(value)}, not a string; give text as a str ('' for an empty line).")
+
+
+def check_path(value, where: str, what: str) -> None:
+    """An S2SError naming `where` (e.g. 'Translator.from_checkpoint: path') unless `value` is a str or os.PathLike;
+    `what` says what the path should name (e.g. 'a checkpoint file, run folder or pretrained model's name')."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise S2SError(f"{where} is {_kind(value)}, not a path; give {what} as a str or pathlib.Path.")
+
+
+def check_count(value, where: str, low: int) -> int:
+    """`value` if it is an integer >= low (not a bool), else an S2SError naming `where`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise S2SError(f"{where} must be an integer >= {low}, got {value!r}.")
+    return value
 
 
 def check_lines(lines, where: str, first: int = 0) -> list[str]:

@@ -12,7 +12,7 @@ import sys
 
 import torch
 
-from s2s.data.readers import check_text
+from s2s.data.readers import check_path, check_text
 from s2s.data.tokenizers import tokenizer_from_state
 from s2s.data.vocab import Vocab
 from s2s.decoding.translator import load_model
@@ -66,6 +66,7 @@ class TextGenerator:
 
     @classmethod
     def from_checkpoint(cls, path, device: str = "auto") -> "TextGenerator":
+        check_path(path, "TextGenerator.from_checkpoint: path", "a language model's checkpoint file or run folder")
         model, payload, config = load_model(path)
         name = config.model.resolved_name
         if MODELS.task(name) != "language_model":

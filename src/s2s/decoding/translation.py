@@ -14,7 +14,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Iterable, Iterator
 
 from s2s.config import DECODE_MAXIMUM, DecodeConfig
-from s2s.data.readers import check_lines
+from s2s.data.readers import check_count, check_lines
 from s2s.decoding.alignment import SUBWORD_TOKENIZERS, WORD_START, word_alignment, word_ids
 from s2s.errors import S2SError
 from s2s.specials import BOS, EOS, PAD, UNK
@@ -166,6 +166,7 @@ class BatchTranslator:
         stderr."""
         name = type(self).__name__
         lines = check_lines(lines, f"{name}.translate_detailed: lines")
+        check_count(first_line, f"{name}.translate_detailed: first_line", 0)
         if prefix is not None:
             prefix = check_lines(prefix, f"{name}.translate_detailed: prefix")
         default = self.decode
@@ -245,6 +246,7 @@ class BatchTranslator:
         """Translate an iterable of lines chunk by chunk, yielding in input order (for inputs larger than memory);
         prefix: one per line, as for translate_detailed."""
         where = f"{type(self).__name__}.translate_stream: lines"
+        check_count(chunk_size, f"{type(self).__name__}.translate_stream: chunk_size", 1)
         if isinstance(lines, (str, bytes, bytearray, dict)) or not hasattr(lines, "__iter__"):
             check_lines(lines, where)  # refuses one string (its characters are no lines), bytes, a dict, None
         iterator, first = iter(lines), 0

@@ -7,7 +7,7 @@ import torch
 from s2s.checkpoint import load_checkpoint
 from s2s.config import DecodeConfig, config_from_dict
 from s2s.data.batching import pad
-from s2s.data.readers import check_lines
+from s2s.data.readers import check_lines, check_path
 from s2s.data.tokenizers import tokenizer_from_state
 from s2s.data.vocab import Vocab
 from s2s.decoding.beam import beam_search
@@ -62,6 +62,8 @@ class Translator(BatchTranslator):
         paths = list(path) if isinstance(path, (list, tuple)) else [path]
         if not paths:
             raise S2SError("no checkpoint given; pass at least one .pt file or run folder.")
+        for given in paths:
+            check_path(given, "Translator.from_checkpoint: path", "a checkpoint file, run folder or pretrained model's name")
         loaded = [load_model(p) for p in paths]
         model, payload, config = loaded[0]
         if MODELS.task(config.model.resolved_name) == "language_model":

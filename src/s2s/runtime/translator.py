@@ -10,6 +10,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from s2s.config import DecodeConfig
+from s2s.data.readers import check_path
 from s2s.data.vocab import Vocab
 from s2s.decoding.translation import BatchTranslator
 from s2s.errors import S2SError
@@ -50,9 +51,12 @@ class OnnxTranslator(BatchTranslator):
         if precision not in PRECISIONS:
             raise S2SError(f"the onnx engine runs precision fp32 or int8, not {precision!r} (bf16 and int8-linear are "
                            f"the torch engine's).")
-        if threads is not None and threads < 1:
-            raise S2SError(f"threads must be at least 1 (got {threads}), or None for every usable CPU core.")
-        folders = [Path(p) for p in (path if isinstance(path, (list, tuple)) else [path])]
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+            raise S2SError(f"threads must be at least 1 (got {threads!r}), or None for every usable CPU core.")
+        given = list(path) if isinstance(path, (list, tuple)) else [path]
+        for folder in given:
+            check_path(folder, "OnnxTranslator.from_export: path", "a folder written by s2s export")
+        folders = [Path(p) for p in given]
         if not folders:
             raise S2SError("no export folder given; pass at least one folder written by s2s's ONNX export.")
         manifests = [read_manifest(folder) for folder in folders]
