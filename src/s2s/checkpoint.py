@@ -13,8 +13,13 @@ from s2s.version import __version__
 from s2s.errors import S2SError
 from s2s.outputs import replaced_atomically
 from s2s.pretrained import MODEL_FILE, resolve
+from s2s.specials import SPECIALS
 
 FORMAT_VERSION = 1
+PAYLOAD_KEYS = ("config", "model", "src_vocab", "tgt_vocab", "src_tokenizer", "tgt_tokenizer")  # what decoding reads
+# the zoo's weights whose rows are one per token: (state_dict key, the vocabulary they belong to)
+VOCAB_ROWS = (("encoder.embed.weight", "src_vocab"), ("decoder.embed.weight", "tgt_vocab"),
+              ("decoder.out.weight", "tgt_vocab"), ("decoder.out.bias", "tgt_vocab"))
 
 
 def checkpoint_name(step: int) -> str:
@@ -75,6 +80,34 @@ def load_checkpoint(path: str | Path, map_location="cpu", upcast: bool = True) -
         raise S2SError(f"checkpoint '{path}' has format version {payload['format_version']} (written by s2s "
                        f"{payload.get('s2s_version', '?')}); this s2s {__version__} reads format {FORMAT_VERSION}.")
     return upcast_weights(payload) if upcast else payload
+
+
+def check_payload(payload: dict, path) -> None:
+    """S2SError naming the checkpoint and what disagrees, for a payload a model cannot be built from as it is: a
+    missing entry (config, weights, vocabularies, tokenizers), a vocabulary that is not a list of distinct strings
+    with the specials first, or one whose size differs from the rows of the zoo's embeddings and output layer in the
+    weights (a vocabulary cut short or taken from another run)."""
+    missing = [key for key in PAYLOAD_KEYS if key not in payload]
+    if missing:
+        raise S2SError(f"checkpoint '{path}' lacks {', '.join(missing)}; it is not a complete s2s checkpoint: use the "
+                       f"run's best.pt or last.pt, or a pretrained model.")
+    wrong = [key for key in ("config", "model", "src_tokenizer", "tgt_tokenizer") if not isinstance(payload[key], dict)]
+    if wrong:
+        raise S2SError(f"checkpoint '{path}': its {', '.join(wrong)} {'is' if len(wrong) == 1 else 'are'} not a "
+                       f"mapping as s2s writes {'it' if len(wrong) == 1 else 'them'}; the checkpoint was altered: use "
+                       f"the run's best.pt or last.pt.")
+    for side in ("src_vocab", "tgt_vocab"):
+        tokens = payload[side]
+        if not isinstance(tokens, list) or not all(isinstance(token, str) for token in tokens) \
+                or tokens[: len(SPECIALS)] != SPECIALS or len(set(tokens)) != len(tokens):
+            raise S2SError(f"checkpoint '{path}': its {side} is not a vocabulary (a list of distinct token strings, "
+                           f"{', '.join(SPECIALS)} first); the checkpoint was altered: use the run's best.pt or last.pt.")
+    for key, side in VOCAB_ROWS:
+        weight = payload["model"].get(key)
+        if torch.is_tensor(weight) and weight.dim() and weight.size(0) != len(payload[side]):
+            raise S2SError(f"checkpoint '{path}': its {side} holds {len(payload[side])} tokens but the weights "
+                           f"{key} have {weight.size(0)} rows, one per token; the vocabulary was cut short or comes "
+                           f"from another run: use the run's best.pt or last.pt, whose vocabularies match its weights.")
 
 
 def upcast_weights(payload: dict) -> dict:

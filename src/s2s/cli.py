@@ -996,7 +996,12 @@ def cmd_serve(args) -> int:
 def cmd_pretrained(args) -> int:
     from s2s.pretrained import format_listing, list_pretrained, pretrained_root
 
-    print(format_listing(list_pretrained(), pretrained_root()))
+    models = list_pretrained()
+    print(format_listing(models, pretrained_root()))
+    damaged = [model["name"] for model in models if model["problem"]]
+    if damaged:
+        raise S2SError(f"the card{'s' if len(damaged) > 1 else ''} of {', '.join(damaged)} cannot be read (the problem "
+                       f"lines above say why); those models still load by name, but their listing is incomplete.")
     return 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from s2s.checkpoint import load_checkpoint
+from s2s.checkpoint import check_payload, load_checkpoint
 from s2s.config import DecodeConfig, config_from_dict
 from s2s.data.batching import pad
 from s2s.data.readers import check_lines, check_path
@@ -28,6 +28,7 @@ from s2s.registry import MODELS, import_user_modules
 def load_model(path) -> tuple:
     """(model in eval mode, checkpoint payload, its Config) from a checkpoint file or run folder."""
     payload = load_checkpoint(path)
+    check_payload(payload, path)
     config = config_from_dict(payload["config"], source=f"config inside checkpoint {path}")
     import_user_modules(config.imports)
     model = build_model(config.model, len(payload["src_vocab"]), len(payload["tgt_vocab"]))

@@ -33,6 +33,7 @@ from s2s.models.decoder import Decoder
 from s2s.models.encoder import Encoder
 from s2s.models.lm import LanguageModel
 from s2s.models.seq2seq import Seq2Seq
+from s2s.runtime.manifest import sha256
 from s2s.specials import BOS, EOS, PAD, UNK
 
 FORMAT, FORMAT_VERSION, OPSET = "s2s-onnx", 1, 17
@@ -308,6 +309,9 @@ def export_onnx(checkpoint, output, verify: bool = True) -> Path:
             "data": {"dataset": config.data.dataset, "src": config.data.src, "tgt": config.data.tgt},
             "precision": "fp32",
         }
+        written = ["encoder.onnx", "decoder.onnx", "src_vocab.json", "tgt_vocab.json"]
+        written += [manifest[side]["model_file"] for side in ("src_tokenizer", "tgt_tokenizer") if "model_file" in manifest[side]]
+        manifest["sha256"] = {name: sha256(folder / name) for name in written}  # the runtime checks them at load
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         if verify:
             verify_export(model, folder)

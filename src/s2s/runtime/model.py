@@ -56,11 +56,10 @@ class OnnxModel:
         if precision not in PRECISIONS:
             raise S2SError(f"the onnx engine runs precision fp32 or int8, not {precision!r}.")
         options = session_options(threads)
+        self.encoder_path, self.decoder_path = Path(encoder_path), Path(decoder_path)
         with tempfile.TemporaryDirectory(prefix="s2s-int8-") as scratch:  # the sessions hold the graphs once built
-            if precision == "int8":
-                encoder_path, decoder_path = (quantize(path, Path(scratch) / path.name) for path in (encoder_path, decoder_path))
-            self.encoder = ort.InferenceSession(str(encoder_path), options, providers=["CPUExecutionProvider"])
-            self.decoder = ort.InferenceSession(str(decoder_path), options, providers=["CPUExecutionProvider"])
+            self.encoder, self.decoder = (session(ort, path, options, precision, Path(scratch))
+                                          for path in (self.encoder_path, self.decoder_path))
         self.state_names = list(state_names)
         self.encoder_outputs = [output.name for output in self.encoder.get_outputs()]
         self.decoder_inputs = {arg.name for arg in self.decoder.get_inputs()}
@@ -75,6 +74,30 @@ class OnnxModel:
             raise S2SError(f"the graphs do not match manifest.json's states {self.state_names}: no {', '.join(lacking)}; "
                            f"export the checkpoint again.")
         self.takes_encoding = "enc_states" in self.decoder_inputs  # attention models
+        width = next((output.shape[-1] for output in self.encoder.get_outputs() if output.name == "enc_states"), None)
+        self.hidden_size = width if isinstance(width, int) else None  # for the memory estimate (s2s.decoding.limits)
+
+    def check(self, src_vocab_size: int, tgt_vocab_size: int) -> None:
+        """S2SError unless the graphs run on the vocabularies beside them: the encoder takes the largest source id, the
+        decoder the largest target id, the states fit from one graph into the other, and the decoder gives one
+        log-prob per target token. Run once, on one two-token sentence, before the first line is decoded."""
+        src = np.array([[src_vocab_size - 1, 3]], np.int64)
+        try:
+            enc_states, states, src_mask = self.encode(src, np.array([2], np.int64))
+        except Exception as error:  # onnxruntime's own exception types, or a missing output
+            raise S2SError(f"{self.encoder_path} does not run on the export's source vocabulary ({first_line(error)}); "
+                           f"it is damaged or from another export: copy the whole export folder again, or export "
+                           f"the checkpoint again.") from None
+        try:
+            log_probs, _, _ = self.decode_step(np.array([tgt_vocab_size - 1], np.int64), states, enc_states, src_mask)
+        except Exception as error:
+            raise S2SError(f"{self.decoder_path} does not take {self.encoder_path.name}'s encoding or the export's "
+                           f"target vocabulary ({first_line(error)}); it is from another export: copy the whole "
+                           f"export folder again, or export the checkpoint again.") from None
+        if log_probs.shape != (1, tgt_vocab_size):
+            raise S2SError(f"{self.decoder_path} gives {log_probs.shape[-1]} log-probs a step, but the target vocabulary "
+                           f"beside it holds {tgt_vocab_size} tokens; the graph or the vocabulary is from another "
+                           f"export: copy the whole export folder again, or export the checkpoint again.")
 
     def encode(self, src: np.ndarray, src_lengths: np.ndarray):
         """(enc_states (batch, src_len, hidden) or None when the decoder takes none, states, src_mask)."""
@@ -88,6 +111,24 @@ class OnnxModel:
         named = dict(zip(self.decoder_outputs,
                          self.decoder.run(None, {name: value for name, value in feeds.items() if name in self.decoder_inputs})))
         return named["log_probs"], {name: named[f"new_{name}"] for name in self.state_names}, named.get("attention")
+
+
+def session(ort, path: Path, options, precision: str, scratch: Path):
+    """An onnxruntime session of the graph file `path` (its int8 copy in `scratch` for precision int8); S2SError naming
+    the file when it is no graph onnxruntime reads."""
+    try:
+        graph = quantize(path, scratch / path.name) if precision == "int8" else path
+        return ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+    except S2SError:
+        raise
+    except Exception as error:  # InvalidProtobuf, Fail, DecodeError, ...: onnxruntime's and onnx's own types
+        raise S2SError(f"{path} is not an ONNX graph onnxruntime can load ({first_line(error)}); the file is damaged "
+                       f"or truncated: copy the whole export folder again, or export the checkpoint again.") from None
+
+
+def first_line(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return text[0][:300] if text else type(error).__name__
 
 
 class OnnxEnsemble:

@@ -14,7 +14,7 @@ from s2s.data.readers import check_path
 from s2s.data.vocab import Vocab
 from s2s.decoding.translation import BatchTranslator
 from s2s.errors import S2SError
-from s2s.runtime.manifest import read_manifest, read_side
+from s2s.runtime.manifest import check_files, read_manifest, read_side
 from s2s.runtime.model import PRECISIONS, OnnxEnsemble, OnnxModel, count_weights, import_onnxruntime
 from s2s.runtime.search import beam_search, greedy_search, pad
 
@@ -71,6 +71,9 @@ class OnnxTranslator(BatchTranslator):
                                    f"that share the same data and tokenizer settings.")
         models = [OnnxModel(folder / manifest["files"]["encoder"], folder / manifest["files"]["decoder"],
                             manifest["states"], threads, precision) for folder, manifest in zip(folders, manifests)]
+        for folder, manifest, member in zip(folders, manifests, models):  # before the first line: S2SError, not a traceback
+            member.check(len(src_vocab), len(tgt_vocab))
+            check_files(folder, manifest)
         manifest = manifests[0]
         defaults = manifest.get("decode", {})  # the checkpoint config's decode: section
         decode = DecodeConfig(**{f.name: defaults[f.name] for f in fields(DecodeConfig) if f.name in defaults})
