@@ -1,7 +1,8 @@
 """Sampling from a language model: a checkpoint's model, tokenizer and vocabulary behind `generate(prompt)`.
 
 Each next token is drawn from softmax(logits / temperature), restricted to the top_k most likely tokens when top_k > 0;
-temperature 0 takes the most likely token (greedy). A seed makes the draws repeat exactly.
+temperature 0 (or below 1e-10, s2s.decoding.limits) takes the most likely token (greedy). A seed makes the draws
+repeat exactly.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import torch
 from s2s.data.readers import check_path, check_text
 from s2s.data.tokenizers import tokenizer_from_state
 from s2s.data.vocab import Vocab
+from s2s.decoding.limits import GREEDY_TEMPERATURE
 from s2s.decoding.translator import load_model
 from s2s.device import resolve_device
 from s2s.errors import S2SError
@@ -26,7 +28,7 @@ def next_tokens(logits: torch.Tensor, temperature: float, top_k: int, generator:
     """(rows,) tokens drawn from logits (rows, vocab); <pad> and <bos> are never drawn."""
     logits = logits.float().clone()
     logits[:, PAD] = logits[:, BOS] = float("-inf")
-    if temperature == 0:
+    if temperature < GREEDY_TEMPERATURE:  # 0, or so small that only the most likely token is left (s2s.decoding.limits)
         return logits.argmax(-1)
     logits = logits / temperature
     if top_k:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 from s2s.config import DECODE_MAXIMUM, DecodeConfig
 from s2s.data.readers import check_count, check_lines
 from s2s.decoding.alignment import SUBWORD_TOKENIZERS, WORD_START, word_alignment, word_ids
+from s2s.decoding.limits import GREEDY_TEMPERATURE, decode_batches
 from s2s.errors import S2SError
 from s2s.specials import BOS, EOS, PAD, UNK
 
@@ -155,9 +156,9 @@ class BatchTranslator:
         the search goes on, and the scores count the forced tokens' log-probs too. An empty input line stays empty.
         sample > 0: that many translations per line drawn from the model (Translation.nbest, in draw order, each
         scored with its summed log-prob; text is the first) instead of a beam search; temperature, top_k, top_p
-        shape the distribution (s2s.decoding.sampling; temperature 0 is greedy decoding); a seed makes the samples
-        repeat; first_line is the number of lines[0] in a longer input (translate_stream sets it), since a line's
-        samples depend on the seed and its number only. return_alignment: Translation.alignment (and
+        shape the distribution (s2s.decoding.sampling; a temperature below 1e-10, 0 included, is greedy decoding); a
+        seed makes the samples repeat; first_line is the number of lines[0] in a longer input (translate_stream sets
+        it), since a line's samples depend on the seed and its number only. return_alignment: Translation.alignment (and
         nbest_alignments), word alignments from the attention (s2s.decoding.alignment).
 
         lines (and prefix) must be a list or tuple of str: one string, None, bytes or a number is an S2SError
@@ -174,7 +175,7 @@ class BatchTranslator:
         if sample:
             check_sampling_options(sample, temperature, top_k, top_p, seed, beam, nbest)
             beam = nbest = 1
-            if temperature > 0:
+            if temperature >= GREEDY_TEMPERATURE:  # below it, sampling is greedy decoding (s2s.decoding.limits)
                 sampling = Sampling(sample, temperature, top_k, top_p, random.randrange(2**32) if seed is None else seed)
         if prefix is not None and len(prefix) != len(lines):
             raise S2SError(f"prefix has {len(prefix)} entries for {len(lines)} input lines; give one prefix per line "
@@ -193,8 +194,9 @@ class BatchTranslator:
         order = sorted((i for i, tokens in enumerate(src_tokens) if tokens), key=lambda i: len(src_tokens[i]))
         prefix = [""] * len(lines) if prefix is None else prefix
         prefix_ids = self._prefix_ids([text if tokens else "" for text, tokens in zip(prefix, src_tokens)])
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
+        rows, option = (sample, "sample") if sampling is not None else (beam, "beam")  # decoding rows per sentence
+        for chunk in decode_batches(self, order, [len(tokens) for tokens in src_tokens], batch_size, rows, option,
+                                    max_len_ratio, return_attention or return_alignment):  # fewer where memory asks
             ids = [self.src_vocab.encode(src_tokens[i]) for i in chunk]
             extra = {}
             if any(prefix_ids[i] for i in chunk):
@@ -203,7 +205,7 @@ class BatchTranslator:
                 extra["sampling"] = replace(sampling, lines=[first_line + i for i in chunk])
             outputs = self._search(ids, beam, nbest, length_penalty, max_len_ratio, return_attention or return_alignment,
                                    no_repeat_ngram, **extra)
-            if sample and sampling is None:  # temperature 0: the greedy translation, sample times
+            if sample and sampling is None:  # temperature 0 (or below 1e-10): the greedy translation, sample times
                 outputs = [hyps * sample for hyps in outputs]
             for i, hyps in zip(chunk, outputs):
                 results[i] = self._translation(hyps, src_tokens[i], prefix[i], len(prefix_ids[i]), return_attention,

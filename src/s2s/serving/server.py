@@ -52,7 +52,7 @@ def serve(checkpoints: list[str], host: str = "127.0.0.1", port: int = 8080, dev
     from s2s.serving.app import create_app
 
     sock = open_socket(host, port)
-    models = load_models(checkpoints, device, precision, engine)
+    models = load_models(checkpoints, device, precision, engine, limits)
     app = create_app(models, limits, max_batch_wait_ms, max_batch_lines, batching)
     for model in models.values():
         info = model.info()

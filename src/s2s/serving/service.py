@@ -86,12 +86,14 @@ def parse_checkpoint_spec(spec: str) -> tuple[str | None, str]:
     return name, path
 
 
-def load_models(specs: list[str], device: str = "auto", precision: str = "fp32",
-                engine: str = "torch") -> dict[str, ServedModel]:
+def load_models(specs: list[str], device: str = "auto", precision: str = "fp32", engine: str = "torch",
+                limits: Limits | None = None) -> dict[str, ServedModel]:
     """The models to serve, by name, the first one being the default. engine torch: each spec names a checkpoint, run
     folder or pretrained model; onnx: an export folder (s2s export), run by onnxruntime on the CPU. A model without
     NAME= is named after its run (the config's name, or the run the export's manifest records), else the checkpoint
-    file's stem or the export folder's name."""
+    file's stem or the export folder's name. Every file is checked as it loads (an S2SError names a damaged or
+    mismatched one), so serve refuses to start rather than fail each request; with `limits`, so is a --max-beam
+    whose longest request would not fit in memory (check_limits)."""
     if engine not in ("torch", "onnx"):
         raise ValueError(f"engine must be torch or onnx, not {engine!r}")
     if engine == "onnx":
@@ -106,7 +108,25 @@ def load_models(specs: list[str], device: str = "auto", precision: str = "fp32",
         if name in models:
             raise S2SError(f"two checkpoints are both named '{name}'; name each one: --checkpoint A=PATH --checkpoint B=PATH.")
         models[name] = ServedModel(name, translator, engine)
+    if limits is not None:
+        check_limits(models, limits)
     return models
+
+
+def check_limits(models: dict[str, ServedModel], limits: Limits) -> None:
+    """S2SError, naming --max-beam and the largest value that fits, when one line of a model's longest input (its
+    max_input_tokens) at the largest beam a request may ask for, attention kept, would take more memory than a
+    decoding batch may (s2s.decoding.limits); a request's lines then always fit, in batches of fewer lines if need be."""
+    from s2s.decoding.limits import largest_rows, memory_budget, too_large
+
+    for model in models.values():
+        translator = model.translator
+        beam, longest = min(limits.max_beam, len(translator.tgt_vocab)), translator.max_input_tokens
+        ratio, budget = translator.decode.max_len_ratio, memory_budget(translator.device)
+        if largest_rows(translator, longest, ratio, True, budget) < beam:
+            raise S2SError(f"--max-beam {limits.max_beam} is too large for model '{model.name}': "
+                           f"{too_large('beam', beam, translator, longest, ratio, True, budget)}; start s2s serve "
+                           f"with a smaller --max-beam.")
 
 
 def load_translator(path: str, engine: str, device: str, precision: str) -> tuple[BatchTranslator, str]:
