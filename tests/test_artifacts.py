@@ -10,7 +10,6 @@ import re
 import shutil
 
 import pytest
-import torch
 from onnx_models import SOURCES, make_checkpoint
 
 from s2s.checkpoint import load_checkpoint, save_checkpoint
@@ -61,6 +60,11 @@ def edit_json(path, change):
     path.write_text(json.dumps(change(json.loads(path.read_text()))))
 
 
+def taken(export: str, graph: str):
+    """A damage: `graph` (encoder.onnx, decoder.onnx) replaced by the one of another export."""
+    return lambda f, m: shutil.copy(m[export] / graph, f / graph)
+
+
 def manifest_edit(folder, change):
     edit_json(folder / "manifest.json", change)
 
@@ -85,16 +89,16 @@ EXPORT_DAMAGES = [
      r"{folder}/encoder.onnx is not an ONNX graph onnxruntime can load"),
     ("decoder empty", lambda f, m: (f / "decoder.onnx").write_bytes(b""),
      r"{folder}/decoder.onnx is not an ONNX graph onnxruntime can load"),
-    ("decoder of an lstm export", lambda f, m: shutil.copy(m["lstm"] / "decoder.onnx", f / "decoder.onnx"),
+    ("decoder of an lstm export", taken("lstm", "decoder.onnx"),
      r"{folder}/decoder.onnx does not take encoder.onnx's encoding or the export's target vocabulary \(.*c.*\); it is "
      r"from another export"),
-    ("decoder of a wider export, old manifest", lambda f, m: (shutil.copy(m["wide"] / "decoder.onnx", f / "decoder.onnx"),
-                                                              manifest_edit(f, without_checksums)),
+    ("decoder of a wider export, old manifest",
+     lambda f, m: (taken("wide", "decoder.onnx")(f, m), manifest_edit(f, without_checksums)),
      r"{folder}/decoder.onnx does not take encoder.onnx's encoding"),
-    ("encoder of a wider export, old manifest", lambda f, m: (shutil.copy(m["wide"] / "encoder.onnx", f / "encoder.onnx"),
-                                                              manifest_edit(f, without_checksums)),
+    ("encoder of a wider export, old manifest",
+     lambda f, m: (taken("wide", "encoder.onnx")(f, m), manifest_edit(f, without_checksums)),
      r"{folder}/decoder.onnx does not take encoder.onnx's encoding"),
-    ("decoder of another export of the same shapes", lambda f, m: shutil.copy(m["seed1"] / "decoder.onnx", f / "decoder.onnx"),
+    ("decoder of another export of the same shapes", taken("seed1", "decoder.onnx"),
      r"{folder}/decoder.onnx is not the file this export wrote \(its sha256 differs from the one manifest.json "
      r"records\): it is damaged, or comes from another export"),
     ("tgt vocabulary cut short", lambda f, m: edit_json(f / "tgt_vocab.json", lambda v: v[:6]),
@@ -122,6 +126,12 @@ EXPORT_DAMAGES = [
      r"{folder}/manifest.json names '../lstm/decoder.onnx' as one of its files"),
     ("manifest sha256 a list", lambda f, m: manifest_edit(f, lambda d: {**d, "sha256": ["x"]}),
      r"{folder}/manifest.json: its sha256 entry is not an object"),
+    ("manifest decode a list", lambda f, m: manifest_edit(f, lambda d: {**d, "decode": [5]}),
+     r"{folder}/manifest.json has the wrong kind of value for decode \(an object\)"),
+    ("manifest decode beam out of range", lambda f, m: manifest_edit(f, lambda d: {**d, "decode": {"beam": 10**9}}),
+     r"{folder}/manifest.json: its decode defaults are not usable \(decoding option beam must be <= 1000"),
+    ("manifest tokenizer unknown", lambda f, m: manifest_edit(f, lambda d: {**d, "src_tokenizer": {"name": "nope"}}),
+     r"ONNX export '{folder}': its src tokenizer cannot be rebuilt \(unknown tokenizer 'nope'"),
 ]
 COMMANDS = ["translate", "evaluate", "serve"]
 
@@ -185,6 +195,17 @@ CHECKPOINT_DAMAGES = [
     ("no config", damaged_payload(lambda p: p.pop("config")), r"checkpoint '{path}' lacks config"),
     ("weights a list", damaged_payload(lambda p: p.update(model=[])),
      r"checkpoint '{path}': its model is not a mapping as s2s writes it"),
+    ("a weight missing", damaged_payload(lambda p: p["model"].pop("decoder.out.bias")),
+     r"checkpoint '{path}': its weights do not fit the model its config describes \(Missing key\(s\) in state_dict: "
+     r"\"decoder.out.bias\"\.\)"),
+    ("a weight of another shape", damaged_payload(lambda p: p["model"].update(
+        {"decoder.rnn.weight_hh_l0": p["model"]["decoder.rnn.weight_hh_l0"][:5]})),
+     r"checkpoint '{path}': its weights do not fit .*size mismatch for decoder.rnn.weight_hh_l0: copying a param with "
+     r"shape torch.Size\(\[5, 32\]\) from checkpoint"),
+    ("tokenizer state empty", damaged_payload(lambda p: p.update(tgt_tokenizer={})),
+     r"checkpoint '{path}': its tgt tokenizer cannot be rebuilt \(it has no 'name' entry\)"),
+    ("tokenizer unknown", damaged_payload(lambda p: p.update(src_tokenizer={"name": "nope"})),
+     r"checkpoint '{path}': its src tokenizer cannot be rebuilt \(unknown tokenizer 'nope'"),
 ]
 
 

@@ -49,7 +49,7 @@ def load(made, engine):
 
 
 def set_budget(monkeypatch, translator, rows: float, length: int = LONGEST, attention: bool = False) -> None:
-    """A decoding budget of `rows` rows of a `length`-token line (of translator's model) through $S2S_DECODE_MEMORY_MB."""
+    """A decoding budget ($S2S_DECODE_MEMORY_MB) of `rows` rows of a `length`-token line of translator's model."""
     row = sentence_bytes(translator, length, 1, translator.decode.max_len_ratio, attention)
     monkeypatch.setenv(MEMORY_ENV, repr(rows * row / MIB))
 
@@ -73,7 +73,12 @@ def test_batches_shrink_to_fit_the_budget_and_translate_as_one_batch_does(made, 
     expected = translator.translate_detailed(SOURCES, beam=5, batch_size=64, return_attention=True)
     sizes = []
     search = translator._search
-    monkeypatch.setattr(translator, "_search", lambda ids, *args, **kw: sizes.append(len(ids)) or search(ids, *args, **kw))
+
+    def counted(ids, *rest, **options):
+        sizes.append(len(ids))
+        return search(ids, *rest, **options)
+
+    monkeypatch.setattr(translator, "_search", counted)
     set_budget(monkeypatch, translator, 2 * 5 + 1, attention=True)  # two longest sentences at beam 5
     got = translator.translate_detailed(SOURCES, beam=5, batch_size=64, return_attention=True)
     assert [t.text for t in got] == [t.text for t in expected]

@@ -28,7 +28,8 @@ MIB = 1 << 20
 
 
 def available_memory() -> int | None:
-    """Bytes of memory available now: MemAvailable of /proc/meminfo, else the free pages os.sysconf counts, else None."""
+    """Bytes of memory available now: MemAvailable of /proc/meminfo, else the free pages os.sysconf counts, else
+    None."""
     try:
         with open("/proc/meminfo", encoding="ascii") as meminfo:
             for line in meminfo:

@@ -31,12 +31,21 @@ def load_model(path) -> tuple:
     check_payload(payload, path)
     config = config_from_dict(payload["config"], source=f"config inside checkpoint {path}")
     import_user_modules(config.imports)
+    for side in ("src_tokenizer", "tgt_tokenizer"):  # before any line is read: a tokenizer state that cannot load
+        try:
+            tokenizer_from_state(payload[side])
+        except (S2SError, KeyError, ValueError, TypeError, AttributeError, RuntimeError) as error:
+            reason = (f"it has no {error} entry" if isinstance(error, KeyError) else
+                      str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__)
+            raise S2SError(f"checkpoint '{path}': its {side.replace('_', ' ')} cannot be rebuilt ({reason}); the "
+                           f"checkpoint was altered: use the run's best.pt or last.pt.") from None
     model = build_model(config.model, len(payload["src_vocab"]), len(payload["tgt_vocab"]))
     try:
         model.load_state_dict(payload["model"])
-    except RuntimeError as error:
+    except RuntimeError as error:  # its first line names the model class; the next ones the keys and shapes
+        details = [line.strip() for line in str(error).splitlines()[1:] if line.strip()] or [str(error)]
         raise S2SError(f"checkpoint '{path}': its weights do not fit the model its config describes "
-                       f"({str(error).splitlines()[0]}).") from None
+                       f"({'; '.join(details)[:500]}).") from None
     return model.eval(), payload, config
 
 

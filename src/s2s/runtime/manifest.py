@@ -45,8 +45,9 @@ def read_manifest(folder: Path) -> dict:
         raise S2SError(f"{path} lacks {', '.join(missing)}; the export is incomplete: export the checkpoint again.")
     wrong = [f"{key} ({expected})" for key, kinds, expected in
              (("model", dict, "an object"), ("src_tokenizer", dict, "an object"), ("tgt_tokenizer", dict, "an object"),
-              ("states", list, "a list of names"), ("files", dict, "an object"))
-             if not isinstance(manifest[key], kinds)]
+              ("states", list, "a list of names"), ("files", dict, "an object"), ("decode", dict, "an object"),
+              ("source", dict, "an object"), ("data", dict, "an object"), ("specials", dict, "an object"))
+             if key in manifest and not isinstance(manifest[key], kinds)]
     if isinstance(manifest["states"], list) and not all(isinstance(name, str) for name in manifest["states"]):
         wrong.append("states (a list of names)")
     if wrong:
@@ -81,7 +82,7 @@ def read_side(folder: Path, manifest: dict, side: str) -> tuple:
         state["model_proto"] = (folder / model_file).read_bytes()
     try:
         tokenizer = tokenizer_from_state(state)
-    except (KeyError, ValueError, RuntimeError) as error:
+    except (S2SError, KeyError, ValueError, TypeError, AttributeError, RuntimeError) as error:
         raise S2SError(f"ONNX export '{folder}': its {side} tokenizer cannot be rebuilt ({error}); export the "
                        f"checkpoint again.") from None
     path = folder / manifest["files"][f"{side}_vocab"]

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import fields
 from pathlib import Path
 
-from s2s.config import DecodeConfig
+from s2s.config import DECODE_MAXIMUM, DecodeConfig
 from s2s.data.readers import check_path
 from s2s.data.vocab import Vocab
-from s2s.decoding.translation import BatchTranslator
+from s2s.decoding.translation import BatchTranslator, check_decode_options
 from s2s.errors import S2SError
 from s2s.runtime.manifest import check_files, read_manifest, read_side
 from s2s.runtime.model import PRECISIONS, OnnxEnsemble, OnnxModel, count_weights, import_onnxruntime
@@ -77,6 +77,12 @@ class OnnxTranslator(BatchTranslator):
         manifest = manifests[0]
         defaults = manifest.get("decode", {})  # the checkpoint config's decode: section
         decode = DecodeConfig(**{f.name: defaults[f.name] for f in fields(DecodeConfig) if f.name in defaults})
+        try:  # before the first line: a default out of range is the manifest's fault (a beam above the vocabulary
+            # is not: serve clamps it, as for a checkpoint)
+            check_decode_options(DECODE_MAXIMUM["beam"], **{key: getattr(decode, key) for key in DECODE_MAXIMUM})
+        except S2SError as error:
+            raise S2SError(f"{folders[0] / 'manifest.json'}: its decode defaults are not usable ({error}); export the "
+                           f"checkpoint again.") from None
         translator = cls(models[0] if len(models) == 1 else OnnxEnsemble(models), src_tokenizer, tgt_tokenizer,
                          src_vocab, tgt_vocab, decode, precision=precision)
         source = manifest.get("source", {})
