@@ -220,3 +220,33 @@ def test_a_language_model_generates_at_a_tiny_temperature_as_at_zero(temperature
     greedy = sample(model, [5, 6], n=2, max_tokens=10, temperature=0.0)
     assert sample(model, [5, 6], n=2, max_tokens=10, temperature=temperature,
                   generator=torch.Generator().manual_seed(3)) == greedy
+
+
+@pytest.fixture(scope="module")
+def language_model():
+    """A TextGenerator of a random tiny lstm_lm over a few words."""
+    from s2s.config import ModelConfig
+    from s2s.data.tokenizers import build_tokenizer
+    from s2s.data.vocab import Vocab
+    from s2s.decoding.generator import TextGenerator
+    from s2s.models import build_model
+
+    torch.manual_seed(0)
+    vocab = Vocab.build(line.split() for line in SOURCES)
+    model = build_model(ModelConfig(name="lstm_lm", emb_size=8, hidden_size=16, dropout=0.0), len(vocab), len(vocab))
+    return TextGenerator(model, build_tokenizer("whitespace"), vocab, None, "cpu")
+
+
+def test_generate_refuses_more_samples_than_fit_naming_the_largest_n(language_model, monkeypatch):
+    from s2s.decoding.limits import model_width, row_bytes
+
+    vocab, hidden = len(language_model.vocab), model_width(language_model.model)
+    row = row_bytes(vocab, hidden, 0, 200, False) + 4 * (2 + 1) * (vocab + hidden)  # a 2-token prompt
+    monkeypatch.setenv(MEMORY_ENV, repr(3.5 * row / MIB))
+    with pytest.raises(S2SError, match=r"^n 4 samples of up to 200 tokens after a 2-token prompt need about .* MiB "
+                                       r"with this model \(a 18-token vocabulary\), more than the .* MiB a decoding batch "
+                                       r"may take \(S2S_DECODE_MEMORY_MB=.*\); the largest n that fits is 3 \(-n\)\.$"):
+        language_model.generate("the cat", n=4, max_tokens=200, seed=1)
+    assert len(language_model.generate("the cat", n=3, max_tokens=200, seed=1)) == 3
+    with pytest.raises(S2SError, match=r"not even one sample fits: lower --max-tokens or shorten the prompt\.$"):
+        language_model.generate("the cat", n=1, max_tokens=100_000, seed=1)

@@ -16,7 +16,7 @@ import torch
 from s2s.data.readers import check_path, check_text
 from s2s.data.tokenizers import tokenizer_from_state
 from s2s.data.vocab import Vocab
-from s2s.decoding.limits import GREEDY_TEMPERATURE
+from s2s.decoding.limits import GREEDY_TEMPERATURE, MIB, budget_words, memory_budget, model_width, row_bytes
 from s2s.decoding.translator import load_model
 from s2s.device import resolve_device
 from s2s.errors import S2SError
@@ -80,6 +80,20 @@ class TextGenerator:
     def encode(self, line: str) -> list[int]:
         return self.vocab.encode(self.tokenizer.tokenize(check_text(line, "TextGenerator.encode: line")))
 
+    def _check_memory(self, n: int, max_tokens: int, prompt_tokens: int) -> None:
+        """S2SError naming -n and the largest n that fits, before sampling, when n samples of max_tokens tokens after
+        the prompt would take more than a decoding batch may (s2s.decoding.limits): each sample holds the prompt's
+        logits and states, its tokens and the step's log-probs and their copies."""
+        vocab, hidden = len(self.vocab), model_width(self.model)
+        row = row_bytes(vocab, hidden, 0, max_tokens, False) + 4 * (prompt_tokens + 1) * (vocab + hidden)
+        budget = memory_budget(self.device)
+        if n * row > budget:
+            largest = (f"the largest n that fits is {budget // row} (-n)" if budget >= row else
+                       "not even one sample fits: lower --max-tokens or shorten the prompt")
+            raise S2SError(f"n {n} samples of up to {max_tokens:,} tokens after a {prompt_tokens}-token prompt need "
+                           f"about {n * row / MIB:,.0f} MiB with this model (a {vocab:,}-token vocabulary), more than "
+                           f"{budget_words(budget)}; {largest}.")
+
     def generate(self, prompt: str = "", n: int = 1, max_tokens: int = 50, temperature: float = 1.0, top_k: int = 0,
                  seed: int | None = None) -> list[str]:
         """n texts: the prompt and its sampled continuation, detokenized. The prompt is one str (check_text)."""
@@ -101,6 +115,7 @@ class TextGenerator:
             print(f"warning: the prompt's {', '.join(map(repr, unknown))} {'is' if len(unknown) == 1 else 'are'} not in "
                   f"the model's vocabulary and become{'s' if len(unknown) == 1 else ''} <unk>.", file=sys.stderr)
         prompt_ids = self.vocab.encode(tokens)
+        self._check_memory(n, max_tokens, len(prompt_ids))
         continuations = sample(self.model, prompt_ids, n, max_tokens, temperature, top_k, generator, self.device)
         texts = [self.tokenizer.detokenize(self.vocab.decode(prompt_ids + ids)) for ids in continuations]
         return [" ".join(text.split()) for text in texts]

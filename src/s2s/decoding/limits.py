@@ -6,7 +6,7 @@ row_bytes(): the log-probs over the target vocabulary and their copies, the enco
 its recurrent state, its token history and, when asked for, its attention. A batch takes at most memory_budget()
 bytes: decode_batches() gives fewer sentences to a batch where --batch-size sentences would take more (the output
 is the same, only slower), and refuses, naming the largest beam (or --sample) that fits, where one sentence alone
-would not fit.
+would not fit. s2s serve checks its --max-beam, and s2s generate its -n samples, against the same budget.
 
 Temperature: softmax(log_probs / T) in float32 keeps only the most likely token once T is far below the gap
 between two different log-probs of likely tokens (float32 spacing near log p = -0.7 is 6e-8, and exp(-6e-8 / 1e-10)
@@ -83,14 +83,16 @@ def model_width(model) -> int:
     return max((shape[-1] for shape in (tuple(p.shape) for p in parameters) if len(shape) == 2), default=0)
 
 
-def row_bytes(vocab: int, hidden: int, src_len: int, out_len: int, attention: bool, members: int = 1) -> int:
+def row_bytes(vocab: int, hidden: int, src_len: int, out_len: int, attention: bool, members: int = 1,
+              no_repeat_ngram: int = 0) -> int:
     """An estimate of the bytes one decoding row (one beam, or one sample, of one sentence) holds at its peak, in
     float32s of 4 bytes: 6 copies of the vocabulary per member (the step's log-probs, their sum with the row's score,
     the candidates the top-k reads, and numpy's int64 indices of them), the encoder states repeated for the row
     (src_len * hidden), its recurrent state (4 * hidden), and per output step its token history (an int64, copied
-    each step) and, with attention, two copies of its attention row (src_len)."""
-    floats = 6 * vocab * members + (src_len + 4) * hidden + out_len * (4 + (2 * src_len if attention else 0))
-    return 4 * floats
+    each step), with attention two copies of its attention row (src_len), and with the n-gram guard the bytes that
+    compare its n-grams with the last one (no_repeat_ngram)."""
+    per_step = 4 + (2 * src_len if attention else 0) + no_repeat_ngram / 4
+    return int(4 * (6 * vocab * members + (src_len + 4) * hidden + out_len * per_step))
 
 
 def output_limit(src_len: int, max_len_ratio: float) -> int:
@@ -98,34 +100,40 @@ def output_limit(src_len: int, max_len_ratio: float) -> int:
     return int(src_len * max_len_ratio) + 10
 
 
-def sentence_bytes(translator, src_len: int, rows: int, max_len_ratio: float, attention: bool) -> int:
+def sentence_bytes(translator, src_len: int, rows: int, max_len_ratio: float, attention: bool,
+                   no_repeat_ngram: int = 0) -> int:
     """The estimate of one sentence of src_len tokens decoded with `rows` rows (beam or samples) by `translator`."""
     model = translator.model
     members = len(getattr(model, "members", None) or [model])
     return rows * row_bytes(len(translator.tgt_vocab), model_width(model), src_len,
-                            output_limit(src_len, max_len_ratio), attention, members)
+                            output_limit(src_len, max_len_ratio), attention, members, no_repeat_ngram)
 
 
-def largest_rows(translator, src_len: int, max_len_ratio: float, attention: bool, budget: int) -> int:
+def largest_rows(translator, src_len: int, max_len_ratio: float, attention: bool, budget: int,
+                 no_repeat_ngram: int = 0) -> int:
     """The most rows (beam or samples) a sentence of src_len tokens may decode with in `budget` bytes."""
-    return budget // sentence_bytes(translator, src_len, 1, max_len_ratio, attention)
+    return budget // sentence_bytes(translator, src_len, 1, max_len_ratio, attention, no_repeat_ngram)
 
 
 def too_large(option: str, rows: int, translator, src_len: int, max_len_ratio: float, attention: bool,
-              budget: int) -> str:
+              budget: int, no_repeat_ngram: int = 0) -> str:
     """The sentence that says `option` (beam, sample) `rows` does not fit `budget` for a src_len-token line."""
-    need = sentence_bytes(translator, src_len, rows, max_len_ratio, attention)
-    largest = largest_rows(translator, src_len, max_len_ratio, attention, budget)
-    source = (f"{MEMORY_ENV}={os.environ[MEMORY_ENV]}" if os.environ.get(MEMORY_ENV, "").strip() else
-              f"half the available memory, at most 2 GiB; {MEMORY_ENV} sets it")
+    need = sentence_bytes(translator, src_len, rows, max_len_ratio, attention, no_repeat_ngram)
+    largest = largest_rows(translator, src_len, max_len_ratio, attention, budget, no_repeat_ngram)
     return (f"{option} {rows} needs about {need / MIB:,.0f} MiB to decode a {src_len}-token line with this model (a "
             f"{len(translator.tgt_vocab):,}-token target vocabulary{', attention kept' if attention else ''}), more "
-            f"than the {budget / MIB:,.0f} MiB a decoding batch may take ({source}); the largest {option} that fits is "
-            f"{largest}")
+            f"than {budget_words(budget)}; the largest {option} that fits is {largest}")
+
+
+def budget_words(budget: int) -> str:
+    """'the 2,048 MiB a decoding batch may take (half the available memory, ...)': the budget and where it came from."""
+    source = (f"{MEMORY_ENV}={os.environ[MEMORY_ENV]}" if os.environ.get(MEMORY_ENV, "").strip() else
+              f"half the available memory, at most 2 GiB; {MEMORY_ENV} sets it")
+    return f"the {budget / MIB:,.0f} MiB a decoding batch may take ({source})"
 
 
 def decode_batches(translator, order: list[int], lengths: list[int], batch_size: int, rows: int, option: str,
-                   max_len_ratio: float, attention: bool) -> Iterator[list[int]]:
+                   max_len_ratio: float, attention: bool, no_repeat_ngram: int = 0) -> Iterator[list[int]]:
     """The batches to decode `order` (sentence indices, shortest source first) in: at most batch_size sentences, and
     fewer where batch_size sentences of `rows` rows each would take more than memory_budget(); an S2SError naming
     `option` (beam, sample) and its largest value that fits, before anything is decoded, where one sentence alone
@@ -133,13 +141,13 @@ def decode_batches(translator, order: list[int], lengths: list[int], batch_size:
     budget = memory_budget(translator.device)
     if order:  # the longest sentence decides whether the option fits at all
         longest = lengths[order[-1]]
-        if sentence_bytes(translator, longest, rows, max_len_ratio, attention) > budget:
-            raise S2SError(too_large(option, rows, translator, longest, max_len_ratio, attention, budget) +
-                           f" (--{option}).")
+        if sentence_bytes(translator, longest, rows, max_len_ratio, attention, no_repeat_ngram) > budget:
+            raise S2SError(too_large(option, rows, translator, longest, max_len_ratio, attention, budget,
+                                     no_repeat_ngram) + f" (--{option}).")
     start = 0
     while start < len(order):
         chunk = order[start : start + batch_size]
-        fits = budget // sentence_bytes(translator, lengths[chunk[-1]], rows, max_len_ratio, attention)
+        fits = budget // sentence_bytes(translator, lengths[chunk[-1]], rows, max_len_ratio, attention, no_repeat_ngram)
         chunk = chunk[: max(1, fits)]
         yield chunk
         start += len(chunk)

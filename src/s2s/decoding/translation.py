@@ -196,7 +196,7 @@ class BatchTranslator:
         prefix_ids = self._prefix_ids([text if tokens else "" for text, tokens in zip(prefix, src_tokens)])
         rows, option = (sample, "sample") if sampling is not None else (beam, "beam")  # decoding rows per sentence
         for chunk in decode_batches(self, order, [len(tokens) for tokens in src_tokens], batch_size, rows, option,
-                                    max_len_ratio, return_attention or return_alignment):  # fewer where memory asks
+                                    max_len_ratio, return_attention or return_alignment, no_repeat_ngram):
             ids = [self.src_vocab.encode(src_tokens[i]) for i in chunk]
             extra = {}
             if any(prefix_ids[i] for i in chunk):

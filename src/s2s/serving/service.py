@@ -120,13 +120,13 @@ def check_limits(models: dict[str, ServedModel], limits: Limits) -> None:
     from s2s.decoding.limits import largest_rows, memory_budget, too_large
 
     for model in models.values():
-        translator = model.translator
-        beam, longest = min(limits.max_beam, len(translator.tgt_vocab)), translator.max_input_tokens
-        ratio, budget = translator.decode.max_len_ratio, memory_budget(translator.device)
-        if largest_rows(translator, longest, ratio, True, budget) < beam:
+        translator, budget = model.translator, memory_budget(model.translator.device)
+        beam = min(limits.max_beam, len(translator.tgt_vocab))
+        line = (translator, translator.max_input_tokens, translator.decode.max_len_ratio, True)  # attention kept
+        if largest_rows(*line, budget, translator.decode.no_repeat_ngram) < beam:
             raise S2SError(f"--max-beam {limits.max_beam} is too large for model '{model.name}': "
-                           f"{too_large('beam', beam, translator, longest, ratio, True, budget)}; start s2s serve "
-                           f"with a smaller --max-beam.")
+                           f"{too_large('beam', beam, *line, budget, translator.decode.no_repeat_ngram)}; start s2s "
+                           f"serve with a smaller --max-beam.")
 
 
 def load_translator(path: str, engine: str, device: str, precision: str) -> tuple[BatchTranslator, str]:
