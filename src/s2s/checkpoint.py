@@ -152,6 +152,8 @@ def average_checkpoints(paths: list[str | Path]) -> dict:
     if not paths:
         raise S2SError("nothing to average: give at least one checkpoint.")
     payloads = [load_checkpoint(path) for path in paths]
+    for path, payload in zip(paths, payloads):  # an average of a damaged checkpoint would be damaged too
+        check_payload(payload, path)
     first = payloads[0]
     for path, payload in zip(paths[1:], payloads[1:]):
         if payload["src_vocab"] != first["src_vocab"] or payload["tgt_vocab"] != first["tgt_vocab"]:
