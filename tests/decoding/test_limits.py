@@ -250,3 +250,17 @@ def test_generate_refuses_more_samples_than_fit_naming_the_largest_n(language_mo
     assert len(language_model.generate("the cat", n=3, max_tokens=200, seed=1)) == 3
     with pytest.raises(S2SError, match=r"not even one sample fits: lower --max-tokens or shorten the prompt\.$"):
         language_model.generate("the cat", n=1, max_tokens=100_000, seed=1)
+
+
+def test_a_request_that_no_longer_fits_is_a_503_naming_the_largest_beam(made, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from s2s.serving.app import create_app
+
+    models = load_models([str(made["torch"])], device="cpu", limits=Limits(max_beam=8))
+    with TestClient(create_app(models, Limits(max_beam=8), max_batch_wait_ms=1)) as client:
+        set_budget(monkeypatch, next(iter(models.values())).translator, 3.5)  # less memory than at startup
+        answer = client.post("/translate", json={"text": SOURCES, "beam": 8})
+        assert answer.status_code == 503
+        assert re.search(r"^beam 8 needs about .* the largest beam that fits is 3 \(--beam\)\.$", answer.json()["error"])
+        assert client.post("/translate", json={"text": SOURCES, "beam": 3}).status_code == 200

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
+from s2s.errors import S2SError
 from s2s.version import __version__
 from s2s.serving.batcher import Batcher
 from s2s.serving.service import Limits, RequestError, ServedModel, decode, parse_translate_request
@@ -74,6 +75,12 @@ def create_app(models: dict[str, ServedModel], limits: Limits = Limits(), max_ba
     @app.exception_handler(RequestError)
     async def request_error(request: Request, error: RequestError):
         return JSONResponse({"error": error.message}, status_code=error.status)
+
+    @app.exception_handler(S2SError)
+    async def refused_decode(request: Request, error: S2SError):
+        """A decode the translator refused: the memory budget, checked against --max-beam at startup, has shrunk
+        since (s2s.decoding.limits). The request may succeed later, or with a smaller beam."""
+        return JSONResponse({"error": str(error)}, status_code=503)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException):
