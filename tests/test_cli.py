@@ -316,6 +316,7 @@ def test_ensemble_of_different_vocabularies_is_refused(run, tmp_path):
     ("--batch-size", "many", "argument --batch-size: expected an integer, got 'many'"),
     ("--length-penalty", "-1", "argument --length-penalty: must be >= 0.0, got -1"),
     ("--max-len-ratio", "0", "argument --max-len-ratio: must be > 0, got 0"),
+    ("--max-len-ratio", "-1", "argument --max-len-ratio: must be > 0, got -1"),  # was: 'must be >= 0.0', then 0 refused
     ("--no-repeat-ngram", "-2", "argument --no-repeat-ngram: must be >= 0 (0 is off), got -2"),
 ])
 @pytest.mark.parametrize("command", ["translate", "evaluate", "report"])

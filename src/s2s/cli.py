@@ -63,7 +63,8 @@ def at_least(minimum: float, kind=int, note: str = "", most: float | None = None
         if not math.isfinite(value):
             raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
         if value < minimum or (above and value == minimum):
-            raise argparse.ArgumentTypeError(f"must be {'>' if above else '>='} {minimum}{note}, got {text}")
+            bound = f"> {minimum:g}" if above else f">= {minimum}"  # '> 0', as the flags' help says
+            raise argparse.ArgumentTypeError(f"must be {bound}{note}, got {text}")
         if most is not None and value > most:
             raise argparse.ArgumentTypeError(f"must be <= {most}, got {text}")
         return value

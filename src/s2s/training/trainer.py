@@ -158,7 +158,10 @@ class Trainer:
                      f"vocabularies; a fresh optimizer and schedule from step 0"
                      + ("; model.src/tgt_embeddings are not read (the embeddings are the checkpoint's)"
                         if config.model.src_embeddings or config.model.tgt_embeddings else ""))
-            low = coverage_warning(vocabulary_coverage(self.corpus), self.init_from)
+            shares = vocabulary_coverage(self.corpus)
+            if self.monolingual:  # a language model's two sides are one text
+                shares.pop("source", None)
+            low = coverage_warning(shares, self.init_from)
             if low:
                 self.log(low)
         elif resume is None:  # a resumed run's weights come from last.pt
