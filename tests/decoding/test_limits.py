@@ -264,3 +264,11 @@ def test_a_request_that_no_longer_fits_is_a_503_naming_the_largest_beam(made, mo
         assert answer.status_code == 503
         assert re.search(r"^beam 8 needs about .* the largest beam that fits is 3 \(--beam\)\.$", answer.json()["error"])
         assert client.post("/translate", json={"text": SOURCES, "beam": 3}).status_code == 200
+
+
+def test_a_line_that_fits_no_beam_at_all_says_what_to_lower(made, monkeypatch):
+    translator = load(made, "torch")
+    set_budget(monkeypatch, translator, 0.5, attention=True)
+    with pytest.raises(S2SError, match=r"^beam 1 needs about .*; not even beam 1 fits: lower --max-len-ratio or split "
+                                       r"the line \(--beam\)\.$"):
+        translator.translate_detailed(SOURCES, beam=1, return_attention=True)

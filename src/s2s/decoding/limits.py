@@ -120,9 +120,11 @@ def too_large(option: str, rows: int, translator, src_len: int, max_len_ratio: f
     """The sentence that says `option` (beam, sample) `rows` does not fit `budget` for a src_len-token line."""
     need = sentence_bytes(translator, src_len, rows, max_len_ratio, attention, no_repeat_ngram)
     largest = largest_rows(translator, src_len, max_len_ratio, attention, budget, no_repeat_ngram)
+    advice = (f"the largest {option} that fits is {largest}" if largest else
+              f"not even {option} 1 fits: lower --max-len-ratio or split the line")
     return (f"{option} {rows} needs about {need / MIB:,.0f} MiB to decode a {src_len}-token line with this model (a "
             f"{len(translator.tgt_vocab):,}-token target vocabulary{', attention kept' if attention else ''}), more "
-            f"than {budget_words(budget)}; the largest {option} that fits is {largest}")
+            f"than {budget_words(budget)}; {advice}")
 
 
 def budget_words(budget: int) -> str:
