@@ -90,7 +90,7 @@ EXPORT_DAMAGES = [
     ("decoder empty", lambda f, m: (f / "decoder.onnx").write_bytes(b""),
      r"{folder}/decoder.onnx is not an ONNX graph onnxruntime can load"),
     ("decoder of an lstm export", taken("lstm", "decoder.onnx"),
-     r"{folder}/decoder.onnx does not take encoder.onnx's encoding or the export's target vocabulary \(.*c.*\); it is "
+     r"{folder}/decoder.onnx takes c, which manifest.json's states \['h'\] do not name; the manifest or the graph is "
      r"from another export"),
     ("decoder of a wider export, old manifest",
      lambda f, m: (taken("wide", "decoder.onnx")(f, m), manifest_edit(f, without_checksums)),
@@ -126,6 +126,8 @@ EXPORT_DAMAGES = [
      r"{folder}/manifest.json names '../lstm/decoder.onnx' as one of its files"),
     ("manifest sha256 a list", lambda f, m: manifest_edit(f, lambda d: {**d, "sha256": ["x"]}),
      r"{folder}/manifest.json: its sha256 entry is not an object"),
+    ("manifest states fewer than the graphs'", lambda f, m: manifest_edit(f, lambda d: {**d, "states": []}),
+     r"{folder}/decoder.onnx takes h, which manifest.json's states \[\] do not name"),
     ("manifest decode a list", lambda f, m: manifest_edit(f, lambda d: {**d, "decode": [5]}),
      r"{folder}/manifest.json has the wrong kind of value for decode \(an object\)"),
     ("manifest decode beam out of range", lambda f, m: manifest_edit(f, lambda d: {**d, "decode": {"beam": 10**9}}),

@@ -73,6 +73,11 @@ class OnnxModel:
         if lacking:
             raise S2SError(f"the graphs do not match manifest.json's states {self.state_names}: no {', '.join(lacking)}; "
                            f"export the checkpoint again.")
+        unnamed = sorted(self.decoder_inputs - {"prev_tokens", "enc_states", "src_mask", *self.state_names})
+        if unnamed:
+            raise S2SError(f"{decoder_path} takes {', '.join(unnamed)}, which manifest.json's states "
+                           f"{self.state_names} do not name; the manifest or the graph is from another export: export "
+                           f"the checkpoint again.")
         self.takes_encoding = "enc_states" in self.decoder_inputs  # attention models
         width = next((output.shape[-1] for output in self.encoder.get_outputs() if output.name == "enc_states"), None)
         self.hidden_size = width if isinstance(width, int) else None  # for the memory estimate (s2s.decoding.limits)
