@@ -47,9 +47,9 @@ def table(models: list[dict], sentences: dict[str, list[str]]) -> list[str]:
                   "| " + " | ".join(["source"] + [model["name"] for model in chosen]) + " |",
                   "|" + "---|" * (len(chosen) + 1)]
         for row, source in enumerate(sentences[src]):
-            lines.append("| " + " | ".join([source] + [output[row] for output in outputs]).replace("|", "\\|") + " |")
+            lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in [source] + [output[row] for output in outputs]) + " |")
         numbered = [row for row, source in enumerate(sentences[src]) if re.search(r"\d", source)]
-        lines.append("| *numbers copied* | " + " | ".join(
+        lines.append("| *numbers kept as digits* | " + " | ".join(
             f"{sum(digits_kept(sentences[src][row], output[row]) for row in numbered)} of {len(numbered)}"
             for output in outputs) + " |")
         lines.append("")

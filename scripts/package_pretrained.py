@@ -261,7 +261,8 @@ def render_card(card: dict) -> str:
     first = card[f"test_first_{FIRST_LINES}"]
     papers = f"{test['papers_bleu']:.2f}" if test.get("papers_bleu") is not None else "not measured (needs sacremoses)"
     lines = [
-        f"# {card['name']}: {card['direction']} translation ({card['data']['dataset']})",
+        f"# {card['name']}: {card['direction']} translation "
+        f"({' + '.join(corpus['name'] for corpus in card['data'].get('corpora', [])) or card['data']['dataset']})",
         "",
         f"A {arch['model']} model ({arch['cell']} cells, {arch['attention']} attention, emb {arch['emb_size']}, hidden "
         f"{arch['hidden_size']}, {arch['layers']} layer(s), {'bi' if arch['bidirectional'] else 'uni'}directional encoder"

@@ -89,3 +89,11 @@ def test_a_refused_request_shows_the_servers_message(page):
     page.click("#translate")
     page.wait_for_function("document.getElementById('error').textContent !== ''")
     assert page.inner_text("#error") == "'beam' must be between 1 and 16 (this server's --max-beam), got 99."
+
+
+def test_example_sentences_are_everyday_ones_in_the_models_source_language(page):
+    examples = page.locator("#examples a")
+    assert examples.all_inner_texts()[:2] == ["How are you today?", "Where is the train station?"]  # the model is en→de
+    assert page.get_attribute("#source", "placeholder") == "How are you today?"
+    examples.nth(1).click()
+    assert page.input_value("#source") == "Where is the train station?"
