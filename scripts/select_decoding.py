@@ -38,9 +38,12 @@ from s2s.evaluation.metrics import corpus_scores, papers_bleu  # noqa: E402
 LENGTH_PENALTIES = (0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 2.0)
 
 
-def score(translator: Translator, split: dict[str, tuple[list[str], list[str]]], lang: str, **options) -> dict:
-    """Scores of the translations of each set of `split` ({corpus: (sources, references)}); with several sets (a run
-    on data.corpora) BLEU, chrF and papers' BLEU are their means, as training chose its best checkpoint."""
+def score(translator: Translator, split, lang: str, **options) -> dict:
+    """Scores of the translations of `split`: one (sources, references) pair, or {corpus: (sources, references)}; with
+    several sets (a run on data.corpora) BLEU, chrF and papers' BLEU are their means, as training chose its best
+    checkpoint."""
+    if isinstance(split, tuple):
+        split = {"": split}
     started = time.perf_counter()
     per_set, system, reference = {}, 0, 0
     for name, (sources, references) in split.items():
