@@ -143,3 +143,10 @@ def test_s2s_data_download_tatoeba_splits_from_the_mirror(tmp_path, capsys) -> N
     listed = json.loads(capsys.readouterr().out)
     assert sorted(listed) == ["ABOUT.txt", "dev.de", "dev.en", "test.de", "test.en", "train.de", "train.en"]
     assert len(_lines(tmp_path / "t" / "dev.de")) == 1699
+
+
+def test_a_file_in_the_archives_place_that_is_not_the_archive_is_never_replaced(tmp_path: Path) -> None:
+    (tmp_path / ARCHIVE).write_bytes(b"my own zip")
+    with pytest.raises(S2SError, match="exists but is not the pinned Tatoeba archive.*move or delete it"):
+        download_tatoeba(tmp_path, TATOEBA_MIRROR, progress=False)
+    assert (tmp_path / ARCHIVE).read_bytes() == b"my own zip"

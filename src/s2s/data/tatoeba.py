@@ -79,6 +79,9 @@ def download_tatoeba(dest: str | os.PathLike[str], mirror: str | os.PathLike[str
                        f"{URL} into it, or unset the mirror to download it.")
     if final.exists() and not final.is_file():
         raise S2SError(f"{final} is a folder, not the Tatoeba archive; move it away or choose another data folder.")
+    if final.is_file():  # not the pinned archive, and s2s cannot prove it wrote it: never replaced
+        raise S2SError(f"{final} exists but is not the pinned Tatoeba archive (SHA-256 {_sha256(final)}, expected "
+                       f"{SHA256}); move or delete it to fetch the archive again, or choose another data folder.")
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as error:
