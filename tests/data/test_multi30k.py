@@ -32,15 +32,7 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test may reach the network or depend on the caller's mirror setting."""
-    monkeypatch.delenv(MIRROR_ENV, raising=False)
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("test tried to use the network")
-
-    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+pytestmark = pytest.mark.usefixtures("no_network")  # tests/data/conftest.py
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -25,14 +24,7 @@ from s2s.data.tatoeba import (
 from s2s.errors import S2SError
 
 
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(MIRROR_ENV, raising=False)
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("test tried to use the network")
-
-    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+pytestmark = pytest.mark.usefixtures("no_network")  # tests/data/conftest.py
 
 
 @pytest.fixture(scope="module")
