@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Train a model; writes config.yaml, vocabularies, best.pt, last.pt and "
                                             "metrics.jsonl to the run folder (train.run_dir).")
     train.add_argument("--config", help="YAML config (see configs/); without it the defaults are used")
-    train.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
+    train.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
                        help="override config fields, e.g. --set train.epochs=3 model.cell=gru")
     train.add_argument("--run-dir", help="run folder (default: train.run_dir from the config)")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last.pt, exactly where it "
@@ -329,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "model's config: tgt.vec only) and OUTPUT/embeddings.json. Use them with model.src_embeddings / "
                     "model.tgt_embeddings.")
     vectors.add_argument("--config", required=True, help="the YAML config whose data and tokenizer to use")
-    vectors.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="config overrides, as for train")
+    vectors.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE", help="config overrides, as for train")
     vectors.add_argument("--output", required=True, help="folder for the vectors")
     vectors.add_argument("--method", choices=["skipgram", "cbow"], default="skipgram",
                          help="skipgram: predict the context from the word; cbow: the word from its context")

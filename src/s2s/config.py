@@ -57,6 +57,13 @@ class DataConfig:
     #   (bpe: BPE-dropout probability, 0.1 in Provilkov et al. 2020; unigram: sampling smoothing, Kudo 2018); 0: off
     subword_sides: str = "both"  # which sides are sampled: both, src or tgt (validation and test stay deterministic)
     lowercase: bool = False
+    augment_no_final_punct: float = 0.0  # share of training pairs that lose their final . ! ? on both sides
+    #   (text as people type it; data/augment.py); validation and test text never change
+    augment_lowercase: float = 0.0  # share of training pairs whose source side is lower-cased (the target keeps its case)
+    augment_numbers: float = 0.0  # share of the training pairs with the same numbers on both sides that get other
+    #   numbers (1-7 digits), the same on both sides: numbers are copied, not remembered
+    augment_names: float = 0.0  # share of the training pairs naming Tom, Mary or John on both sides that get another
+    #   name (many scripts and letters) on both sides: names are copied, not remembered
     cache: bool = True  # keep the encoded training pairs and the learned tokenizers/vocabularies for later runs
     cache_dir: str = ""  # where (docs/large_corpora.md); empty: $S2S_CACHE, else $XDG_CACHE_HOME/s2s, else ~/.cache/s2s
     workers: int = 0  # processes that tokenize the training text (0: one per core; 1: this process only); corpora of
@@ -330,12 +337,20 @@ def validate(config: Config, source: str | Origins = "config") -> None:
             raise S2SError(f"{where(key)}: '{key}' must be <= {maximum}, got {value}.")
     for section, key, closed in (("model", "dropout", False), ("model", "word_dropout", False),
                                  ("train", "label_smoothing", False), ("data", "subword_alpha", False),
+                                 ("data", "augment_no_final_punct", True), ("data", "augment_lowercase", True),
+                                 ("data", "augment_numbers", True), ("data", "augment_names", True),
                                  ("train", "ema_decay", False),
                                  ("train", "teacher_forcing", True)):
         value = getattr(getattr(config, section), key)
         if not (0.0 <= value <= 1.0 if closed else 0.0 <= value < 1.0):
             raise S2SError(f"{where(f'{section}.{key}')}: '{section}.{key}' must be in [0, 1{']' if closed else ')'}, "
                            f"got {value}.")
+    augments = [f"data.augment_{kind}" for kind in ("no_final_punct", "lowercase", "numbers", "names")
+                if getattr(config.data, f"augment_{kind}")]
+    if augments and config.data.dataset in ("numbers", "text"):
+        raise S2SError(f"{where(*augments, 'data.dataset')}: {', '.join(augments)} makes variants of parallel training "
+                       f"pairs read from files, but 'data.dataset' is {config.data.dataset!r}; set it to 0, or train on "
+                       f"multi30k, tatoeba, files or corpora.")
     if config.data.subword_alpha and config.data.tokenizer != "sentencepiece":
         raise S2SError(f"{where('data.subword_alpha', 'data.tokenizer')}: 'data.subword_alpha' samples SentencePiece "
                        f"segmentations, but 'data.tokenizer' is {config.data.tokenizer!r}; set data.tokenizer: "

@@ -22,6 +22,7 @@ import numpy as np
 
 from s2s.config import DataConfig, corpus_entries
 from s2s.data import numbers
+from s2s.data.augment import KINDS as AUGMENT_KINDS, augment_pairs
 from s2s.data.cache import FORMAT, DataCache, fingerprint, format_bytes, library_versions, resolve_cache_dir
 from s2s.data.encoding import EncodedPairs, TokenizedPairs, resolve_workers, tokenize_pairs
 from s2s.data.readers import file_identity, iter_lines, iter_pairs, read_lines, read_parallel
@@ -149,6 +150,7 @@ class _TrainingText:
 
     def __init__(self, data: DataConfig, generated: tuple[list[str], list[str]] | None, monolingual: bool = False):
         self.data, self.generated, self._paths, self.monolingual = data, generated, None, monolingual
+        self.augment = {kind: getattr(data, f"augment_{kind}") for kind in AUGMENT_KINDS if getattr(data, f"augment_{kind}")}
         if generated is not None and monolingual:
             generated = self.generated = (generated[1], generated[1])
         if generated is not None and data.train_limit:
@@ -170,7 +172,8 @@ class _TrainingText:
             return zip(*self.generated)
         if self.monolingual:
             return ((line, line) for line in self.target_lines())
-        return self._limited(itertools.chain.from_iterable(iter_pairs(*pair) for pair in self.paths()))
+        pairs = self._limited(itertools.chain.from_iterable(iter_pairs(*pair) for pair in self.paths()))
+        return augment_pairs(pairs, self.augment) if self.augment else pairs
 
     def source_lines(self) -> Iterator[str]:
         """The source side, read with the target side (so that a length mismatch shows on the first reading)."""
@@ -181,6 +184,8 @@ class _TrainingText:
     def target_lines(self) -> Iterator[str]:
         if self.generated is not None:
             return iter(self.generated[1])
+        if self.augment:  # the variants change the target side too
+            return (tgt for _, tgt in self.pairs())
         return self._limited(itertools.chain.from_iterable(iter_lines(pair[1]) for pair in self.paths()))
 
     def lists(self) -> tuple[list[str], list[str]]:
@@ -203,7 +208,10 @@ class _TrainingText:
             return {"generated_sha256": hashlib.sha256("\n".join(line for side in self.generated for line in side).encode()).hexdigest()}
         pairs = self.paths()
         paths = [pair[1] for pair in pairs] if self.monolingual else [path for pair in pairs for path in pair]
-        return {"files": [file_identity(path) for path in paths], "train_limit": self.data.train_limit}
+        identity = {"files": [file_identity(path) for path in paths], "train_limit": self.data.train_limit}
+        if self.augment:  # only then, so that the keys of unaugmented data stay as they were
+            identity["augment"] = self.augment
+        return identity
 
 
 def _train_tokenizers(data: DataConfig, text: _TrainingText) -> tuple[Tokenizer, Tokenizer]:
