@@ -349,3 +349,9 @@ def test_train_without_a_config_checks_its_run_folder_too(tmp_path, capsys):
     blocker.write_text("")
     assert main(["train", "--set", f"train.run_dir={blocker / 'run'}", "train.epochs=1"]) == 2
     assert f"'{blocker}' is a file, not a folder; choose another train.run_dir." in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["train"], ["embeddings", "train", "--config", "c.yaml", "--output", "x"]])
+def test_set_given_twice_adds_its_overrides(command) -> None:
+    args = build_parser().parse_args([*command, "--set", "train.epochs=2", "--set", "data.vocab_size=100", "model.cell=lstm"])
+    assert args.set == ["train.epochs=2", "data.vocab_size=100", "model.cell=lstm"]  # not the last flag's only

@@ -52,7 +52,8 @@ def strip_final_punct(src: str, tgt: str) -> tuple[str, str]:
 
 def new_numbers(src: str, tgt: str, index: int) -> tuple[str, str]:
     """Where both sides hold the same numbers (digit runs), each number replaced by another, the same on both sides:
-    1 to 7 digits, a leading zero kept where the number had one."""
+    1 to 7 digits, without a leading zero unless the number had one (then zero-padded to its new length). A draw below
+    10**(length-1) becomes 10**(length-1): round numbers come up a little more often, as they do in text."""
     numbers = DIGITS.findall(src)
     if not numbers or sorted(numbers) != sorted(DIGITS.findall(tgt)):
         return src, tgt
