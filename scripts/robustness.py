@@ -1,0 +1,141 @@
+"""How models fare on text as people type it: the Tatoeba dev or test split as written, without final punctuation,
+with a lower-cased source, both, with other names and with other numbers; BLEU, chrF, how often names and numbers
+come through, and how often the output loops (a word three times in a row).
+
+    python scripts/robustness.py --checkpoint de-en everyday-de-en-v1 --split dev [--output benchmarks/everyday/X]
+
+Each checkpoint decodes with its own decode settings (a pretrained model's card). The names put in are not among the
+names data.augment_names trains with (data/augment.py), and the numbers have 1 to 9 digits (training's have 1 to 7),
+so that the figures measure copying, not remembering. Tatoeba's German-English splits only: the direction comes from
+the checkpoint (de->en reads the German side).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+from pathlib import Path
+
+import sacrebleu
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import REPO, describe_machine, machine_info, markdown_table, run_script  # noqa: E402
+
+from s2s.checkpoint import load_checkpoint  # noqa: E402
+from s2s.data.augment import DIGITS, NAME_PATTERNS, NEW_NAMES, strip_final_punct  # noqa: E402
+from s2s.data.readers import read_parallel  # noqa: E402
+from s2s.decoding.translator import Translator  # noqa: E402
+from s2s.pretrained import resolve  # noqa: E402
+
+# None of them is among NEW_NAMES (checked below); none ends in s, x, z or ß (German genitives take a plain "s").
+EVAL_NAMES = ("Þórdís", "Nguyễn", "Małgosia", "Øystein", "Chukwuemeka", "Saoirse", "Hyun-woo", "Ágota", "Radomír",
+              "Fionnuala", "Grzegorz", "Wiebke", "Kwabena", "Anneliese", "Tadeusz", "Orsolya", "Pradeep", "Vesna",
+              "Ilse", "Eero", "Dagny", "Mirela", "Leopold", "Jolanta", "Nnamdi", "Aurélie", "Bartek", "Sigrún", "Ruairí",
+              "Xochitl")
+LOOP = re.compile(r"\b(\w+)\b(?:\W+\1\b){2,}", re.IGNORECASE)
+NUMBER_COPIES = 5  # each test pair with numbers is asked this many times, with other numbers each time
+
+
+def variants(src: list[str], ref: list[str], seed: int = 1) -> dict[str, tuple[list[str], list[str]]]:
+    """{name: (sources, references)} of the split's variants."""
+    rng = random.Random(seed)
+    bare = [strip_final_punct(s, r) for s, r in zip(src, ref)]
+    bare = [pair for pair, original in zip(bare, zip(src, ref)) if pair != original]
+    named, numbered = [], []
+    for s, r in zip(src, ref):
+        pattern = NAME_PATTERNS["Tom"]
+        if len(pattern.findall(s)) and len(pattern.findall(s)) == len(pattern.findall(r)):
+            name = rng.choice(EVAL_NAMES)
+            named.append((pattern.sub(name, s), pattern.sub(name, r)))
+        numbers = DIGITS.findall(s)
+        if numbers and sorted(numbers) == sorted(DIGITS.findall(r)):
+            for _ in range(NUMBER_COPIES):
+                new = {n: str(rng.randrange(10 ** (length - 1) if length > 1 else 0, 10**length))
+                       for n in dict.fromkeys(numbers) for length in [rng.randint(1, 9)]}
+                numbered.append(tuple(DIGITS.sub(lambda m: new[m.group()], side) for side in (s, r)))
+    return {"as written": (src, ref),
+            "no final punctuation": ([s for s, _ in bare], [r for _, r in bare]),
+            "lower-cased source": ([s.lower() for s in src], ref),
+            "both (typed casually)": ([s.lower() for s, _ in bare], [r for _, r in bare]),
+            "other names": ([s for s, _ in named], [r for _, r in named]),
+            "other numbers": ([s for s, _ in numbered], [r for _, r in numbered])}
+
+
+def kept(kind: str, sources: list[str], outputs: list[str]) -> float | None:
+    """Percent of the lines whose names (other names) or numbers (other numbers) all come through."""
+    if kind == "other names":
+        hits = [all(name in out for name in EVAL_NAMES if name in src) for src, out in zip(sources, outputs)]
+    elif kind == "other numbers":
+        hits = [sorted(DIGITS.findall(src)) == sorted(DIGITS.findall(out)) for src, out in zip(sources, outputs)]
+    else:
+        return None
+    return round(100 * sum(hits) / max(1, len(hits)), 1)
+
+
+def score(translator: Translator, cases: dict) -> dict:
+    results = {}
+    for kind, (sources, refs) in cases.items():
+        if not sources:  # e.g. no pair with numbers in a --limit
+            continue
+        outputs = translator.translate(sources)
+        results[kind] = {"lines": len(sources), "bleu": round(sacrebleu.corpus_bleu(outputs, [refs]).score, 2),
+                         "chrf": round(sacrebleu.corpus_chrf(outputs, [refs]).score, 2),
+                         "loops_percent": round(100 * sum(bool(LOOP.search(out)) for out in outputs) / max(1, len(outputs)), 2),
+                         "kept_percent": kept(kind, sources, outputs)}
+        print(f"  {kind}: {results[kind]}", file=sys.stderr)
+    return results
+
+
+def languages(checkpoint: str) -> tuple[str, str]:
+    """(source, target) language of a checkpoint, a run folder (its best.pt) or a pretrained folder or name."""
+    path = resolve(checkpoint)
+    if path.is_dir():
+        path = path / ("model.pt" if (path / "model.pt").exists() else "best.pt")
+    data = load_checkpoint(path)["config"]["data"]
+    return data["src"], data["tgt"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", nargs="+", required=True, help="pretrained names, folders or .pt files")
+    parser.add_argument("--split", choices=["dev", "test"], default="dev", help="the Tatoeba split (default dev)")
+    parser.add_argument("--data-dir", default=str(REPO / "data" / "tatoeba"), help="the prepared Tatoeba folder "
+                        "(s2s data download tatoeba)")
+    parser.add_argument("--limit", type=int, default=0, help="only the split's first N pairs (a quick look)")
+    parser.add_argument("--output", help="write OUTPUT.json and OUTPUT.md")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    args = parser.parse_args()
+    assert not set(EVAL_NAMES) & set(NEW_NAMES), "the evaluation's names must not be training names"
+    torch.set_num_threads(args.threads)
+    info = machine_info()
+    print(describe_machine(info), file=sys.stderr)
+    results, rows = {}, []
+    for checkpoint in args.checkpoint:
+        translator = Translator.from_checkpoint(checkpoint, device="cpu")
+        src_lang, tgt_lang = languages(checkpoint)
+        folder = Path(args.data_dir)
+        src, ref = read_parallel(folder / f"{args.split}.{src_lang}", folder / f"{args.split}.{tgt_lang}")
+        src, ref = (src[: args.limit], ref[: args.limit]) if args.limit else (src, ref)
+        print(f"{checkpoint} ({src_lang}->{tgt_lang}), Tatoeba {args.split}:", file=sys.stderr)
+        results[checkpoint] = score(translator, variants(src, ref))
+        for kind, figures in results[checkpoint].items():
+            rows.append([checkpoint, kind, figures["lines"], figures["bleu"], figures["chrf"], figures["loops_percent"],
+                         "" if figures["kept_percent"] is None else figures["kept_percent"]])
+    lines = [f"Tatoeba {args.split} split, variants of text as people type it (`{info['command']}`):", ""]
+    lines += markdown_table(["model", "variant", "lines", "BLEU", "chrF", "loops %", "names/numbers kept %"],
+                            "llrrrrr", rows)
+    lines += ["", describe_machine(info)]
+    print("\n".join(lines))
+    if args.output:
+        Path(f"{args.output}.json").write_text(json.dumps({"machine": info, "split": args.split, "results": results},
+                                                          indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        Path(f"{args.output}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    run_script(main)
