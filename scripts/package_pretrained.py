@@ -41,6 +41,7 @@ from s2s import __version__  # noqa: E402
 from s2s.checkpoint import average_checkpoints, load_checkpoint, save_checkpoint  # noqa: E402
 from s2s.config import config_from_dict  # noqa: E402
 from s2s.config import corpus_entries  # noqa: E402
+from s2s.data.augment import KINDS as AUGMENT_KINDS  # noqa: E402
 from s2s.data.corpus import read_split_parts, read_splits  # noqa: E402
 from s2s.data.tatoeba import ATTRIBUTION as TATOEBA_ATTRIBUTION, LICENSE_URL as TATOEBA_LICENSE  # noqa: E402
 from s2s.decoding.translator import Translator  # noqa: E402
@@ -211,7 +212,9 @@ def package(checkpoints: list[str | Path], name: str, output: str | Path, decode
                      **({"corpora": [{"name": entry.name, "dataset": entry.dataset, "weight": entry.weight}
                                      for entry in corpus_entries(config.data)]} if config.data.corpora else {}),
                      **({"byte_fallback": True} if config.data.sp_byte_fallback else {}),
-                     **({"split_digits": True} if config.data.sp_split_digits else {})},
+                     **({"split_digits": True} if config.data.sp_split_digits else {}),
+                     **({"augment": augment} if (augment := {kind: getattr(config.data, f"augment_{kind}") for kind in AUGMENT_KINDS
+                                                             if getattr(config.data, f"augment_{kind}")}) else {})},
             **({"attribution": TATOEBA_ATTRIBUTION, "license": f"CC-BY 2.0 (France), {TATOEBA_LICENSE}"}
                if "tatoeba" in datasets else {}),
             **({"aliases": list(aliases)} if aliases else {}),
@@ -253,6 +256,10 @@ def package(checkpoints: list[str | Path], name: str, output: str | Path, decode
         shutil.rmtree(staging, ignore_errors=True)
     update_index(output.parent)
     return card
+
+
+AUGMENT_LABELS = {"no_final_punct": "no final punctuation", "lowercase": "lower-cased source", "numbers": "other numbers",
+                  "names": "other names"}
 
 
 def render_card(card: dict) -> str:
@@ -311,6 +318,10 @@ def render_card(card: dict) -> str:
         f"{card['packaged']['cpu']}, torch {card['packaged']['torch']}",
         "",
         *([f"- data: {card['attribution']}; license {card['license']}", ""] if card.get("attribution") else []),
+        *([f"- training pairs replaced by variants of text as people type it (data.augment_*, docs/datasets.md): "
+           + ", ".join(f"{AUGMENT_LABELS[kind]} {rate:.0%}" for kind, rate in card["data"]["augment"].items())
+           + " of the pairs each can change", ""]
+          if card["data"].get("augment") else []),
         *([f"- short name{'s' if len(card['aliases']) > 1 else ''}: {', '.join(card['aliases'])} "
            f"(`--checkpoint {card['aliases'][0]}`)", ""] if card.get("aliases") else []),
         "Files: `model.pt` (the checkpoint every s2s command reads), `config.yaml`, `src.spm.model` / `tgt.spm.model` "
