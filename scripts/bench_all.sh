@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduce every figure in BENCHMARKS.md, one step after another, in the order the file shows them.
+# Reproduce every figure of BENCHMARKS.md (its summary table and the pages of docs/benchmarks/), one step after another.
 #
 #   scripts/bench_all.sh                  all steps (about 5½ hours on a 2-core CPU, plus ~5½ for lm, embeddings, teacher_forcing)
 #   scripts/bench_all.sh --only NAME      one step (repeat --only for several; they run in the order below)
@@ -15,7 +15,7 @@
 #   throughput        scripts/bench_throughput.py: six zoo models, the step loops, bf16       ~12 min
 #   quickstart        scripts/bench_quickstart.py: the built-in task with and without attention ~6.5 min
 #   recipe_de_en      scripts/bench_multi30k.py, configs/multi30k/best_de_en.yaml (19 epochs at most, tied embeddings)
-#                       ~35-41 min wall alone on the AVX-512 EPYC (estimated; ~40-47 on the AVX2 one)
+#                       50.4 min wall on the AVX2 EPYC, 2 threads (timed 2026-12-03, docs/benchmarks/multi30k_recipes.md)
 #   select_de_en      scripts/select_decoding.py on runs/best_de_en                          ~7 min
 #   example_report    s2s report runs/best_de_en with the chosen decoding -> docs/example_report (not timed)
 #   ablation_plateau  bench_multi30k.py + select_decoding.py, ablations/de_en_bpe_dropout_plateau.yaml
@@ -24,7 +24,7 @@
 #                       the recorded run was stopped after 47.5 min wall, in epoch 19 of 20; no selection run yet
 #   options           scripts/bench_options.py: the training cost of the model options (no full run recorded)
 #   recipe_en_de      scripts/bench_multi30k.py, configs/multi30k/best_en_de.yaml (16 epochs, tied embeddings)
-#                       ~37 min wall alone on the AVX-512 EPYC (estimated; ~43 on the AVX2 one)
+#                       32.1-45.5 min wall on the AVX2 EPYC, 2 threads (timed 2026-12-03, docs/benchmarks/multi30k_recipes.md)
 #   hardware          scripts/bench_throughput.py: fp32 vs bf16, 8k vs 5k pieces, LSTM rows       ~3 min
 #   precision         scripts/bench_decode.py --precisions fp32 int8 int8-linear bf16 on runs/best_de_en ~3 min
 #   select_en_de      scripts/select_decoding.py on runs/best_en_de                          ~7 min (as de->en)
@@ -45,7 +45,7 @@
 #                       splits the three runs over two processes)
 #
 # Outputs: benchmarks/STEM.json (the full result), benchmarks/STEM.md (the Markdown the script printed) and
-# benchmarks/STEM.log (its progress on stderr; *.log is git-ignored), with the stems BENCHMARKS.md links to;
+# benchmarks/STEM.log (its progress on stderr; *.log is git-ignored), with the stems the benchmark pages link to;
 # run folders under runs/ (git-ignored); the two linked reports under docs/. A training step refuses to
 # start when its run folder exists already (the trainer never mixes two runs): move the old one aside.
 # The decode figure was measured on the de->en checkpoint of its day; the step decodes whatever

@@ -31,8 +31,10 @@ def test_the_docs_site_builds_with_no_warning(tmp_path):
     assert "WARNING" not in result.stderr, result.stderr[-4000:]
     pages = sorted(str(path.relative_to(REPO / "docs")) for path in (REPO / "docs").rglob("*.md"))
     assert "index.md" in pages and "commands.md" in pages and "configs.md" in pages
-    for page in pages:  # every page became one of the site's pages
-        html = tmp_path / "site" / ("index.html" if page == "index.md" else page.removesuffix(".md") + "/index.html")
+    assert "benchmarks/index.md" in pages and "benchmarks/everyday.md" in pages
+    for page in pages:  # every page became one of the site's pages (an index.md is its folder's index.html)
+        stem = Path(page.removesuffix(".md"))
+        html = tmp_path / "site" / (stem.parent if stem.name == "index" else stem) / "index.html"
         assert html.is_file(), page
 
 

@@ -233,7 +233,7 @@ def card_test_set(card: dict) -> tuple[list[str], list[str]]:
     paths = tatoeba_paths(src, tgt, REPO / "data" / "tatoeba", TATOEBA_MIRROR, progress=False)["test"]
     return read_lines(paths[0]), read_lines(paths[1])
 # test2016 BLEU (cased sacreBLEU) each recipe must reach: the issue targets (de->en >= 38.5, en->de >= 36.0), up to
-# about 2 above the recorded recipe runs (BENCHMARKS.md: 40.19 and 37.59 with the decoding chosen on validation)
+# about 2 above the recorded recipe runs (docs/benchmarks/multi30k_history.md: 40.19 and 37.59 with the decoding chosen on validation)
 EXPECTED_TEST_BLEU = {"multi30k-de-en": (38.5, 42.5), "multi30k-en-de": (36.0, 39.5)}
 SHIPPED_NAMES = sorted(set(EXPECTED_TEST_BLEU) | {m["name"] for m in list_pretrained(SHIPPED)})
 

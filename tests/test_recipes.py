@@ -1,6 +1,8 @@
 """Shipped configs: fixed compute (epochs or steps, never wall time), and a recipe repeats exactly with one seed."""
 
 import json
+import re
+import subprocess
 
 import pytest
 import torch
@@ -44,12 +46,53 @@ def test_the_de_en_recipe_repeats_exactly_with_one_seed(tmp_path):
 
 @pytest.mark.parametrize("pair, epochs", [("de_en", 19), ("en_de", 16)])
 def test_each_recipe_is_its_recorded_run_setting_for_setting(pair, epochs):
-    """BENCHMARKS.md's figures for best_PAIR.yaml come from the runs of ablations/PAIR_weight_decay.yaml: keep them equal."""
+    """ablations/PAIR_weight_decay.yaml documents the weight-decay runs the recipes took up: keep it the recipe."""
     recipe, recorded = (load_config(REPO / "configs/multi30k" / name).to_dict()
                         for name in (f"best_{pair}.yaml", f"ablations/{pair}_weight_decay.yaml"))
     recipe.pop("name"), recorded.pop("name")
     assert recipe == recorded
     assert recipe["model"]["tie_embeddings"] and recipe["train"]["epochs"] == epochs
+
+
+RECORDED_RUN = re.compile(r"^# Recorded run: (benchmarks/\S+\.json) ", re.M)
+CHOSEN_AFTER = re.compile(r"^# Chosen after that run: ([\w.]+(?:, [\w.]+)*) \((benchmarks/[^\s:]+)", re.M)
+MACHINE_ONLY = ("data.mirror=", "train.threads=", "train.run_dir=")  # where and how fast, not what is trained
+
+
+def recipe_and_record(pair: str) -> tuple[str, dict]:
+    """A recipe's header text and the record its `# Recorded run:` line names."""
+    header = (REPO / "configs/multi30k" / f"best_{pair}.yaml").read_text(encoding="utf-8")
+    named = RECORDED_RUN.findall(header)
+    assert len(named) == 1, f"best_{pair}.yaml names {len(named)} recorded runs; one line '# Recorded run: benchmarks/X.json '"
+    return header, json.loads((REPO / named[0]).read_text(encoding="utf-8")) | {"path": named[0]}
+
+
+@pytest.mark.parametrize("pair", ["de_en", "en_de"])
+def test_each_recipe_names_the_run_that_measured_it(pair, tmp_path):
+    """The record a recipe's header names trained this recipe: the config at the record's commit, with the record's
+    --set overrides, equals the recipe now but for what the header says was chosen after that run."""
+    header, record = recipe_and_record(pair)
+    config = f"configs/multi30k/best_{pair}.yaml"
+    assert record["config"] == config, f"{record['path']} trained {record['config']}, not {config}"
+    commit = record["machine"]["git_commit"]
+    if not (REPO / ".git").exists():
+        pytest.skip("needs the repository's history (git show COMMIT:CONFIG)")
+    shown = subprocess.run(["git", "-C", str(REPO), "show", f"{commit}:{config}"], capture_output=True, text=True)
+    assert shown.returncode == 0, f"git show {commit}:{config} failed (a shallow clone?): {shown.stderr}"
+    (tmp_path / f"best_{pair}.yaml").write_text(shown.stdout, encoding="utf-8")
+    measured = load_config(tmp_path / f"best_{pair}.yaml",
+                           [o for o in record["overrides"] if not o.startswith(MACHINE_ONLY)]).to_dict()
+    chosen_after = {key for keys, source in CHOSEN_AFTER.findall(header) for key in keys.split(", ")
+                    if (REPO / source).is_file()}
+    assert _differences(measured, load_config(REPO / config).to_dict()) == chosen_after
+    assert chosen_after == {"de_en": set(), "en_de": {"decode.length_penalty"}}[pair]
+
+
+@pytest.mark.parametrize("pair", ["de_en", "en_de"])
+def test_no_record_named_for_a_recipe_holds_another_run(pair):
+    """bench_all.sh writes benchmarks/multi30k_best_PAIR.json from the recipe: such a file is the recipe's named record."""
+    named_for_recipe = f"benchmarks/multi30k_best_{pair}.json"
+    assert not (REPO / named_for_recipe).exists() or recipe_and_record(pair)[1]["path"] == named_for_recipe
 
 
 @pytest.mark.parametrize("pair, length_penalty_changed", [("de_en", False), ("en_de", True)])

@@ -106,7 +106,7 @@ def add_decode_options(parser: argparse.ArgumentParser, engines: bool = False) -
     group.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N")
     group.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "int8", "int8-linear"],
                        help="fp32 (default); int8: dynamic quantization of the linear and GRU/LSTM layers, faster on "
-                            "CPU (BENCHMARKS.md has speed and BLEU); int8-linear: the linear layers only; "
+                            "CPU (docs/benchmarks/hardware.md has speed and BLEU); int8-linear: the linear layers only; "
                             "bf16: autocast, on GPUs and CPUs with AMX/AVX512-BF16")
     if engines:
         group.add_argument("--engine", choices=["torch", "onnx"], default="torch",

@@ -79,7 +79,7 @@ def limit_onednn_cache(capacity: int = ONEDNN_TRAINING_CACHE) -> str:
 
     On CPU, torch runs LSTM layers (and bf16 matmuls) through oneDNN, which compiles a primitive per input shape and
     keeps it, with its buffers, in a cache. Training batches come in many (batch, length) shapes, so the cache kept
-    growing: an LSTM training's peak memory was twice a GRU's (BENCHMARKS.md, issue 17), and a capacity of 16 halves
+    growing: an LSTM training's peak memory was twice a GRU's (docs/benchmarks/hardware.md, issue 17), and a capacity of 16 halves
     it at the same speed (recompiling a primitive costs little next to a training step). oneDNN reads the setting
     when it creates its first primitive, so call this before the model runs; a value the user exported is kept.
     """

@@ -2,7 +2,7 @@
 
 With input feeding (Luong et al. 2015) the RNN's input at step t is [embedding of y_{t-1}; s̃_{t-1}], the previous
 attentional hidden state, so the model knows what it attended to before. That makes each step depend on the previous
-step's attention, so training runs the decoder step by step (slower; BENCHMARKS.md has the cost). Its state is then
+step's attention, so training runs the decoder step by step (slower; docs/benchmarks/ablations.md has the cost). Its state is then
 (RNN state, s̃ of the last step as (1, batch, hidden)).
 """
 
@@ -23,7 +23,7 @@ def padded_rows(vocab_size: int) -> int:
     """vocab_size rounded up to a multiple of ALIGN_ROWS (4,845 -> 4,864), as nanoGPT rounds 50,257 up to 50,304.
 
     With a vocabulary like 4,845 each row of the logits (batch, vocab) starts at an unaligned address and the CPU's
-    GEMM ran 1.1-1.5x slower at inference (batch 64 to 320 rows, BENCHMARKS.md). The extra rows of W_o, b_o and
+    GEMM ran 1.1-1.5x slower at inference (batch 64 to 320 rows, docs/benchmarks/hardware.md). The extra rows of W_o, b_o and
     the target embedding start at zero, are never targets and never looked up, so they get no gradient and stay
     zero; project() drops their columns and the loss never sees them. state_dict() holds only the real rows, so
     checkpoints record the real vocabulary size and load into models built either way.

@@ -2,7 +2,7 @@
 
 torch's CPU dropout draws its mask with `bernoulli_`, which runs on one core on AMD CPUs (ATen takes MKL's parallel
 generator only on Intel): at the recipes' shapes its three masks a step were 5.4 % of a 2-thread training step on
-the AVX2 EPYC, the one part the second core could not help (BENCHMARKS.md, issue 30). And since Intel and AMD draw
+the AVX2 EPYC, the one part the second core could not help (docs/benchmarks/multi30k_recipes.md, issue 30). And since Intel and AMD draw
 from different generators, the same seed gave different masks, so a recipe trained a different model on each.
 
 Here a mask of n numbers is cut into a fixed number of pieces that depends on n alone; each piece draws uniform

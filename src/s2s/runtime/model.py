@@ -32,7 +32,7 @@ def usable_cpus() -> int:
 def default_threads() -> int:
     """OMP_NUM_THREADS when it is set to a positive integer (as torch reads it), else every usable core. On the
     2-core EPYC one thread beat two for greedy decoding and at batch 1, two won for beam 5 at batch 64
-    (BENCHMARKS.md); OMP_NUM_THREADS=1 s2s translate --engine onnx ... chooses."""
+    (docs/benchmarks/decoding.md); OMP_NUM_THREADS=1 s2s translate --engine onnx ... chooses."""
     value = os.environ.get("OMP_NUM_THREADS", "")
     return int(value) if value.isdigit() and int(value) > 0 else usable_cpus()
 

@@ -32,7 +32,7 @@ def copy_rows(table: nn.Embedding, tokens: list[str], vectors: WordVectors, resc
     rescale: multiply the vectors by one factor so that their standard deviation is that of the table's random rows.
     word2vec's vectors are about 8x smaller than nn.Embedding's N(0, 1) rows, and the layers above are initialised
     for inputs of the table's scale: unscaled, the vectors barely moved the encoder's GRU and a 3,000-pair model
-    learned far slower than from random rows (BENCHMARKS.md, word embeddings). One factor for the whole table keeps
+    learned far slower than from random rows (docs/benchmarks/learners.md, word embeddings). One factor for the whole table keeps
     the directions and the cosine similarities. Returns (rows set, the factor)."""
     found = [(i, vectors.index[token]) for i, token in enumerate(tokens) if i != PAD and token in vectors]
     if not found:
