@@ -7,8 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from helpers import files_config, write_corpus
 
+from s2s.cli import main
 from s2s.config import config_from_dict, load_config
 from s2s.data.readers import read_lines
 from s2s.decoding.translator import Translator
@@ -178,3 +180,51 @@ def test_data_without_files_and_unusable_options_are_refused(tmp_path, corpus, d
     with pytest.raises(S2SError, match=message):
         quiet(config_from_dict(raw), teachers[:1], tmp_path / "out", **options)
     assert not (tmp_path / "out").exists()
+
+
+def test_the_command_writes_the_folder_and_prints_the_next_commands(tmp_path, corpus, capsys):
+    config, teachers = corpus
+    path = tmp_path / "student.yaml"
+    path.write_text(yaml.safe_dump(config.to_dict()))
+    assert main(["distill", "--teacher", str(teachers[0]), "--config", str(path), "--output", str(tmp_path / "out"),
+                 "--beam", "2", "--chunk-lines", "40", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].startswith("distill: translated 60 sentences in ")
+    assert out[-2:] == [f"train the student on the teacher's outputs alone: s2s train --config {tmp_path / 'out' / 'student.yaml'}",
+                        f"or on them beside the references:                s2s train --config {tmp_path / 'out' / 'student-mix.yaml'}"]
+    assert len(read_lines(tmp_path / "out" / "files.distilled.de")) == 60
+
+
+@pytest.mark.parametrize("words, message", [
+    ([], "the following arguments are required: --teacher, --config, --output"),
+    (["--teacher", "{teacher}", "--config", "{config}", "--output", "{config}"], "--output '{config}' is a file; give a folder."),
+    (["--teacher", "{missing}", "--config", "{config}", "--output", "{out}"], "--teacher '{missing}' does not exist"),
+    (["--teacher", "{teacher}", "--config", "{missing}", "--output", "{out}"], "--config file '{missing}' does not exist"),
+    (["--teacher", "{teacher}", "--config", "{config}", "--output", "{dir}"],
+     "--output '{dir}' would write over --config '{config}', an input of this command; choose another --output."),
+    (["--teacher", "{teacher}", "--config", "{config}", "--output", "{out}", "--chunk-lines", "0"],
+     "argument --chunk-lines: must be >= 1, got 0"),
+])
+def test_bad_flags_are_one_line_errors(tmp_path, corpus, capsys, words, message):
+    config, teachers = corpus
+    path = tmp_path / "student.yaml"
+    path.write_text(yaml.safe_dump(config.to_dict()))
+    places = {"{teacher}": str(teachers[0]), "{config}": str(path), "{missing}": str(tmp_path / "missing"),
+              "{out}": str(tmp_path / "out"), "{dir}": str(tmp_path)}
+    filled = [places.get(word, word) for word in words]
+    try:
+        code = main(["distill", *filled])
+    except SystemExit as exit_:
+        code = exit_.code
+    error = capsys.readouterr().err
+    for name, value in places.items():
+        message = message.replace(name, value)
+    assert code == 2 and message in error and error.count("\n") == 1, error
+
+
+def test_help_names_the_flags(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["distill", "--help"])
+    text = capsys.readouterr().out
+    assert exit_.value.code == 0
+    assert all(flag in text for flag in ("--teacher", "--config", "--output", "--chunk-lines", "--beam", "--engine"))
