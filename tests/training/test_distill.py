@@ -228,3 +228,19 @@ def test_help_names_the_flags(capsys):
     text = capsys.readouterr().out
     assert exit_.value.code == 0
     assert all(flag in text for flag in ("--teacher", "--config", "--output", "--chunk-lines", "--beam", "--engine"))
+
+
+def test_the_onnx_engine_distills_an_export_as_the_torch_engine_its_checkpoint(tmp_path, corpus):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from s2s.export.onnx import export_onnx
+
+    config, teachers = corpus
+    export = export_onnx(teachers[0] / "best.pt", tmp_path / "export", verify=False)
+    summary, _ = quiet(config, [export], tmp_path / "onnx", engine="onnx", beam=2, chunk_lines=25)
+    quiet(config, teachers[:1], tmp_path / "torch", beam=2, chunk_lines=25)
+    assert summary["translated"] == 60
+    assert read_lines(tmp_path / "onnx" / "files.distilled.de") == read_lines(tmp_path / "torch" / "files.distilled.de")
+    manifest = json.loads((tmp_path / "onnx" / MANIFEST).read_text())
+    assert manifest["engine"] == "onnx" and {Path(item["path"]).name for item in manifest["teachers"][0]} >= \
+        {"encoder.onnx", "decoder.onnx", "manifest.json"}
