@@ -88,25 +88,24 @@ def distill(config: Config | str | Path, teachers: list, output: str | Path, eng
             + (f"translating the other {left}" if left else "nothing left to translate"))
     started, translated = time.perf_counter(), 0
     options = {**settings, "nbest": 1, "batch_size": batch_size}
-    bar = progress(total=total, initial=sum(lines for name, lines in every_chunk if name in done), unit="sent",
-                   desc="distill", smoothing=0.1)
-    try:
-        for (_, _, paths, _), corpus in zip(sources, manifest["files"]["corpora"]):
-            lines = iter_lines(paths["train"][0])
-            for number, (name, count) in enumerate(corpus["chunks"]):
-                chunk = list(itertools.islice(lines, count))
-                if name in done:
-                    continue
-                with replaced_atomically(output / name, durable=True) as handle:
-                    handle.writelines(text + "\n" for text in
-                                      translate_chunk(translator, chunk, number * chunk_lines, options))
-                translated += count
-                bar.update(count)
-    except KeyboardInterrupt:
-        bar.close()
-        log(f"distill: stopped; the finished chunks are kept in {output / CHUNKS}: rerun the same command to go on")
-        raise
-    bar.close()
+    with progress(total=total, initial=sum(lines for name, lines in every_chunk if name in done), unit="sent",
+                  desc="distill", smoothing=0.1) as bar:
+        try:
+            for (_, _, paths, _), corpus in zip(sources, manifest["files"]["corpora"]):
+                lines = iter_lines(paths["train"][0])
+                for number, (name, count) in enumerate(corpus["chunks"]):
+                    chunk = list(itertools.islice(lines, count))
+                    if name in done:
+                        continue
+                    with replaced_atomically(output / name, durable=True) as handle:
+                        handle.writelines(text + "\n" for text in
+                                          translate_chunk(translator, chunk, number * chunk_lines, options))
+                    translated += count
+                    bar.update(count)
+        except KeyboardInterrupt:
+            bar.close()
+            log(f"distill: stopped; the finished chunks are kept in {output / CHUNKS}: rerun the same command to go on")
+            raise
     seconds = time.perf_counter() - started
     rate = f"{translated / seconds:.1f} sentences/s" if translated and seconds > 0 else "nothing left to translate"
     log(f"distill: translated {translated:,} sentences in {seconds:.1f} s ({seconds / 60:.1f} min; {rate})")
