@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from helpers import tiny_config_dict
+from helpers import tiny_config_dict, write_corpus
 
 from s2s.cli import build_parser, main
 from s2s.data.cache import DataCache, format_bytes
@@ -69,6 +69,7 @@ WRITERS = [
     Writer("export", "export --checkpoint {ckpt} --output {out} --no-verify", "--output", folder=True),
     Writer("embeddings train", "embeddings train --config {config} --output {out} --epochs 1", "--output", folder=True),
     Writer("data cache --clear", "data cache --clear --dir {out}", "--dir", folder=True),
+    Writer("distill", "distill --teacher {ckpt} --config {files_config} --output {out} --beam 2", "--output", folder=True),
 ]
 CASES = ["user_file", "user_folder", "earlier_output", "device", "stdout", "spaces", "unwritable", "under_a_file",
          "read_only_file"]
@@ -77,7 +78,8 @@ TABLE = [(writer, case) for writer in WRITERS for case in CASES if not (writer.f
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory, one_torch_thread):
-    """A tiny run (4 updates, 2 kept checkpoints), its config, a hypothesis file and a word vectors folder."""
+    """A tiny run (4 updates, 2 kept checkpoints), its config, a hypothesis file, a word vectors folder, and a config
+    on the write_corpus files for distill to translate."""
     folder = tmp_path_factory.mktemp("outputs")
     config = folder / "tiny.yaml"
     config.write_text(yaml.safe_dump(tiny_config_dict(folder / "run", train={"max_steps": 4, "valid_every": 2,
@@ -87,6 +89,10 @@ def workspace(tmp_path_factory, one_torch_thread):
     (folder / "hyp.txt").write_text("".join(" ".join(line.split()[::-1]) + "\n" for line in references))
     (folder / "vectors").mkdir()
     (folder / "vectors" / "src.vec").write_text("2 2\nseven 0.1 0.2\none 0.3 0.4\n")
+    text = write_corpus(folder / "text", pairs=20)
+    (folder / "files.yaml").write_text(yaml.safe_dump(tiny_config_dict(folder / "student", data={
+        "dataset": "files", **{f"{split}_{side}": str(text / f"{split}.{side}") for split in ("train", "valid")
+                               for side in ("src", "tgt")}})))
     return folder
 
 
@@ -120,7 +126,8 @@ def snapshot(folder: Path) -> dict:
 def run(capsys, workspace, writer: Writer, out) -> tuple[int, str, str]:
     places = {"{run}": workspace / "run", "{ckpt}": workspace / "run" / "best.pt", "{config}": workspace / "tiny.yaml",
               "{src}": workspace / "run" / "data" / "test.en", "{ref}": workspace / "run" / "data" / "test.de",
-              "{hyp}": workspace / "hyp.txt", "{vectors}": workspace / "vectors", "{scratch}": workspace}
+              "{hyp}": workspace / "hyp.txt", "{vectors}": workspace / "vectors", "{scratch}": workspace,
+              "{files_config}": workspace / "files.yaml"}
     words = []
     for word in writer.command.split():
         for name, path in places.items():
@@ -178,7 +185,7 @@ def test_the_table_covers_every_command_that_writes():
                      for option in ("--output", "--report", "--json", "--attention", "--alignments"))}
     assert writes - {"analyze"} <= named  # analyze gradients writes its folder as compare does
     assert {"translate", "evaluate", "score", "significance", "export", "average", "report", "data",
-            "embeddings"} <= named
+            "embeddings", "distill"} <= named
     serve = {option for action in commands["serve"]._actions for option in action.option_strings}
     assert not {"--output", "--log", "--log-file", "--access-log"} & serve  # serve writes no files: its log is stderr
 

@@ -46,21 +46,26 @@ def save_checkpoint(payload: dict, path: str | Path) -> None:
                        "is intact; free disk space or choose another train.run_dir.") from None
 
 
+def checkpoint_file(path: str | Path) -> Path:
+    """The file a checkpoint path names: a .pt file as is; a run folder's best.pt, else last.pt; a pretrained
+    folder's model.pt; a shipped model's name through s2s.pretrained.resolve. S2SError for a folder with none."""
+    path = resolve(path)
+    if path.is_dir():
+        for name in ("best.pt", "last.pt", MODEL_FILE):
+            if (path / name).is_file():
+                return path / name
+        raise S2SError(f"folder '{path}' holds no best.pt, last.pt or model.pt; pass a .pt file, a run folder "
+                       "(runs/NAME) or a pretrained folder (pretrained/NAME).")
+    return path
+
+
 def load_checkpoint(path: str | Path, map_location="cpu", upcast: bool = True) -> dict:
     """Load with weights_only=True (no code runs); refuse files that are not s2s checkpoints of this format.
 
     `path` is a .pt file, a run folder (its best.pt, else last.pt), a pretrained folder (its model.pt) or the name
     of a shipped pretrained model (s2s.pretrained.resolve). Weights stored as float16 (pretrained models) come back
     as float32, the dtype models are built and run in, unless upcast=False."""
-    path = resolve(path)
-    if path.is_dir():
-        for name in ("best.pt", "last.pt", MODEL_FILE):
-            if (path / name).is_file():
-                path = path / name
-                break
-        else:
-            raise S2SError(f"folder '{path}' holds no best.pt, last.pt or model.pt; pass a .pt file, a run folder "
-                           "(runs/NAME) or a pretrained folder (pretrained/NAME).")
+    path = checkpoint_file(path)
     if not path.is_file():
         raise S2SError(f"checkpoint '{path}' does not exist; pass a file such as runs/quickstart/best.pt or a run folder.")
     if not zipfile.is_zipfile(path):

@@ -169,6 +169,24 @@ def build_parser() -> argparse.ArgumentParser:
     tools.add_argument("--alignments", metavar="FILE", help="write the attention's word alignment of each output line "
                        "to FILE, line by line: Pharaoh 'i-j' pairs (source word i, target word j, from 0)")
 
+    distill = commands.add_parser(
+        "distill", help="sequence-level knowledge distillation: a teacher translates a config's training sources",
+        description="Translate the training sources of --config with the teachers (beam search; several checkpoints "
+                    "form an ensemble) into --output, chunk by chunk, then write there the distilled targets and two "
+                    "student configs: student.yaml (the teacher's outputs alone) and student-mix.yaml (beside the "
+                    "references); validation and test stay the references. Rerun the same command after a stop to go "
+                    "on from the chunks done (docs/recipes.md#distillation).")
+    distill.add_argument("--teacher", required=True, nargs="+", metavar="CKPT",
+                         help="a .pt file, run folder or pretrained model (with --engine onnx: an export folder); "
+                              "several form an ensemble")
+    distill.add_argument("--config", required=True, help="the student's YAML config: its data is translated, its "
+                         "model and training settings are the student's")
+    distill.add_argument("--output", required=True, metavar="DIR", help="the distillation folder (created; a rerun "
+                         "resumes there; files distill did not write are left alone)")
+    distill.add_argument("--chunk-lines", type=at_least(1, most=10**7), metavar="N",
+                         help="sentences per chunk, each written when done (default 2000)")
+    add_decode_options(distill, engines=True)
+
     evaluate = commands.add_parser("evaluate", help="translate a test set and score it with sacreBLEU (or a language "
                                    "model's perplexity of a text)",
                                    description="Translate --src, score against --ref: BLEU and chrF (cased, "
@@ -701,6 +719,17 @@ def _prompt():
     return line.rstrip("\n") if line else None
 
 
+def cmd_distill(args) -> int:
+    from s2s.training.distill import distill, owns
+
+    require_engine(args)
+    check_paths(checkpoint_inputs("--teacher", args.teacher) + input_files(("--config", args.config)),
+                folders=[("--output", Path(args.output), owns)])
+    distill(args.config, args.teacher, args.output, engine=args.engine, device=args.device, precision=args.precision,
+            chunk_lines=args.chunk_lines, **decode_options(args))
+    return 0
+
+
 def cmd_evaluate(args) -> int:
     from s2s.data.readers import read_parallel
     from s2s.pretrained import resolve
@@ -1084,7 +1113,8 @@ def cmd_analyze(args) -> int:
 
 COMMANDS = {"train": cmd_train, "translate": cmd_translate, "evaluate": cmd_evaluate, "report": cmd_report,
             "compare": cmd_compare, "score": cmd_score, "significance": cmd_significance, "average": cmd_average, "export": cmd_export, "serve": cmd_serve,
-            "pretrained": cmd_pretrained, "zoo": cmd_zoo, "data": cmd_data, "analyze": cmd_analyze, "generate": cmd_generate, "embeddings": cmd_embeddings}
+            "pretrained": cmd_pretrained, "zoo": cmd_zoo, "data": cmd_data, "analyze": cmd_analyze, "generate": cmd_generate, "embeddings": cmd_embeddings,
+            "distill": cmd_distill}
 
 
 NEEDS_TORCH = ("s2s {command} needs torch, which is not installed: pip install torch==2.13.0 (then pip install "
