@@ -20,7 +20,8 @@ def import_onnxruntime():
     try:
         import onnxruntime
     except ModuleNotFoundError:
-        raise S2SError(f"the onnx engine needs onnxruntime: {INSTALL}.") from None
+        raise S2SError("the onnx engine needs onnxruntime: pip install -e '.[runtime]' (onnxruntime without torch), "
+                       f"or {INSTALL}.") from None
     return onnxruntime
 
 
