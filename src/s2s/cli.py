@@ -1085,8 +1085,8 @@ COMMANDS = {"train": cmd_train, "translate": cmd_translate, "evaluate": cmd_eval
             "pretrained": cmd_pretrained, "zoo": cmd_zoo, "data": cmd_data, "analyze": cmd_analyze, "generate": cmd_generate, "embeddings": cmd_embeddings}
 
 
-NEEDS_TORCH = ("s2s {command} needs torch, which is not installed: pip install torch==2.13.0 (the CPU wheel; then "
-               "pip install -e '.[torch]'). Without torch, s2s translate, evaluate and serve run ONNX exports and the "
+NEEDS_TORCH = ("s2s {command} needs torch, which is not installed: pip install torch==2.13.0 (the CPU wheel), or "
+               "pip install -e '.[torch]'. Without torch, s2s translate, evaluate and serve run ONNX exports and the "
                "pretrained models with --engine onnx, and s2s pretrained lists them (pip install -e '.[runtime]').")
 
 
