@@ -336,3 +336,66 @@ def test_the_everyday_models_copy_plain_numbers_and_never_write_unknown_marks(na
         assert all(word in output for word in wanted), (source, output)
     for output in translator.translate(UNSEEN):
         assert output and "⁇" not in output and "\ufffd" not in output, output
+
+
+# ---- without torch: the onnx engine builds a pretrained model's graphs from its model.pt (docs/deploy.md) -----------
+COLD = """
+import sys
+from s2s.cli import main
+code = main(sys.argv[1:])
+loaded = sorted(name for name in sys.modules if name.split(".")[0] in ("torch", "onnx"))
+print("imported:", loaded, file=sys.stderr)
+sys.exit(code if not loaded else 3)
+"""
+
+
+def run_cold(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    """s2s ARGS in a fresh process, exit status 3 when the command imported torch or onnx."""
+    return subprocess.run([sys.executable, "-c", COLD, *args], input=stdin, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def test_the_onnx_engine_translates_and_evaluates_a_pretrained_model_by_name_without_torch_or_onnx(
+        shipped_root, packaged, tmp_path):
+    lines, references = packaged["lines"][:6], packaged["references"][:6]
+    result = run_cold("translate", "--engine", "onnx", "--checkpoint", NAME, stdin="\n".join(lines) + "\n")
+    assert result.returncode == 0, result.stderr
+    assert "imported: []" in result.stderr
+    assert result.stdout.splitlines() == Translator.from_checkpoint(NAME, device="cpu").translate(lines)
+    (tmp_path / "src.txt").write_text("\n".join(lines) + "\n")
+    (tmp_path / "ref.txt").write_text("\n".join(references) + "\n")
+    result = run_cold("evaluate", "--engine", "onnx", "--checkpoint", NAME, "--src", str(tmp_path / "src.txt"),
+                      "--ref", str(tmp_path / "ref.txt"), "--report", str(tmp_path / "report.json"))
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["checkpoint"] == str(shipped_root / NAME) and report["num_sentences"] == 6
+
+
+def test_s2s_pretrained_imports_neither_torch_nor_onnx(shipped_root, packaged):
+    result = run_cold("pretrained")
+    assert result.returncode == 0, result.stderr
+    assert "imported: []" in result.stderr and NAME in result.stdout
+
+
+def test_a_pretrained_model_served_by_the_onnx_engine_is_described_as_by_the_torch_engine(shipped_root, packaged):
+    from s2s.serving.service import load_models
+
+    served = {engine: load_models([NAME], "cpu", "fp32", engine) for engine in ("onnx", "torch")}
+    assert list(served["onnx"]) == list(served["torch"])  # the same default name: the run's
+    onnx_info, torch_info = (next(iter(models.values())).info() for models in served.values())
+    described = ("src", "tgt", "dataset", "architecture", "attention", "parameters", "step", "epoch", "decode")
+    assert {key: onnx_info[key] for key in described} == {key: torch_info[key] for key in described}
+
+
+@pytest.mark.shipped
+@pytest.mark.parametrize("name", ["multi30k-de-en", "multi30k-en-de", "de-en", "en-de"])
+def test_the_onnx_engine_translates_a_shipped_model_by_name_as_the_torch_engine(name):
+    """The graphs built in memory from model.pt (no export, no torch in the onnx engine), on 20 Multi30k test
+    sentences in the model's source language: the torch engine's translations, but for at most one beam tie."""
+    from s2s.runtime import OnnxTranslator
+
+    source = "de" if name.endswith("de-en") else "en"
+    sources = read_lines(MULTI30K_MIRROR / f"test_2016_flickr.{source}.gz")[:20]
+    torch_lines = Translator.from_checkpoint(name, device="cpu").translate(sources)
+    onnx_lines = OnnxTranslator.from_export(name, threads=1).translate(sources)
+    assert sum(a != b for a, b in zip(onnx_lines, torch_lines)) <= 1, list(zip(onnx_lines, torch_lines))

@@ -111,9 +111,9 @@ def add_decode_options(parser: argparse.ArgumentParser, engines: bool = False) -
     if engines:
         group.add_argument("--engine", choices=["torch", "onnx"], default="torch",
                            help="torch (default): --checkpoint is a checkpoint or run folder; onnx: --checkpoint is "
-                                "an ONNX export folder (s2s export; several form an ensemble), decoded with "
-                                "onnxruntime on the CPU without torch (pip install -e '.[onnx]'); --precision fp32 "
-                                "or int8")
+                                "an ONNX export folder (s2s export; several form an ensemble) or a pretrained model "
+                                "(folder or name), decoded with onnxruntime on the CPU without torch (pip install -e "
+                                "'.[runtime]'); --precision fp32 or int8")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -299,17 +299,18 @@ def build_parser() -> argparse.ArgumentParser:
                     "proxy with TLS, authentication and rate limits in front (docs/serving.md).")
     serve.add_argument("--checkpoint", nargs="+", action="extend", metavar="[NAME=]CKPT",
                        help="a .pt file, run folder or pretrained model (folder or name), or with --engine onnx an "
-                            "export folder (s2s export), optionally named (NAME=PATH); several serve several models, "
-                            "chosen per request by name (the first is the default). Default (torch engine): the "
-                            f"everyday pretrained models, {' '.join(SERVE_DEFAULT)}")
+                            "export folder (s2s export) or pretrained model, optionally named (NAME=PATH); several "
+                            "serve several models, chosen per request by name (the first is the default). Default: "
+                            f"the everyday pretrained models, {' '.join(SERVE_DEFAULT)}")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=at_least(0, note=" (0 picks a free port)", most=65535), default=8080, help="port (default 8080)")
     serve.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N")
     serve.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "int8", "int8-linear"],
                        help="as for s2s translate")
     serve.add_argument("--engine", choices=["torch", "onnx"], default="torch",
-                       help="torch (default): checkpoints; onnx: export folders (s2s export) decoded with onnxruntime "
-                            "on the CPU without torch (pip install -e '.[onnx]'); --precision fp32 or int8")
+                       help="torch (default): checkpoints; onnx: export folders (s2s export) or pretrained models "
+                            "decoded with onnxruntime on the CPU without torch (pip install -e '.[runtime]'); "
+                            "--precision fp32 or int8")
     serve.add_argument("--max-batch-wait-ms", type=at_least(0.0, float, most=60_000.0), default=5.0, metavar="MS",
                        help="how long a request waits for others to share its decode batch (default 5)")
     serve.add_argument("--max-batch-lines", type=at_least(1, most=100_000), default=64, metavar="N",
@@ -745,7 +746,7 @@ def cmd_evaluate(args) -> int:
                 files=[Output("--output", args.output, "translations.txt")] + report_files(args.report))
     sources, references = read_parallel(args.src, args.ref, ("--src", "--ref"))
     translator = load_translator(args)
-    checkpoint = Path(args.checkpoint[0]) if args.engine == "onnx" else resolve(args.checkpoint[0])
+    checkpoint = resolve(args.checkpoint[0])
     run_evaluation(translator, sources, references, decode_options(args), report=args.report, translations=args.output,
                    src=args.src, ref=args.ref, run_dir=checkpoint if checkpoint.is_dir() else checkpoint.parent)
     return 0
@@ -1011,9 +1012,6 @@ def cmd_serve(args) -> int:
 
     require_web_stack()  # the missing extra is named first, as translate names a missing torch
     if not args.checkpoint:
-        if args.engine == "onnx":
-            raise S2SError("--engine onnx serves export folders: give them with --checkpoint DIR [DIR ...] (make one "
-                           "with s2s export --checkpoint de-en --output DIR).")
         args.checkpoint = list(SERVE_DEFAULT)
     checkpoint_inputs("--checkpoint", [parse_checkpoint_spec(spec)[1] for spec in args.checkpoint])
     limits = Limits(max_body_bytes=args.max_body_bytes, max_lines=args.max_lines, max_chars=args.max_chars,
@@ -1117,17 +1115,25 @@ COMMANDS = {"train": cmd_train, "translate": cmd_translate, "evaluate": cmd_eval
             "distill": cmd_distill}
 
 
-NEEDS_TORCH = ("s2s {command} needs torch, which is not installed: pip install torch==2.13.0 (then pip install "
-               "-e .). Without torch, s2s translate, evaluate and serve run ONNX exports with --engine onnx.")
+NEEDS_TORCH = ("s2s {command} needs torch, which is not installed: pip install torch==2.13.0 (the CPU wheel), or "
+               "pip install -e '.[torch]'. Without torch, s2s translate, evaluate and serve run ONNX exports and the "
+               "pretrained models with --engine onnx, and s2s pretrained lists them (pip install -e '.[runtime]').")
+
+
+def uses_torch(args) -> bool:
+    """Whether the command runs torch models: every command but s2s pretrained and those given --engine onnx, which
+    import neither torch nor onnx (cold start: docs/deploy.md)."""
+    return args.command != "pretrained" and getattr(args, "engine", "torch") != "onnx"
 
 
 def run_command(args) -> int:
     """Run the subcommand; where torch is not installed, only the commands that do not need it (--engine onnx)."""
-    try:
-        import s2s.models  # noqa: F401  (registers the zoo before any command looks up a model)
-    except ModuleNotFoundError as error:
-        if error.name != "torch":
-            raise
+    if uses_torch(args):
+        try:
+            import s2s.models  # noqa: F401  (registers the zoo before any command looks up a model)
+        except ModuleNotFoundError as error:
+            if error.name != "torch":
+                raise
     try:
         return COMMANDS[args.command](args)
     except ModuleNotFoundError as error:

@@ -168,7 +168,7 @@ def test_a_checkpoint_file_and_bad_settings_are_clear_errors(exported):
 def test_without_onnxruntime_the_error_names_the_extra(exported, monkeypatch):
     _, folder = exported("gru_attn")
     monkeypatch.setitem(sys.modules, "onnxruntime", None)
-    with pytest.raises(S2SError, match=r"the onnx engine needs onnxruntime: pip install -e '\.\[onnx\]'"):
+    with pytest.raises(S2SError, match=r"the onnx engine needs onnxruntime: pip install -e '\.\[runtime\]'"):
         OnnxTranslator.from_export(folder)
 
 

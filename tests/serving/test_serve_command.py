@@ -81,16 +81,12 @@ def test_checkpoint_specs(tmp_path):
         parse_checkpoint_spec("de=")
 
 
-def test_serve_without_a_checkpoint_serves_the_everyday_models(monkeypatch):
+@pytest.mark.parametrize("engine", ["torch", "onnx"])
+def test_serve_without_a_checkpoint_serves_the_everyday_models(monkeypatch, engine):
     import s2s.serving.server as server
 
     served = {}
-    monkeypatch.setattr(server, "serve", lambda specs, *args, **options: served.update(specs=specs))
+    monkeypatch.setattr(server, "serve", lambda specs, *args, **options: served.update(specs=specs, **options))
     monkeypatch.setattr("s2s.cli.checkpoint_inputs", lambda flag, paths: [])  # the shipped models need not exist here
-    assert main(["serve"]) == 0
-    assert served["specs"] == ["de-en", "en-de"]
-
-
-def test_serve_with_the_onnx_engine_needs_export_folders(capsys):
-    assert main(["serve", "--engine", "onnx"]) == 2
-    assert "--engine onnx serves export folders: give them with --checkpoint DIR" in capsys.readouterr().err
+    assert main(["serve", "--engine", engine]) == 0
+    assert served["specs"] == ["de-en", "en-de"] and served["engine"] == engine

@@ -1,17 +1,8 @@
 """A zoo checkpoint as two ONNX graphs: the encoder, and one decoder step (s2s.runtime runs them without torch).
 
-The graphs are written node by node with onnx.helper rather than traced: tracing the encoder bakes the traced
-batch's lengths into the graph, and the recurrent state is what breaks other toolkits' exports. ONNX's own GRU,
-LSTM and RNN operators take each sequence's length (`sequence_lens`), run the backward direction over each
-sequence's own tokens and return the state at its last real token, which is what the torch encoder computes.
-
-    encoder.onnx  src (batch, src_len) int64, src_lengths (batch,) int64
-                  -> enc_states (batch, src_len, hidden), src_mask (batch, src_len) bool, h [, c] [, fed]
-    decoder.onnx  prev_tokens (batch,) int64 [, enc_states, src_mask], h [, c] [, fed]
-                  -> log_probs (batch, tgt_vocab), new_h [, new_c] [, new_fed] [, attention (batch, src_len)]
-
-States keep batch on axis 1: h and c (layers, batch, hidden); fed, the last attentional state of input
-feeding, (1, batch, hidden). manifest.json names the model, its sizes, states, special ids, tokenizers and the
+s2s.runtime.graphs builds the graphs from the weights (its docstring describes their inputs and outputs); this module
+checks the model, writes them with the vocabularies, tokenizers and a manifest.json to a folder, and runs them
+beside the torch model. manifest.json names the model, its sizes, states, special ids, tokenizers and the
 checkpoint's decode: defaults; the vocabularies and SentencePiece models sit beside it as files.
 """
 
@@ -33,15 +24,15 @@ from s2s.models.decoder import Decoder
 from s2s.models.encoder import Encoder
 from s2s.models.lm import LanguageModel
 from s2s.models.seq2seq import Seq2Seq
+from s2s.runtime import graphs
+from s2s.runtime.graphs import GATE_ORDER, OPSET  # noqa: F401  (the gate order tests/export changes to see a check fail)
 from s2s.runtime.manifest import sha256
 from s2s.specials import BOS, EOS, PAD, UNK
 
-FORMAT, FORMAT_VERSION, OPSET = "s2s-onnx", 1, 17
+FORMAT, FORMAT_VERSION = "s2s-onnx", 1
 EXPORT_FILES = ("manifest.json", "encoder.onnx", "decoder.onnx", "src_vocab.json", "tgt_vocab.json", "src.spm.model",
                 "tgt.spm.model")  # every file an export may write; nothing else in its folder is its own
 CELL_OPS = {"GRU": ("gru", "GRU"), "LSTM": ("lstm", "LSTM"), "RNN_TANH": ("rnn", "RNN")}
-# torch stacks a cell's gate blocks as GRU (r, z, n), LSTM (i, f, g, o); ONNX wants GRU (z, r, h), LSTM (i, o, f, c)
-GATE_ORDER = {"gru": (1, 0, 2), "lstm": (0, 3, 1, 2), "rnn": (0,)}
 
 
 def _onnx():
@@ -52,184 +43,39 @@ def _onnx():
     return onnx
 
 
-class Graph:
-    """The nodes and initializers of one graph as it is built; op() returns the names of a node's outputs."""
-
-    def __init__(self):
-        self.nodes, self.initializers, self.count = [], [], 0
-
-    def const(self, name: str, value) -> str:
-        from onnx import numpy_helper
-
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
-        return name
-
-    def ints(self, *values: int) -> str:
-        self.count += 1
-        return self.const(f"ints_{self.count}", np.array(values, dtype=np.int64))
-
-    def op(self, op_type: str, *inputs: str, outputs: int | list[str] = 1, **attributes):
-        from onnx import helper
-
-        self.count += 1
-        names = outputs if isinstance(outputs, list) else [f"{op_type.lower()}_{self.count}_{i}" for i in range(outputs)]
-        self.nodes.append(helper.make_node(op_type, list(inputs), names, name=f"{op_type}_{self.count}", **attributes))
-        return names[0] if len(names) == 1 else names
-
-    def model(self, name: str, inputs: list, outputs: list):
-        from onnx import helper
-
-        graph = helper.make_graph(self.nodes, name, inputs, outputs, self.initializers)
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="s2s",
-                                  producer_version=__version__)
-        model.ir_version = min(model.ir_version, 9)  # readable by onnxruntime releases from 1.16 on
-        return model
+def spec_of(model: Seq2Seq) -> graphs.Spec:
+    """What the graphs need to know of a zoo model beside its weights."""
+    encoder, decoder = model.encoder, model.decoder
+    return graphs.Spec(cell=CELL_OPS[decoder.rnn.mode][0], attention=decoder.attention is not None,
+                       bidirectional=encoder.bidirectional, layers=decoder.rnn.num_layers,
+                       hidden_size=decoder.out.in_features, input_feeding=decoder.input_feeding,
+                       tie_embeddings=decoder.out.weight is decoder.embed.weight)
 
 
-def _value(name: str, dtype, shape: list):
-    from onnx import helper
-
-    return helper.make_tensor_value_info(name, dtype, shape)
-
-
-def _weights(rnn: torch.nn.RNNBase, layer: int, directions: int, cell: str) -> tuple[np.ndarray, ...]:
-    """ONNX W (dirs, gates*H, in), R (dirs, gates*H, H), B (dirs, 2*gates*H) of one layer, gates reordered."""
-    order = GATE_ORDER[cell]
-
-    def gates(tensor: torch.Tensor) -> np.ndarray:
-        chunks = tensor.detach().float().chunk(len(order), dim=0)
-        return torch.cat([chunks[i] for i in order]).numpy()
-
-    w, r, b = [], [], []
-    for suffix in ("", "_reverse")[:directions]:
-        w.append(gates(getattr(rnn, f"weight_ih_l{layer}{suffix}")))
-        r.append(gates(getattr(rnn, f"weight_hh_l{layer}{suffix}")))
-        b.append(np.concatenate([gates(getattr(rnn, f"bias_ih_l{layer}{suffix}")),
-                                 gates(getattr(rnn, f"bias_hh_l{layer}{suffix}"))]))
-    return np.stack(w), np.stack(r), np.stack(b)
-
-
-def _rnn_layer(g: Graph, rnn: torch.nn.RNNBase, layer: int, x: str, directions: int, prefix: str,
-               seq_lens: str = "", h0: str = "", c0: str = ""):
-    """One ONNX GRU/LSTM/RNN node over time-major x: returns Y (seq, dirs, batch, H), Y_h and Y_c (LSTM) or None."""
-    cell, op_type = CELL_OPS[rnn.mode]
-    w, r, b = _weights(rnn, layer, directions, cell)
-    names = [x, g.const(f"{prefix}_W{layer}", w), g.const(f"{prefix}_R{layer}", r), g.const(f"{prefix}_B{layer}", b),
-             seq_lens, h0]
-    attributes = {"hidden_size": rnn.hidden_size, "direction": "bidirectional" if directions == 2 else "forward"}
-    if cell == "gru":
-        attributes["linear_before_reset"] = 1  # torch's GRU: n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
-    if cell == "lstm":
-        names.append(c0)
-    while names[-1] == "":  # trailing optional inputs are left out
-        names.pop()
-    outputs = g.op(op_type, *names, outputs=3 if cell == "lstm" else 2, **attributes)
-    return outputs[0], outputs[1], outputs[2] if cell == "lstm" else None
+def weights_of(model: Seq2Seq) -> dict[str, np.ndarray]:
+    """The model's weights as float32 numpy arrays, by state_dict name (the decoder's real rows only)."""
+    return {name: tensor.detach().float().numpy() for name, tensor in model.state_dict().items()}
 
 
 def state_names(model: Seq2Seq) -> list[str]:
     """The decoder state's tensors, in graph order: h, c for LSTM, fed with input feeding."""
-    names = ["h", "c"] if model.decoder.rnn.mode == "LSTM" else ["h"]
-    return names + (["fed"] if model.decoder.input_feeding else [])
+    return graphs.state_names(spec_of(model))
+
+
+def graph_bytes(model: Seq2Seq) -> tuple[bytes, bytes]:
+    """The serialized encoder and decoder-step graphs of a zoo model."""
+    spec, weights = spec_of(model), weights_of(model)
+    return graphs.encoder_graph(spec, weights), graphs.decoder_graph(spec, weights)
 
 
 def encoder_graph(model: Seq2Seq):
-    from onnx import TensorProto
-
-    encoder, g = model.encoder, Graph()
-    rnn, directions, layers = encoder.rnn, 2 if encoder.bidirectional else 1, encoder.layers
-    emb = g.op("Gather", g.const("src_embed", encoder.embed.weight.detach().float().numpy()), "src")  # (batch, src_len, emb)
-    x = g.op("Transpose", emb, perm=[1, 0, 2])  # (src_len, batch, emb): ONNX's recurrent ops are time-major
-    seq_lens = g.op("Cast", "src_lengths", to=TensorProto.INT32)
-    finals, cells = [], []
-    for layer in range(layers):
-        y, y_h, y_c = _rnn_layer(g, rnn, layer, x, directions, "enc", seq_lens=seq_lens)  # y: (src_len, dirs, batch, H/dirs)
-        x = g.op("Reshape", g.op("Transpose", y, perm=[0, 2, 1, 3]), g.ints(0, 0, -1))  # (src_len, batch, hidden)
-        finals.append(y_h)
-        cells.append(y_c)
-    src_mask = g.op("Not", g.op("Equal", "src", g.const("pad", np.array(PAD, dtype=np.int64))), outputs=["src_mask"])
-    real = g.op("Unsqueeze", g.op("Cast", src_mask, to=TensorProto.FLOAT), g.ints(2))  # (batch, src_len, 1)
-    g.op("Mul", g.op("Transpose", x, perm=[1, 0, 2]), real, outputs=["enc_states"])  # zero at pads, as torch
-    names = state_names(model)
-
-    def merged(parts: list[str], name: str) -> str:
-        state = g.op("Concat", *parts, axis=0, outputs=1 if directions == 2 else [name])  # (layers * dirs, batch, H/dirs)
-        if directions == 2:  # layer l becomes [forward_l; backward_l], as merge_directions does
-            split = g.op("Reshape", state, g.ints(layers, 2, -1, rnn.hidden_size))
-            g.op("Reshape", g.op("Transpose", split, perm=[0, 2, 1, 3]), g.ints(0, 0, -1), outputs=[name])
-        return name
-
-    outputs = [merged(finals, "h")] + ([merged(cells, "c")] if "c" in names else [])
-    if "fed" in names:  # s̃_0 = 0, (1, batch, hidden)
-        batch = g.op("Slice", g.op("Shape", "src"), g.ints(0), g.ints(1))
-        shape = g.op("Concat", g.ints(1), batch, g.ints(model.decoder.out.in_features), axis=0)
-        g.op("ConstantOfShape", shape, outputs=["fed"], value=_float_tensor(0.0))
-        outputs.append("fed")
-    hidden = model.decoder.out.in_features
-    state_shapes = {"h": [layers, "batch", hidden], "c": [layers, "batch", hidden], "fed": [1, "batch", hidden]}
-    return g.model("s2s_encoder",
-                   [_value("src", TensorProto.INT64, ["batch", "src_len"]), _value("src_lengths", TensorProto.INT64, ["batch"])],
-                   [_value("enc_states", TensorProto.FLOAT, ["batch", "src_len", hidden]),
-                    _value("src_mask", TensorProto.BOOL, ["batch", "src_len"])]
-                   + [_value(name, TensorProto.FLOAT, state_shapes[name]) for name in outputs])
-
-
-def _float_tensor(value: float):
-    from onnx import TensorProto, helper
-
-    return helper.make_tensor("value", TensorProto.FLOAT, [1], [value])
+    """The encoder graph as an onnx ModelProto."""
+    return _onnx().load_from_string(graph_bytes(model)[0])
 
 
 def decoder_graph(model: Seq2Seq):
-    from onnx import TensorProto
-
-    decoder, g = model.decoder, Graph()
-    rnn, layers, hidden = decoder.rnn, decoder.rnn.num_layers, decoder.out.in_features
-    names, attention = state_names(model), decoder.attention is not None
-    tied = decoder.out.weight is decoder.embed.weight
-    w_o, b_o = (tensor.detach().float().numpy() for tensor in decoder.output_weights())  # without the padding rows
-    embed = g.const("tgt_embed", decoder.embed.weight[: decoder.vocab_size].detach().float().numpy())
-    x = g.op("Unsqueeze", g.op("Gather", embed, "prev_tokens"), g.ints(0))  # (1, batch, emb)
-    if "fed" in names:
-        x = g.op("Concat", x, "fed", axis=2)  # (1, batch, emb + hidden): input feeding
-    new_h, new_c = [], []
-    for layer in range(layers):
-        h0 = g.op("Slice", "h", g.ints(layer), g.ints(layer + 1), g.ints(0))  # (1, batch, hidden)
-        c0 = g.op("Slice", "c", g.ints(layer), g.ints(layer + 1), g.ints(0)) if "c" in names else ""
-        y, y_h, y_c = _rnn_layer(g, rnn, layer, x, 1, "dec", h0=h0, c0=c0)  # y: (1, 1, batch, hidden)
-        x = g.op("Squeeze", y, g.ints(1))  # (1, batch, hidden)
-        new_h.append(y_h)
-        new_c.append(y_c)
-    g.op("Concat", *new_h, axis=0, outputs=["new_h"])
-    if "c" in names:
-        g.op("Concat", *new_c, axis=0, outputs=["new_c"])
-    out = g.op("Squeeze", x, g.ints(0))  # s_t, (batch, hidden)
-    if attention:
-        # scores = s_tᵀ h_i; weights = softmax over the real tokens; c_t = Σ_i weights_i h_i
-        scores = g.op("Squeeze", g.op("MatMul", "enc_states", g.op("Unsqueeze", out, g.ints(2))), g.ints(2))  # (batch, src_len)
-        masked = g.op("Where", "src_mask", scores, g.const("minus_inf", np.array(-np.inf, dtype=np.float32)))
-        weights = g.op("Softmax", masked, axis=-1, outputs=["attention"])
-        context = g.op("Squeeze", g.op("MatMul", g.op("Unsqueeze", weights, g.ints(1)), "enc_states"), g.ints(1))
-        combine = decoder.attention.combine
-        out = g.op("Tanh", g.op("Gemm", g.op("Concat", context, out, axis=1),  # s̃_t = tanh(W_c [c_t; s_t] + b_c)
-                                g.const("W_c", combine.weight.detach().float().numpy()),
-                                g.const("b_c", combine.bias.detach().float().numpy()), transB=1))
-        if "fed" in names:
-            g.op("Unsqueeze", out, g.ints(0), outputs=["new_fed"])
-    logits = g.op("Gemm", out, embed if tied else g.const("W_o", w_o), g.const("b_o", b_o), transB=1)  # (batch, vocab)
-    g.op("LogSoftmax", logits, axis=-1, outputs=["log_probs"])
-
-    state_shapes = {"h": [layers, "batch", hidden], "c": [layers, "batch", hidden], "fed": [1, "batch", hidden]}
-    inputs = [_value("prev_tokens", TensorProto.INT64, ["batch"])]
-    if attention:
-        inputs += [_value("enc_states", TensorProto.FLOAT, ["batch", "src_len", hidden]),
-                   _value("src_mask", TensorProto.BOOL, ["batch", "src_len"])]
-    inputs += [_value(name, TensorProto.FLOAT, state_shapes[name]) for name in names]
-    outputs = [_value("log_probs", TensorProto.FLOAT, ["batch", decoder.vocab_size])]
-    outputs += [_value(f"new_{name}", TensorProto.FLOAT, state_shapes[name]) for name in names]
-    if attention:
-        outputs.append(_value("attention", TensorProto.FLOAT, ["batch", "src_len"]))
-    return g.model("s2s_decoder_step", inputs, outputs)
+    """The decoder-step graph as an onnx ModelProto."""
+    return _onnx().load_from_string(graph_bytes(model)[1])
 
 
 def check_exportable(model, path) -> Seq2Seq:
@@ -280,11 +126,9 @@ def export_onnx(checkpoint, output, verify: bool = True) -> Path:
     os.umask(umask)
     folder.chmod(0o777 & ~umask)  # mkdtemp's folder is private; the export is an ordinary folder
     try:
-        encoder, decoder = encoder_graph(model), decoder_graph(model)
-        for graph in (encoder, decoder):
-            onnx.checker.check_model(graph, full_check=True)
-        onnx.save(encoder, folder / "encoder.onnx")
-        onnx.save(decoder, folder / "decoder.onnx")
+        for name, graph in zip(("encoder.onnx", "decoder.onnx"), graph_bytes(model)):
+            onnx.checker.check_model(onnx.load_from_string(graph), full_check=True)
+            (folder / name).write_bytes(graph)
         for side in ("src", "tgt"):
             (folder / f"{side}_vocab.json").write_text(json.dumps(payload[f"{side}_vocab"], ensure_ascii=False), encoding="utf-8")
         cfg = config.model

@@ -20,7 +20,8 @@ def import_onnxruntime():
     try:
         import onnxruntime
     except ModuleNotFoundError:
-        raise S2SError(f"the onnx engine needs onnxruntime: {INSTALL}.") from None
+        raise S2SError("the onnx engine needs onnxruntime: pip install -e '.[runtime]' (onnxruntime without torch), "
+                       f"or {INSTALL}.") from None
     return onnxruntime
 
 
@@ -51,15 +52,18 @@ class OnnxModel:
     """One export's sessions: encode(src, src_lengths) and decode_step(prev_tokens, states, enc_states, src_mask)."""
 
     def __init__(self, encoder_path: Path, decoder_path: Path, state_names: list[str], threads: int | None = None,
-                 precision: str = "fp32"):
+                 precision: str = "fp32", graphs: tuple[bytes, bytes] | None = None):
+        """The graphs are the files at encoder_path and decoder_path, or `graphs` (serialized, built in memory by
+        s2s.runtime.graphs), which the paths then only name in errors."""
         ort = import_onnxruntime()
         if precision not in PRECISIONS:
             raise S2SError(f"the onnx engine runs precision fp32 or int8, not {precision!r}.")
         options = session_options(threads)
         self.encoder_path, self.decoder_path = Path(encoder_path), Path(decoder_path)
+        sources = graphs or (self.encoder_path, self.decoder_path)
         with tempfile.TemporaryDirectory(prefix="s2s-int8-") as scratch:  # the sessions hold the graphs once built
-            self.encoder, self.decoder = (session(ort, path, options, precision, Path(scratch))
-                                          for path in (self.encoder_path, self.decoder_path))
+            self.encoder, self.decoder = (session(ort, source, path, options, precision, Path(scratch))
+                                          for source, path in zip(sources, (self.encoder_path, self.decoder_path)))
         self.state_names = list(state_names)
         self.encoder_outputs = [output.name for output in self.encoder.get_outputs()]
         self.decoder_inputs = {arg.name for arg in self.decoder.get_inputs()}
@@ -118,12 +122,14 @@ class OnnxModel:
         return named["log_probs"], {name: named[f"new_{name}"] for name in self.state_names}, named.get("attention")
 
 
-def session(ort, path: Path, options, precision: str, scratch: Path):
-    """An onnxruntime session of the graph file `path` (its int8 copy in `scratch` for precision int8); S2SError naming
-    the file when it is no graph onnxruntime reads."""
+def session(ort, graph: Path | bytes, path: Path, options, precision: str, scratch: Path):
+    """An onnxruntime session of `graph`, a file or a serialized graph (its int8 copy in `scratch` for precision
+    int8); S2SError naming `path` when it is no graph onnxruntime reads."""
     try:
-        graph = quantize(path, scratch / path.name) if precision == "int8" else path
-        return ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+        if precision == "int8":
+            graph = quantize(graph, scratch / path.name)
+        return ort.InferenceSession(graph if isinstance(graph, bytes) else str(graph), options,
+                                    providers=["CPUExecutionProvider"])
     except S2SError:
         raise
     except Exception as error:  # InvalidProtobuf, Fail, DecodeError, ...: onnxruntime's and onnx's own types
@@ -155,7 +161,7 @@ class OnnxEnsemble:
         return np.stack([log_probs for log_probs, _, _ in steps]).mean(0), tuple(s for _, s, _ in steps), mean_weights
 
 
-def quantize(source: Path, target: Path) -> Path:
+def quantize(source: Path | bytes, target: Path) -> Path:
     """An int8 copy of a graph: weights of its matrix products as int8 with one scale per tensor, activations
     quantized on the fly (onnxruntime's dynamic quantization). Gemm nodes become MatMul + Add first, since dynamic
     quantization leaves Gemm (the output layer, attention's W_c) in fp32.
@@ -168,7 +174,7 @@ def quantize(source: Path, target: Path) -> Path:
         from onnxruntime.quantization import QuantType, quantize_dynamic
     except ModuleNotFoundError:
         raise S2SError(f"--precision int8 quantizes the graphs with onnx and onnxruntime.quantization: {INSTALL}.") from None
-    model = onnx.load(str(source))
+    model = onnx.load_from_string(source) if isinstance(source, bytes) else onnx.load(str(source))
     gemms_as_matmuls(model)
     root = logging.getLogger()
     advice = NoPreprocessingAdvice()  # quantize_dynamic advises pre-processing, meant for static quantization

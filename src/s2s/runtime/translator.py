@@ -6,17 +6,24 @@ It gives the torch Translator's outputs for the same checkpoint and options: the
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Callable
 
-from s2s.config import DECODE_MAXIMUM, DecodeConfig
+import numpy as np
+
+from s2s.config import DECODE_MAXIMUM, DecodeConfig, config_from_dict
 from s2s.data.readers import check_path
+from s2s.data.tokenizers import tokenizer_from_state
 from s2s.data.vocab import Vocab
 from s2s.decoding.translation import BatchTranslator, check_decode_options
 from s2s.errors import S2SError
+from s2s.pretrained import MODEL_FILE, is_pretrained_folder, looks_like_a_name, resolve
+from s2s.runtime.graphs import decoder_graph, encoder_graph, model_spec, state_names
 from s2s.runtime.manifest import check_files, read_manifest, read_side
 from s2s.runtime.model import PRECISIONS, OnnxEnsemble, OnnxModel, count_weights, import_onnxruntime
 from s2s.runtime.search import beam_search, greedy_search, pad
+from s2s.runtime.weights import read_checkpoint
 
 
 def check_onnx_flags(precision: str, device: str) -> None:
@@ -44,9 +51,11 @@ class OnnxTranslator(BatchTranslator):
     @classmethod
     def from_export(cls, path, precision: str = "fp32", threads: int | None = None) -> "OnnxTranslator":
         """A translator for one export folder, or for an ensemble when `path` is a list of several (their
-        log-probabilities are averaged at every step; they must share tokenizers and vocabularies). precision:
-        fp32, or int8 (the graphs quantized at load). threads: onnxruntime's intra-op threads (default:
-        OMP_NUM_THREADS when set, else every CPU core this process may use). The decode: defaults are the first export's."""
+        log-probabilities are averaged at every step; they must share tokenizers and vocabularies). A pretrained
+        model's folder or short name (s2s pretrained lists them) stands for its export: the graphs are built in memory
+        from its model.pt, without torch or onnx. precision: fp32, or int8 (the graphs quantized at load). threads:
+        onnxruntime's intra-op threads (default: OMP_NUM_THREADS when set, else every CPU core this process may use).
+        The decode: defaults are the first export's."""
         import_onnxruntime()
         if precision not in PRECISIONS:
             raise S2SError(f"the onnx engine runs precision fp32 or int8, not {precision!r} (bf16 and int8-linear are "
@@ -56,41 +65,36 @@ class OnnxTranslator(BatchTranslator):
         given = list(path) if isinstance(path, (list, tuple)) else [path]
         for folder in given:
             check_path(folder, "OnnxTranslator.from_export: path", "a folder written by s2s export")
-        folders = [Path(p) for p in given]
+        folders = [export_folder(p) for p in given]
         if not folders:
             raise S2SError("no export folder given; pass at least one folder written by s2s's ONNX export.")
-        manifests = [read_manifest(folder) for folder in folders]
-        (src_tokenizer, src_vocab), (tgt_tokenizer, tgt_vocab) = (read_side(folders[0], manifests[0], side)
-                                                                  for side in ("src", "tgt"))
-        for folder, manifest in zip(folders[1:], manifests[1:]):
-            for side, vocab, tokenizer in (("src", src_vocab, src_tokenizer), ("tgt", tgt_vocab, tgt_tokenizer)):
-                other_tokenizer, other_vocab = read_side(folder, manifest, side)
+        members = [read_member(folder, precision, threads) for folder in folders]
+        first = members[0]
+        for folder, member in zip(folders[1:], members[1:]):
+            for side in ("src", "tgt"):
+                (tokenizer, vocab), (other_tokenizer, other_vocab) = first.sides[side], member.sides[side]
                 if other_vocab.tokens != vocab.tokens or other_tokenizer.state() != tokenizer.state():
                     raise S2SError(f"exports '{folders[0]}' and '{folder}' have different {side} vocabularies or "
                                    f"tokenizers, so they cannot be ensembled; ensemble exports of one run, or of runs "
                                    f"that share the same data and tokenizer settings.")
-        models = [OnnxModel(folder / manifest["files"]["encoder"], folder / manifest["files"]["decoder"],
-                            manifest["states"], threads, precision) for folder, manifest in zip(folders, manifests)]
-        for folder, manifest, member in zip(folders, manifests, models):  # before the first line: S2SError, not a traceback
-            member.check(len(src_vocab), len(tgt_vocab))
-            check_files(folder, manifest)
-        manifest = manifests[0]
-        defaults = manifest.get("decode", {})  # the checkpoint config's decode: section
+        (src_tokenizer, src_vocab), (tgt_tokenizer, tgt_vocab) = first.sides["src"], first.sides["tgt"]
+        for member in members:  # before the first line: S2SError, not a traceback
+            member.model.check(len(src_vocab), len(tgt_vocab))
+            member.check_files()
+        defaults = first.manifest.get("decode", {})  # the checkpoint config's decode: section
         decode = DecodeConfig(**{f.name: defaults[f.name] for f in fields(DecodeConfig) if f.name in defaults})
         try:  # before the first line: a default out of range is the manifest's fault (a beam above the vocabulary
             # is not: serve clamps it, as for a checkpoint)
             check_decode_options(DECODE_MAXIMUM["beam"], **{key: getattr(decode, key) for key in DECODE_MAXIMUM})
         except S2SError as error:
-            raise S2SError(f"{folders[0] / 'manifest.json'}: its decode defaults are not usable ({error}); export the "
+            raise S2SError(f"{first.manifest_path}: its decode defaults are not usable ({error}); export the "
                            f"checkpoint again.") from None
+        models = [member.model for member in members]
         translator = cls(models[0] if len(models) == 1 else OnnxEnsemble(models), src_tokenizer, tgt_tokenizer,
                          src_vocab, tgt_vocab, decode, precision=precision)
-        source = manifest.get("source", {})
-        counts = [count_weights(folder / m["files"][graph]) for folder, m in zip(folders, manifests)
-                  for graph in ("encoder", "decoder")]
+        counts = [member.parameters for member in members]
         translator.checkpoint = {"path": str(folders[0]) if len(folders) == 1 else [str(f) for f in folders],
-                                 "step": source.get("step"), "epoch": source.get("epoch"),
-                                 "exported_from": source.get("checkpoint"), "manifest": manifest,
+                                 **first.source, "manifest": first.manifest,
                                  "parameters": None if None in counts else sum(counts)}  # fp32 weights
         return translator
 
@@ -112,3 +116,74 @@ class OnnxTranslator(BatchTranslator):
                 beam_search(self.model, src, src_lengths, beam, nbest, length_penalty, max_len_ratio, return_attention,
                             no_repeat_ngram)]
 
+
+
+def export_folder(path) -> Path:
+    """The folder `path` names: an export folder as it is; a pretrained model's folder, or its short name, for the
+    graphs read_member builds from its model.pt."""
+    folder = Path(path)
+    if not folder.exists() and looks_like_a_name(str(path)):
+        folder = resolve(path)
+    return folder
+
+
+@dataclass
+class Member:
+    """One export read back: its tokenizers and vocabularies by side, its sessions, its manifest (for a pretrained
+    folder, the one s2s export would write, without files), the number of its weights (None: not known)."""
+
+    sides: dict
+    model: OnnxModel
+    manifest: dict
+    manifest_path: Path
+    parameters: int | None
+    check_files: Callable[[], None] = lambda: None
+
+    @property
+    def source(self) -> dict:
+        source = self.manifest.get("source", {})
+        return {"step": source.get("step"), "epoch": source.get("epoch"), "exported_from": source.get("checkpoint")}
+
+
+def read_member(folder: Path, precision: str, threads: int | None) -> Member:
+    """An export folder (manifest.json, graphs, vocabularies, tokenizers), or a pretrained model's folder, whose
+    graphs are built in memory from its model.pt (s2s.runtime.graphs): the same graphs s2s export writes."""
+    if folder.is_dir() and not (folder / "manifest.json").exists() and is_pretrained_folder(folder):
+        return read_pretrained(folder, precision, threads)
+    manifest = read_manifest(folder)
+    sides = {side: read_side(folder, manifest, side) for side in ("src", "tgt")}
+    model = OnnxModel(folder / manifest["files"]["encoder"], folder / manifest["files"]["decoder"], manifest["states"],
+                      threads, precision)
+    counts = [count_weights(folder / manifest["files"][graph]) for graph in ("encoder", "decoder")]
+    return Member(sides, model, manifest, folder / "manifest.json", None if None in counts else sum(counts),
+                  lambda: check_files(folder, manifest))
+
+
+def read_pretrained(folder: Path, precision: str, threads: int | None) -> Member:
+    """A pretrained model's folder as an export: its model.pt read without torch, the graphs built in memory."""
+    path = folder / MODEL_FILE
+    payload = read_checkpoint(path)
+    config = config_from_dict(payload.get("config"), source=f"config inside checkpoint {path}")
+    weights = payload.get("model")
+    if not isinstance(weights, dict) or not all(isinstance(value, np.ndarray) for value in weights.values()):
+        raise S2SError(f"checkpoint '{path}' holds no weights s2s can read; copy the model's folder again.")
+    spec = model_spec(config.model, weights, f"checkpoint '{path}'")
+    if precision == "int8":  # quantization needs float32 initializers, not float16 ones behind a Cast
+        weights = {name: value.astype(np.float32) for name, value in weights.items()}
+    sides = {}
+    for side in ("src", "tgt"):
+        try:
+            sides[side] = tokenizer_from_state(payload[f"{side}_tokenizer"]), Vocab(payload[f"{side}_vocab"])
+        except (S2SError, KeyError, ValueError, TypeError, AttributeError, RuntimeError) as error:
+            raise S2SError(f"checkpoint '{path}': its {side} tokenizer or vocabulary cannot be rebuilt ({error}); copy "
+                           f"the model's folder again.") from None
+    model = OnnxModel(folder / f"{MODEL_FILE} [encoder]", folder / f"{MODEL_FILE} [decoder]", state_names(spec),
+                      threads, precision, graphs=(encoder_graph(spec, weights), decoder_graph(spec, weights)))
+    manifest = {"model": {"name": config.model.resolved_name, **asdict(spec),
+                          "src_vocab_size": len(sides["src"][1]), "tgt_vocab_size": len(sides["tgt"][1])},
+                "states": state_names(spec), "decode": asdict(config.decode),
+                "source": {"checkpoint": str(path), "step": payload.get("step"), "epoch": payload.get("epoch"),
+                           "run": config.name},
+                "data": {"dataset": config.data.dataset, "src": config.data.src, "tgt": config.data.tgt}}
+    parameters = sum(value.size for value in {id(value): value for value in weights.values()}.values())  # tied: once
+    return Member(sides, model, manifest, path, parameters)
