@@ -13,7 +13,7 @@ Layers, lowest first (a module's layer is its package, or its own name for a top
     5  training    the trainer; it validates by decoding and scoring (3, 4), so it sits above them
     6  analysis    gradient studies built from models and the training loss
        serving     s2s serve: the HTTP service and web page over the decoder (3)
-    7  cli, __main__, and the package root (its public API)
+    7  cli, commands (one module per subcommand), __main__, and the package root (its public API)
 
 Data flows config -> data -> models -> training -> decoding -> evaluation (docs/development.md); imports run
 the same way except that the trainer calls the decoder and the metrics for its validation BLEU, as Joey NMT's
@@ -32,7 +32,7 @@ LAYERS = {
     "errors": 0, "specials": 0, "registry": 0, "config": 0, "checkpoint": 0, "device": 0, "progress": 0,
     "plotting": 0, "pretrained": 0, "version": 0, "outputs": 0,
     "data": 1, "models": 2, "decoding": 3, "evaluation": 4, "export": 4, "runtime": 4, "training": 5, "analysis": 6, "serving": 6,
-    "cli": 7, "__main__": 7, "__init__": 7,
+    "cli": 7, "commands": 7, "__main__": 7, "__init__": 7,
 }
 
 

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import math
 import os
 import shlex
-import stat
 import sys
 from pathlib import Path
 
-from s2s.version import __version__
+from s2s.commands.decoding import add_decode_options, decode_options, load_translator, require_engine
+from s2s.commands.numbers import SEED, at_least, positive_float
+from s2s.commands.paths import (check_paths, checkpoint_inputs, config_inputs, folder_owns, input_files,
+                                same_file)
+from s2s.commands.streams import output_stream, summary_stream
 from s2s.config import DECODE_MAXIMUM, LARGEST_INT
 from s2s.decoding.translation import SAMPLING_MAXIMUM
 from s2s.errors import S2SError
-from s2s.outputs import STDOUT, Output, check_output_file, check_output_folder, kind_of, open_output, what_is
+from s2s.outputs import STDOUT, Output, check_output_folder, open_output, what_is
+from s2s.version import __version__
 
 EPILOG = """examples:
   echo "Wie geht es dir?" | s2s translate --checkpoint de-en   # a shipped pretrained model (everyday German->English)
@@ -51,33 +53,6 @@ EPILOG = """examples:
 """
 
 
-def at_least(minimum: float, kind=int, note: str = "", most: float | None = None, above: bool = False):
-    """An argparse type: a finite number of `kind` (int or float) that is at least `minimum` (above it, with above)
-    and at most `most` (sizes above it cannot be meant: they would only run for minutes and fill memory). Its error
-    states the bound it checks: '>= 1', or '> 0' with above."""
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
-        if not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-        if value < minimum or (above and value == minimum):
-            bound = f"> {minimum:g}" if above else f">= {minimum}"  # '> 0', as the flags' help says
-            raise argparse.ArgumentTypeError(f"must be {bound}{note}, got {text}")
-        if most is not None and value > most:
-            raise argparse.ArgumentTypeError(f"must be <= {most}, got {text}")
-        return value
-    parse.minimum, parse.most, parse.kind, parse.above = minimum, most, kind, above  # what tests/test_cli_inputs.py tries
-    return parse
-
-
-def positive_float(most: float | None = None):
-    """An argparse type: a finite number > 0 (and at most `most`)."""
-    return at_least(0.0, float, most=most, above=True)
-
-
-SEED = at_least(0, most=2**32 - 1)  # what numpy, torch and gensim all take
 SERVE_DEFAULT = ("de-en", "en-de")  # s2s serve without --checkpoint: the everyday models (pretrained short names)
 
 
@@ -86,34 +61,6 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def add_decode_options(parser: argparse.ArgumentParser, engines: bool = False) -> None:
-    """The decoding flags; engines=True adds --engine: torch, or onnx for folders written by s2s export."""
-    group = parser.add_argument_group("decoding (defaults come from the checkpoint's decode: section)")
-    most = DECODE_MAXIMUM
-    group.add_argument("--beam", type=at_least(1, note=" (1 is greedy decoding)", most=most["beam"]),
-                       help="beam size; 1 is greedy decoding; at most the target vocabulary's size")
-    group.add_argument("--nbest", type=at_least(1, most=most["nbest"]), help="hypotheses per sentence (<= beam); above "
-                       "1, translate writes 'LINE ||| TEXT ||| SCORE' lines (Moses n-best format, LINE counts from 0)")
-    group.add_argument("--length-penalty", type=at_least(0.0, float, most=most["length_penalty"]),
-                       help="rank finished beams by log p / length**A (0: raw log p)")
-    group.add_argument("--max-len-ratio", type=positive_float(most["max_len_ratio"]),
-                       help="stop after R * source tokens + 10 output tokens")
-    group.add_argument("--no-repeat-ngram", type=at_least(0, note=" (0 is off)", most=most["no_repeat_ngram"]),
-                       metavar="N", help="never repeat an n-gram of N output tokens (subword pieces; 0: off)")
-    group.add_argument("--batch-size", type=at_least(1, most=most["batch_size"]), help="sentences per decoding batch")
-    group.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N")
-    group.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "int8", "int8-linear"],
-                       help="fp32 (default); int8: dynamic quantization of the linear and GRU/LSTM layers, faster on "
-                            "CPU (docs/benchmarks/hardware.md has speed and BLEU); int8-linear: the linear layers only; "
-                            "bf16: autocast, on GPUs and CPUs with AMX/AVX512-BF16")
-    if engines:
-        group.add_argument("--engine", choices=["torch", "onnx"], default="torch",
-                           help="torch (default): --checkpoint is a checkpoint or run folder; onnx: --checkpoint is "
-                                "an ONNX export folder (s2s export; several form an ensemble) or a pretrained model "
-                                "(folder or name), decoded with onnxruntime on the CPU without torch (pip install -e "
-                                "'.[runtime]'); --precision fp32 or int8")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -432,139 +379,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ---- paths: checked before a command reads or writes anything ------------------------------------------------------
-# The files a run, checkpoint, pretrained or export folder is made of, and its subfolders: no command writes over them,
-# whatever its --output says (a translation written over best.pt once replaced the model with text and exited 0).
-FOLDER_FILES = frozenset({"config.yaml", "best.pt", "last.pt", "model.pt", "metrics.jsonl", "src.vocab", "tgt.vocab",
-                          "src.spm.model", "tgt.spm.model", "card.json", "README.md", "manifest.json", "encoder.onnx",
-                          "decoder.onnx", "src_vocab.json", "tgt_vocab.json", "embeddings.json", "src.vec", "tgt.vec"})
-FOLDER_PARTS = ("checkpoints", "data", "tensorboard")
-FOLDER_MARKS = ("metrics.jsonl", "best.pt", "last.pt", "model.pt", "manifest.json")  # a run, pretrained or export folder
 REPORT_FILES = ("report.json", "report.md", "translations.txt")  # and the figures (s2s.evaluation.report.figure_names)
 COMPARE_FILES = ("compare.md", "compare.json", "compare.png")
 EMBEDDING_FILES = ("src.vec", "tgt.vec", "embeddings.json")
 GRADIENT_FILES = ("gradients.json", "gradients.csv", "gradients.png", "clipping.png")
-CONFIG_FILES = ("train_src", "train_tgt", "valid_src", "valid_tgt", "test_src", "test_tgt", "train_text", "valid_text",
-                "test_text")
-
-
-def _resolved(path: Path) -> Path:
-    return Path(os.path.abspath(path)).resolve()
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)  # also through links
-    except OSError:  # one of them does not exist (yet)
-        return _resolved(a) == _resolved(b)
-
-
-def _relative(path: Path, folder: Path) -> Path | None:
-    try:
-        return _resolved(path).relative_to(_resolved(folder))
-    except ValueError:
-        return None
-
-
-def folder_owns(relative: Path) -> bool:
-    """Whether a path inside a run (checkpoint, export) folder is one of the files the folder is made of."""
-    return (len(relative.parts) == 1 and relative.name in FOLDER_FILES) or \
-        (len(relative.parts) > 1 and relative.parts[0] in FOLDER_PARTS)
-
-
-def owning_folder(path: Path) -> tuple[Path, Path] | None:
-    """(folder, path relative to it) when `path` is one of the files of a run, pretrained or export folder (one that
-    holds any of FOLDER_MARKS), whether or not the command reads that folder; else None."""
-    candidates = [path.parent] + ([path.parent.parent] if path.parent.name in FOLDER_PARTS and path.exists() else [])
-    for folder in candidates:
-        relative = _relative(path, folder)  # None where a link leads out of the folder (/dev/stdout)
-        if relative is not None and folder_owns(relative) and any((folder / name).is_file() for name in FOLDER_MARKS):
-            return folder, relative
-    return None
-
-
-def check_paths(inputs: list, files: list = (), folders: list = ()) -> None:
-    """Refuse, before anything is read or written, a command that would write over one of its own inputs.
-
-    inputs: (flag, path) of the files and folders the command reads; the files a folder is made of (folder_owns) are
-    protected too. files: the Output (s2s.outputs) of each file it writes; path None: not asked for. folders: (flag,
-    folder, owns) of the folders it writes into, owns(path relative to the folder) saying which files there it writes
-    (or replaces). Each output must be writable and differ from the others; '-' (stdout) and /dev/null may be given
-    to one output each, and to several, respectively."""
-    inputs = [(flag, Path(path)) for flag, path in inputs if path]
-    files = [output for output in files if output.path]
-    for output in files:
-        check_output_file(output)
-    for flag, folder, _ in folders:
-        check_output_folder(flag, Path(folder))
-    for number, output in enumerate(files):
-        path, what, flag = Path(output.path), output.name, output.flag
-        if kind_of(path) == "stdout":
-            for other in files[:number]:
-                if kind_of(other.path) == "stdout":
-                    raise S2SError(f"{what} '-' and {other.name} would both write to stdout; give one of them a file.")
-            continue
-        for other in files[:number]:
-            if _same_file(path, Path(other.path)) and not _is_character_device(path):
-                raise S2SError(f"{what} '{path}' and {other.name} '{other.path}' are the same file; give each its own.")
-        for in_flag, source in inputs:
-            if _same_file(path, source):
-                raise S2SError(f"{what} '{path}' is {in_flag} '{source}', an input of this command: writing there "
-                               f"would destroy it. Choose another {flag}.")
-        for in_flag, source in inputs:
-            relative = _relative(path, source) if source.is_dir() else None
-            if relative is not None and folder_owns(relative):
-                raise S2SError(f"{what} '{path}' is one of the files of {in_flag} '{source}' (its {relative}), which "
-                               f"this command reads: writing there would destroy it. Choose another {flag}.")
-        owner = owning_folder(path)
-        if owner is not None:
-            raise S2SError(f"{what} '{path}' is one of the files of the run folder '{owner[0]}' (its {owner[1]}): "
-                           f"writing there would destroy it. Choose another {flag}.")
-    for flag, folder, owns in folders:
-        for in_flag, source in inputs:
-            relative = _relative(source, Path(folder))
-            if relative is not None and owns(relative):
-                raise S2SError(f"{flag} '{folder}' would write over {in_flag} '{source}', an input of this command; "
-                               f"choose another {flag}.")
-
-
-def _is_character_device(path: Path) -> bool:
-    """/dev/null, a terminal: several outputs may go there at once."""
-    try:
-        return stat.S_ISCHR(path.stat().st_mode)
-    except OSError:
-        return False
-
-
-def checkpoint_inputs(flag: str, paths) -> list[tuple[str, Path]]:
-    """(flag, path) of checkpoints (files, run or export folders, pretrained names) and of the folders that hold the
-    files: their runs are read too. A missing path is an error naming the flag."""
-    from s2s.pretrained import resolve
-
-    inputs = []
-    for given in [paths] if isinstance(paths, (str, Path)) else paths:
-        path = resolve(given)
-        if not path.exists():
-            raise S2SError(f"{flag} '{given}' does not exist; pass a .pt file, a run folder or a pretrained model's "
-                           f"name (s2s pretrained lists them).")
-        inputs += [(flag, path)] + ([(f"{flag}'s folder", path.parent)] if path.is_file() else [])
-    return inputs
-
-
-def input_files(*flags_and_paths) -> list[tuple[str, Path]]:
-    """(flag, path) of the text files a command reads, each checked to be a file (an error naming the flag)."""
-    from s2s.data.readers import require_file
-
-    for flag, path in flags_and_paths:
-        if path:
-            require_file(Path(path), flag)
-    return [(flag, Path(path)) for flag, path in flags_and_paths if path]
-
-
-def config_inputs(config, config_flag: str, config_path) -> list[tuple[str, Path]]:
-    """(origin, path) of a config file and of the files its data and model sections name."""
-    named = [(f"data.{key}", getattr(config.data, key)) for key in CONFIG_FILES]
-    named += [(f"model.{key}", getattr(config.model, key)) for key in ("src_embeddings", "tgt_embeddings")]
-    return ([(config_flag, Path(config_path))] if config_path else []) + [(key, Path(path)) for key, path in named if path]
 
 
 def cmd_train(args) -> int:
@@ -595,27 +413,6 @@ def cmd_train(args) -> int:
     return 128 + summary["interrupted"] if summary["interrupted"] else 0
 
 
-@contextlib.contextmanager
-def output_stream(path: str | None, required: bool = True, flag: str = "--output"):
-    """stdout (or None when not required) without a path; else open_output: stdout for '-', a device in place, or a
-    temporary file renamed to `path` only when everything was written."""
-    if path is None:
-        yield sys.stdout if required else None
-        return
-    with open_output(Output(flag, path)) as handle:
-        yield handle
-
-
-def summary_stream(*paths) -> object:
-    """Where a command prints its summary: stderr when one of its outputs goes to stdout ('-'), else stdout."""
-    return sys.stderr if STDOUT in paths else sys.stdout
-
-
-def decode_options(args) -> dict:
-    return {"beam": args.beam, "nbest": args.nbest, "length_penalty": args.length_penalty,
-            "max_len_ratio": args.max_len_ratio, "batch_size": args.batch_size, "no_repeat_ngram": args.no_repeat_ngram}
-
-
 def read_input_lines(path: str | None):
     """--input's lines, or stdin's, streamed: undecodable bytes become U+FFFD with one warning; only \\n ends a line."""
     from s2s.data.readers import decode_lines, read_lines
@@ -625,26 +422,6 @@ def read_input_lines(path: str | None):
     if not hasattr(sys.stdin, "buffer"):  # a text stream in place of stdin (an embedding program's, a test's)
         return sys.stdin
     return decode_lines(sys.stdin.buffer, "stdin", "stdin", replace_errors=True)
-
-
-def require_engine(args) -> None:
-    """Import what --engine torch needs first: without torch, that is the error to show (run_command says how to
-    install it), before any about paths."""
-    if args.engine == "torch":
-        import torch  # noqa: F401
-
-
-def load_translator(args):
-    """The translator of --engine: torch (checkpoints, one or an ensemble) or onnx (export folders)."""
-    if args.engine == "onnx":
-        from s2s.runtime.translator import OnnxTranslator, check_onnx_flags
-
-        check_onnx_flags(args.precision, args.device)
-        return OnnxTranslator.from_export(args.checkpoint[0] if len(args.checkpoint) == 1 else args.checkpoint,
-                                          precision=args.precision)
-    from s2s.decoding.translator import Translator
-
-    return Translator.from_checkpoint(args.checkpoint, device=args.device, precision=args.precision)
 
 
 def sampling_options(args) -> dict:
@@ -1054,7 +831,7 @@ def cmd_data(args) -> int:
                        "[--list | --clear]")
     dest = args.dest or f"data/{args.dataset}"
     check_output_folder("--dest", Path(dest))
-    if args.mirror and Path(args.mirror).exists() and _same_file(Path(dest), Path(args.mirror)):
+    if args.mirror and Path(args.mirror).exists() and same_file(Path(dest), Path(args.mirror)):
         raise S2SError(f"--dest '{dest}' is the --mirror folder, so the files would be copied onto themselves; "
                        f"give another --dest.")
     if args.dataset == "tatoeba":
