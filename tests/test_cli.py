@@ -250,13 +250,13 @@ def test_empty_training_data_and_full_disk_are_clear_errors(tmp_path):
 
 
 def test_write_failure_of_an_output_file_is_a_clear_error(tmp_path, monkeypatch):
-    import s2s.cli as cli
+    from s2s.commands.streams import output_stream
     from s2s.errors import S2SError
 
     target = tmp_path / "out.txt"
     target.write_text("previous\n")
     with pytest.raises(S2SError, match="writing '.*out.txt' failed: No space left on device"):
-        with cli.output_stream(str(target)) as handle:
+        with output_stream(str(target)) as handle:
             handle.write("new\n")
             raise OSError(28, "No space left on device")
     assert target.read_text() == "previous\n"  # nothing the user had is lost

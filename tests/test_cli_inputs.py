@@ -29,7 +29,7 @@ def number_flags() -> list[tuple[list[str], str, object]]:
                     walk(sub, words + [name])
             elif action.type in (int, float):
                 raise AssertionError(f"s2s {' '.join(words)} {action.option_strings}: a bare {action.type.__name__} "
-                                     f"takes nan, inf and any size; use s2s.cli.at_least")
+                                     f"takes nan, inf and any size; use s2s.commands.numbers.at_least")
             elif hasattr(action.type, "minimum"):
                 found.append((words, max(action.option_strings, key=len), action.type))
 

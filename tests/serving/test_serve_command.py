@@ -87,6 +87,6 @@ def test_serve_without_a_checkpoint_serves_the_everyday_models(monkeypatch, engi
 
     served = {}
     monkeypatch.setattr(server, "serve", lambda specs, *args, **options: served.update(specs=specs, **options))
-    monkeypatch.setattr("s2s.cli.checkpoint_inputs", lambda flag, paths: [])  # the shipped models need not exist here
+    monkeypatch.setattr("s2s.commands.serve.checkpoint_inputs", lambda flag, paths: [])  # the shipped models need not exist here
     assert main(["serve", "--engine", engine]) == 0
     assert served["specs"] == ["de-en", "en-de"] and served["engine"] == engine
