@@ -285,7 +285,7 @@ def ranked_greedy(model, src, lengths, length_penalty: float, **options) -> list
 
 def run_to_the_limit(monkeypatch):
     """Beam search with no early stop: every sentence decodes until its length limit, the reference for the rule."""
-    monkeypatch.setattr("s2s.decoding.beam.cannot_improve", lambda *args: False)
+    monkeypatch.setattr("s2s.decoding.search.cannot_improve", lambda *args: False)
 
 
 def test_the_zoo_list_is_the_registrys_translation_models():

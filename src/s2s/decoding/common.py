@@ -1,5 +1,6 @@
-"""Helpers shared by greedy and beam search: selecting rows of a recurrent state, output length limits, the tokens a
-search may output next (no specials, no repeated n-grams, a forced prefix)."""
+"""The torch side of the searches (s2s.decoding.search): selecting rows of a recurrent state, output length limits,
+the tokens a search may output next (no specials, no repeated n-grams, a forced prefix), and TorchOps, the array
+operations a search asks of torch."""
 
 from __future__ import annotations
 
@@ -81,3 +82,48 @@ def forbid_specials(log_probs: torch.Tensor) -> torch.Tensor:
     log_probs[:, PAD] = float("-inf")
     log_probs[:, BOS] = float("-inf")
     return log_probs
+
+
+class TorchOps:
+    """The ArrayOps of s2s.decoding.search on torch tensors: every array the search makes lives on `device`."""
+
+    int64, float32 = torch.long, torch.float32
+
+    def __init__(self, device: torch.device | str):
+        self.device = device
+
+    def full(self, shape: tuple, value, dtype: torch.dtype) -> torch.Tensor:
+        return torch.full(shape, value, dtype=dtype, device=self.device)
+
+    def arange(self, n: int) -> torch.Tensor:
+        return torch.arange(n, device=self.device)
+
+    def asarray(self, values) -> torch.Tensor:
+        return torch.as_tensor(values, dtype=torch.long, device=self.device)
+
+    def topk(self, values: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return values.topk(k, dim=1)
+
+    def gather(self, values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        return values.gather(1, index)
+
+    def cat(self, arrays: list[torch.Tensor], axis: int) -> torch.Tensor:
+        return torch.cat(arrays, dim=axis)
+
+    def nonzero(self, mask: torch.Tensor) -> torch.Tensor:
+        return mask.nonzero()
+
+    def argmax(self, log_probs: torch.Tensor) -> torch.Tensor:
+        return log_probs.argmax(-1)
+
+    def as_float32(self, values: torch.Tensor) -> torch.Tensor:
+        return values.float()
+
+    def host(self, values: torch.Tensor) -> torch.Tensor:
+        return values.cpu()
+
+    # the module's functions, whose signatures are already the ones ArrayOps names
+    select_state = staticmethod(select_state)
+    select_rows = staticmethod(select_rows)
+    max_output_lengths = staticmethod(max_output_lengths)
+    allowed_log_probs = staticmethod(allowed_log_probs)

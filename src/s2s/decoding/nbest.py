@@ -1,6 +1,5 @@
 """The n-best finished hypotheses of one sentence in beam search, and the test that stops the sentence: in plain
-Python (no torch, no numpy) so that the torch search (s2s.decoding.beam) and the numpy one (s2s.runtime.search) keep
-and stop alike.
+Python (no torch, no numpy), as is the beam search of both engines that uses them (s2s.decoding.search).
 
 A hypothesis is ranked by score = log p / length ** length_penalty. Log-probs only fall as a hypothesis grows, so a
 live hypothesis of log p s after `step` tokens ends, if ever, with a log p s' <= s and a length L in

@@ -1,5 +1,6 @@
-"""Greedy and batched beam search in numpy, step for step the torch searches of s2s.decoding (greedy.py, beam.py,
-common.py), so that a model decodes to the same tokens and scores without torch.
+"""The numpy side of the searches (s2s.decoding.search, written once for both engines): NumpyOps, the array
+operations a search asks of numpy, and greedy_search / beam_search over numpy step models, so that a model decodes
+to the same tokens and scores as with torch, without torch.
 
 The searches drive a step model:
     encode(src (batch, src_len) int64, src_lengths (batch,) int64) -> (enc_states, states, src_mask (batch, src_len))
@@ -9,18 +10,17 @@ states is a dict of arrays with the batch on axis 1 ({"h"}, {"h", "c"} for an LS
 or a tuple of such dicts (an ensemble's members); enc_states is an array with the batch on axis 0, a tuple of them,
 or None (a decoder without attention takes none). The searches pick rows of both with select_state / select_rows.
 
-Scores accumulate in float32 as torch's do, and ties between equal candidates go to the lower index. Beam search
-keeps its n-best and stops a sentence as torch's does (s2s.decoding.nbest, shared by both), after seeding each
-sentence's n-best with the greedy output.
+Scores accumulate in float32 as torch's do, and ties between equal candidates go to the lower index, as in torch's
+topk. The numpy searches take no forced prefix.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from s2s.decoding.nbest import add_finished, cannot_improve, ranked
+from s2s.decoding import search
 from s2s.decoding.translation import Hypothesis
-from s2s.specials import BOS, EOS, PAD
+from s2s.specials import BOS, PAD
 
 NEG_INF = np.float32(-np.inf)
 
@@ -83,142 +83,70 @@ def top_candidates(candidates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarr
     return np.take_along_axis(values, order, 1), np.take_along_axis(chosen, order, 1)
 
 
+class NumpyOps:
+    """The ArrayOps of s2s.decoding.search on numpy arrays."""
+
+    int64, float32 = np.int64, np.float32
+
+    def full(self, shape: tuple, value, dtype) -> np.ndarray:
+        return np.full(shape, value, dtype)
+
+    def arange(self, n: int) -> np.ndarray:
+        return np.arange(n, dtype=np.int64)
+
+    def asarray(self, values) -> np.ndarray:
+        return np.asarray(values, np.int64)
+
+    def topk(self, values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return top_candidates(values, k)
+
+    def gather(self, values: np.ndarray, index: np.ndarray) -> np.ndarray:
+        return np.take_along_axis(values, index, 1)
+
+    def cat(self, arrays: list[np.ndarray], axis: int) -> np.ndarray:
+        return np.concatenate(arrays, axis)
+
+    def nonzero(self, mask: np.ndarray) -> np.ndarray:
+        return np.argwhere(mask)
+
+    def argmax(self, log_probs: np.ndarray) -> np.ndarray:
+        return log_probs.argmax(-1).astype(np.int64)  # the first of equal maxima, as torch's argmax
+
+    def as_float32(self, values: np.ndarray) -> np.ndarray:
+        return np.asarray(values, np.float32)
+
+    def host(self, values: np.ndarray) -> np.ndarray:
+        return values.copy()
+
+    # the module's functions, whose signatures are already the ones ArrayOps names
+    select_state = staticmethod(select_state)
+    select_rows = staticmethod(select_rows)
+
+    def max_output_lengths(self, src_lengths: np.ndarray, max_len_ratio: float, prefix: None) -> np.ndarray:
+        return max_output_lengths(src_lengths, max_len_ratio)
+
+    def allowed_log_probs(self, log_probs: np.ndarray, history: np.ndarray, no_repeat_ngram: int,
+                          prefix: None) -> np.ndarray:
+        log_probs = forbid_specials(log_probs)
+        return block_repeated_ngrams(log_probs, history, no_repeat_ngram) if no_repeat_ngram else log_probs
+
+
+NUMPY = NumpyOps()
+
+
 def greedy_search(model, src: np.ndarray, src_lengths: np.ndarray, max_len_ratio: float = 2.0,
                   return_attention: bool = False, no_repeat_ngram: int = 0, encoded=None) -> list[tuple]:
     """Return, per sentence, (token ids without <eos>, summed log-prob including <eos>, attention (out_len, src_len)
     or None). no_repeat_ngram > 0 never picks a token that would repeat an n-gram of that many tokens. encoded:
-    model.encode(src, src_lengths) when the caller has it (beam search, which seeds itself with the greedy output)."""
-    enc_states, state, src_mask = model.encode(src, src_lengths) if encoded is None else encoded
-    batch = src.shape[0]
-    limits = max_output_lengths(src_lengths, max_len_ratio)
-    out = np.full((batch, int(limits.max())), PAD, np.int64)
-    scores = np.zeros(batch, np.float32)
-    attention = np.zeros((batch, out.shape[1], src.shape[1]), np.float32) if return_attention else None
-    active = np.arange(batch)  # sentence index of each row still decoding
-    prev = np.full(batch, BOS, np.int64)
-    step = 0
-    while active.size:
-        log_probs, state, weights = model.decode_step(prev, state, enc_states, src_mask)
-        log_probs = forbid_specials(log_probs)
-        if no_repeat_ngram:
-            log_probs = block_repeated_ngrams(log_probs, out[active, :step], no_repeat_ngram)
-        prev = log_probs.argmax(-1).astype(np.int64)  # (active,): the first of equal maxima, as torch's max
-        out[active, step] = prev
-        scores[active] += log_probs[np.arange(prev.size), prev]
-        if attention is not None:
-            if weights is None:  # a model without attention: return None, as beam search does, not zeros
-                attention = None
-            else:
-                attention[active, step] = weights
-        step += 1
-        done = (prev == EOS) | (step >= limits[active])
-        if done.any():
-            keep = np.nonzero(~done)[0]
-            active, prev = active[keep], prev[keep]
-            state = select_state(state, keep)
-            enc_states, src_mask = select_rows(enc_states, keep), src_mask[keep]
-    results = []
-    for i, row in enumerate(out.tolist()):
-        length = row.index(EOS) + 1 if EOS in row else sum(1 for t in row if t != PAD)
-        tokens = [t for t in row[:length] if t != EOS]
-        attn = attention[i, :length, : int(src_lengths[i])].copy() if attention is not None else None
-        results.append((tokens, float(scores[i]), attn))
-    return results
+    model.encode(src, src_lengths) when the caller has it."""
+    return search.greedy_search(NUMPY, model, src, src_lengths, max_len_ratio, return_attention, no_repeat_ngram,
+                                encoded=encoded)
 
 
 def beam_search(model, src: np.ndarray, src_lengths: np.ndarray, beam: int = 5, nbest: int = 1,
                 length_penalty: float = 1.0, max_len_ratio: float = 2.0, return_attention: bool = False,
                 no_repeat_ngram: int = 0) -> list[list[Hypothesis]]:
-    """Return for each sentence its `nbest` best hypotheses, best first (s2s.decoding.beam explains the search, the
+    """Return for each sentence its `nbest` best hypotheses, best first (s2s.decoding.search explains the search, the
     greedy seed included)."""
-    batch = src.shape[0]
-    encoded = model.encode(src, src_lengths)
-    limits = max_output_lengths(src_lengths, max_len_ratio).tolist()
-    finished: list[list[Hypothesis]] = [[] for _ in range(batch)]  # per sentence, its nbest best so far, best first
-    greedy = greedy_search(model, src, src_lengths, max_len_ratio, return_attention, no_repeat_ngram, encoded)
-    for kept, (tokens, log_prob, attention), limit in zip(finished, greedy, limits):
-        # greedy's output ends with <eos> unless it was cut at the limit
-        add_finished(kept, ranked(tokens, log_prob, min(len(tokens) + 1, limit), length_penalty, attention), nbest)
-
-    enc_states, state, src_mask = encoded
-    # every sentence's encoding repeated beam times: row b * beam + k is beam k of sentence b
-    expand = np.repeat(np.arange(batch), beam)
-    enc_states, src_mask, state = select_rows(enc_states, expand), src_mask[expand], select_state(state, expand)
-
-    sentences = list(range(batch))  # sentence id of each active group of `beam` rows
-    scores = np.full((batch, beam), NEG_INF, np.float32)
-    scores[:, 0] = 0.0  # only the first beam is live at the start, so it is not expanded beam times
-    prev = np.full(batch * beam, BOS, np.int64)
-    history = np.empty((batch * beam, 0), np.int64)  # (rows, step)
-    attn_history = np.empty((batch * beam, 0, src.shape[1]), np.float32) if return_attention else None
-
-    step = 0
-    while sentences:
-        log_probs, state, weights = model.decode_step(prev, state, enc_states, src_mask)
-        log_probs = forbid_specials(log_probs)
-        if no_repeat_ngram:
-            log_probs = block_repeated_ngrams(log_probs, history, no_repeat_ngram)
-        vocab = log_probs.shape[-1]
-        groups = len(sentences)
-        candidates = (scores[:, :, None] + log_probs.reshape(groups, beam, vocab)).reshape(groups, beam * vocab)
-        top_scores, top_ids = top_candidates(candidates, 2 * beam)  # (groups, 2 * beam), best first
-        top_beams, top_tokens = top_ids // vocab, top_ids % vocab
-        step += 1
-        if attn_history is not None and weights is not None:
-            attn_history = np.concatenate([attn_history, weights.astype(np.float32)[:, None]], axis=1)
-
-        is_eos = top_tokens == EOS
-        # live beams: the best `beam` candidates that do not end the sentence
-        rank = np.arange(2 * beam) + is_eos * 2 * beam
-        live = np.argsort(rank, axis=1, kind="stable")[:, :beam]  # (groups, beam) positions into the 2*beam candidates
-        new_scores = np.take_along_axis(top_scores, live, 1)
-        source_rows = (np.take_along_axis(top_beams, live, 1) + np.arange(groups)[:, None] * beam).reshape(-1)
-        new_tokens = np.take_along_axis(top_tokens, live, 1).reshape(-1)
-
-        # finished candidates: <eos> among the first `beam` candidates of a group
-        eos_positions = np.argwhere(is_eos[:, :beam] & (top_scores[:, :beam] > NEG_INF)).tolist()
-        top_scores_list, top_beams_list = top_scores.tolist(), top_beams.tolist()
-        for group, position in eos_positions:
-            sentence = sentences[group]
-            row = group * beam + top_beams_list[group][position]
-            ended = _hypothesis(history[row].tolist(), top_scores_list[group][position], step, length_penalty,
-                                attn_history, row, src_lengths[sentence])
-            add_finished(finished[sentence], ended, nbest)
-        keep_groups = []
-        new_scores_list = new_scores.tolist()  # (groups, beam), best first
-        for group, sentence in enumerate(sentences):
-            if step >= limits[sentence]:  # out of room: the live beams end here, without <eos>
-                for k in range(beam):
-                    if new_scores_list[group][k] > float("-inf"):
-                        row = int(source_rows[group * beam + k])
-                        tokens = history[row].tolist() + [int(new_tokens[group * beam + k])]
-                        cut = _hypothesis(tokens, new_scores_list[group][k], step, length_penalty, attn_history,
-                                          row, src_lengths[sentence])
-                        add_finished(finished[sentence], cut, nbest)
-            elif not cannot_improve(finished[sentence], nbest, new_scores_list[group][0], step, limits[sentence],
-                                    length_penalty):
-                keep_groups.append(group)
-
-        state = select_state(state, source_rows)
-        history = np.concatenate([history[source_rows], new_tokens[:, None]], axis=1)
-        if attn_history is not None:
-            attn_history = attn_history[source_rows]
-        prev, scores = new_tokens, new_scores
-        if len(keep_groups) < groups:  # drop finished sentences from every array
-            keep = np.array(keep_groups, dtype=np.int64)
-            rows = (keep[:, None] * beam + np.arange(beam)).reshape(-1)
-            state, history, prev = select_state(state, rows), history[rows], prev[rows]
-            enc_states, src_mask, scores = select_rows(enc_states, rows), src_mask[rows], scores[keep]
-            if attn_history is not None:
-                attn_history = attn_history[rows]
-            sentences = [sentences[g] for g in keep_groups]
-
-    return finished
-
-
-def _hypothesis(tokens: list[int], log_prob: float, length: int, length_penalty: float, attn_history, row: int,
-                src_length) -> Hypothesis:
-    attention = None
-    if attn_history is not None and attn_history.shape[1]:
-        attention = attn_history[row, :length, : int(src_length)].copy()
-    return ranked(tokens, log_prob, length, length_penalty, attention)
+    return search.beam_search(NUMPY, model, src, src_lengths, beam, nbest, length_penalty, max_len_ratio,
+                              return_attention, no_repeat_ngram)

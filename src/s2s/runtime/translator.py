@@ -1,7 +1,8 @@
 """OnnxTranslator: an ONNX export (s2s.export) behind the Translator API, decoded by onnxruntime and numpy alone.
 
-It gives the torch Translator's outputs for the same checkpoint and options: the searches are the same step for step
-(s2s.runtime.search), so the two differ only where the graphs' float arithmetic differs from torch's.
+It gives the torch Translator's outputs for the same checkpoint and options: the searches are the same code
+(s2s.decoding.search, over numpy through s2s.runtime.search), so the two differ only where the graphs' float
+arithmetic differs from torch's.
 """
 
 from __future__ import annotations
