@@ -165,6 +165,12 @@ def package(checkpoints: list[str | Path], name: str, output: str | Path, decode
     output = Path(output)
     if output.exists() and not force:
         raise S2SError(f"'{output}' already exists; pass --force to replace it, or choose another --output.")
+    if output.exists():  # --force replaces a pretrained folder, and nothing else
+        foreign = sorted(path.name for path in output.iterdir() if path.name not in PACKAGED_FILES) if output.is_dir() else [output.name]
+        if foreign or not (output / CARD_FILE).is_file():
+            raise S2SError(f"'{output}' is not a pretrained folder this script wrote (it has no {CARD_FILE}, or it has "
+                           f"{', '.join(foreign) or 'no card'} besides a model's files); --force replaces only such "
+                           f"folders: move those files away, or choose another --output.")
     if not output.parent.is_dir():
         raise S2SError(f"folder '{output.parent}' does not exist; create it or choose another --output.")
     info = info or machine_info()
@@ -258,6 +264,8 @@ def package(checkpoints: list[str | Path], name: str, output: str | Path, decode
     return card
 
 
+PACKAGED_FILES = {MODEL_FILE, CARD_FILE, "README.md", "config.yaml", "src.spm.model", "tgt.spm.model", "src_vocab.json",
+                  "tgt_vocab.json"}  # what a pretrained folder holds (write_folder and the card)
 AUGMENT_LABELS = {"no_final_punct": "no final punctuation", "lowercase": "lower-cased source", "numbers": "other numbers",
                   "names": "other names"}
 

@@ -209,10 +209,14 @@ def test_packaging_refuses_an_existing_folder_without_force_and_rewrites_the_ind
                               for label, split in (("valid", "valid"), ("test", "test"))}
     copy = tmp_path / NAME
     shutil.copytree(packaged["folder"], copy)
-    (copy / "stale.txt").write_text("from an earlier packaging")
+    (copy / "notes.txt").write_text("the user's")
+    with pytest.raises(S2SError, match=r"is not a pretrained folder this script wrote .* it has notes.txt besides"):
+        script.package([packaged["run"] / "best.pt"], NAME, copy, DECODE, force=True)
+    assert (copy / "notes.txt").read_text() == "the user's"  # --force replaces only what packaging wrote
+    (copy / "notes.txt").unlink()
     again = script.package([packaged["run"] / "best.pt"], NAME, copy, DECODE, force=True)["test"]
     assert (again["bleu"], again["chrf"]) == (test["bleu"], test["chrf"])
-    assert not (copy / "stale.txt").exists() and [p.name for p in tmp_path.iterdir()] == [NAME]  # no staging left
+    assert [p.name for p in tmp_path.iterdir()] == [NAME]  # no staging left
 
 
 # ---- the shipped models (fail until pretrained/multi30k-de-en and pretrained/multi30k-en-de are packaged) -----------
