@@ -414,3 +414,14 @@ def test_the_onnx_engine_translates_a_shipped_model_by_name_as_the_torch_engine(
     torch_lines = Translator.from_checkpoint(name, device="cpu").translate(sources)
     onnx_lines = OnnxTranslator.from_export(name, threads=1).translate(sources)
     assert sum(a != b for a, b in zip(onnx_lines, torch_lines)) <= 1, list(zip(onnx_lines, torch_lines))
+
+
+def test_the_readme_table_gives_each_shipped_model_its_card_figures():
+    """README.md's table of shipped models states their cards' Tatoeba test and test2016 BLEU (so a repackaged model
+    cannot leave the README's figures behind)."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for folder in sorted(path for path in SHIPPED.iterdir() if (path / "card.json").is_file()):
+        scores = json.loads((folder / "card.json").read_text(encoding="utf-8"))["scores"]
+        row = next(line for line in readme.splitlines() if line.startswith(f"| `{folder.name}` |"))
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert cells[3:5] == [f"{scores['tatoeba test']['bleu']:.2f}", f"{scores['test2016']['bleu']:.2f}"], row
