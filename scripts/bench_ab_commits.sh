@@ -8,23 +8,12 @@
 # and prints each run's row (target tokens/s, model GFLOP/s, peak, MFU) and the mean tokens/s of each side.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ $# -lt 4 ]; then
-  echo "error: usage: scripts/bench_ab_commits.sh OLD NEW ROUNDS OUT [bench_throughput args ...]" >&2
-  exit 2
-fi
-old=$1 new=$2 rounds=$3 out=$4
-shift 4
-for rev in "$old" "$new"; do
-  git rev-parse --verify --quiet "$rev^{commit}" > /dev/null || { echo "error: '$rev' is not a commit here" >&2; exit 2; }
-done
+AB_USAGE="scripts/bench_ab_commits.sh OLD NEW ROUNDS OUT [bench_throughput args ...]"
+. scripts/_ab_worktrees.sh
+ab_worktrees "$@"
+set -- "${args[@]}"
 mirror=()
 [[ " $* " == *" --mirror "* ]] || mirror=(--mirror "$(cd .. && pwd)/shared/data/multi30k")
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
-trees=$(mktemp -d)
-trap 'git worktree remove --force "$trees/old" 2>/dev/null; git worktree remove --force "$trees/new" 2>/dev/null; rm -rf "$trees"' EXIT
-git worktree add --quiet --detach "$trees/old" "$old"
-git worktree add --quiet --detach "$trees/new" "$new"
 echo "A/B: old $(git rev-parse --short "$old"), new $(git rev-parse --short "$new"), $rounds rounds: $*"
 for round in $(seq 1 "$rounds"); do
   for side in old new; do

@@ -11,26 +11,15 @@
 # test set: --batch1-limit cuts batch 1 rows short, and those have no BLEU).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ $# -lt 4 ]; then
-  echo "error: usage: scripts/bench_decode_ab.sh OLD NEW ROUNDS OUT [bench_decode args ...]" >&2
-  exit 2
-fi
-old=$1 new=$2 rounds=$3 out=$4
-shift 4
-for rev in "$old" "$new"; do
-  git rev-parse --verify --quiet "$rev^{commit}" > /dev/null || { echo "error: '$rev' is not a commit here" >&2; exit 2; }
-done
+AB_USAGE="scripts/bench_decode_ab.sh OLD NEW ROUNDS OUT [bench_decode args ...]"
+. scripts/_ab_worktrees.sh
+ab_worktrees "$@"
+set -- "${args[@]}"
 data=()
 if [[ " $* " != *" --src "* ]]; then
   mirror="$(cd .. && pwd)/shared/data/multi30k"
   data=(--src "$mirror/test_2016_flickr.de.gz" --ref "$mirror/test_2016_flickr.en.gz")
 fi
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
-trees=$(mktemp -d)
-trap 'git worktree remove --force "$trees/old" 2>/dev/null; git worktree remove --force "$trees/new" 2>/dev/null; rm -rf "$trees"' EXIT
-git worktree add --quiet --detach "$trees/old" "$old"
-git worktree add --quiet --detach "$trees/new" "$new"
 echo "A/B: old $(git rev-parse --short "$old"), new $(git rev-parse --short "$new"), $rounds rounds: $* ${data[*]}"
 for round in $(seq 1 "$rounds"); do
   for side in old new; do
