@@ -63,7 +63,10 @@ class DataConfig:
     augment_numbers: float = 0.0  # share of the training pairs with the same numbers on both sides that get other
     #   numbers (1-7 digits), the same on both sides: numbers are copied, not remembered
     augment_names: float = 0.0  # share of the training pairs naming Tom, Mary or John on both sides that get another
-    #   name (many scripts and letters) on both sides: names are copied, not remembered
+    #   name, made up for the pair (many scripts and letters), on both sides: names are copied, not remembered
+    augment_fragments: float = 0.0  # share of the German-English training pairs (with a noun phrase or a name at the
+    #   start of both sides) replaced by that phrase alone, unpunctuated ("Ein kleines Mädchen" - "A little girl",
+    #   "Hund" - "dog"): short inputs get short translations instead of "dog dog dog"
     cache: bool = True  # keep the encoded training pairs and the learned tokenizers/vocabularies for later runs
     cache_dir: str = ""  # where (docs/large_corpora.md); empty: $S2S_CACHE, else $XDG_CACHE_HOME/s2s, else ~/.cache/s2s
     workers: int = 0  # processes that tokenize the training text (0: one per core; 1: this process only); corpora of
@@ -339,13 +342,14 @@ def validate(config: Config, source: str | Origins = "config") -> None:
                                  ("train", "label_smoothing", False), ("data", "subword_alpha", False),
                                  ("data", "augment_no_final_punct", True), ("data", "augment_lowercase", True),
                                  ("data", "augment_numbers", True), ("data", "augment_names", True),
+                                 ("data", "augment_fragments", True),
                                  ("train", "ema_decay", False),
                                  ("train", "teacher_forcing", True)):
         value = getattr(getattr(config, section), key)
         if not (0.0 <= value <= 1.0 if closed else 0.0 <= value < 1.0):
             raise S2SError(f"{where(f'{section}.{key}')}: '{section}.{key}' must be in [0, 1{']' if closed else ')'}, "
                            f"got {value}.")
-    augments = [f"data.augment_{kind}" for kind in ("no_final_punct", "lowercase", "numbers", "names")
+    augments = [f"data.augment_{kind}" for kind in ("no_final_punct", "lowercase", "numbers", "names", "fragments")
                 if getattr(config.data, f"augment_{kind}")]
     if augments and config.data.dataset in ("numbers", "text"):
         raise S2SError(f"{where(*augments, 'data.dataset')}: {', '.join(augments)} makes variants of parallel training "

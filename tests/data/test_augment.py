@@ -9,7 +9,8 @@ import pytest
 from helpers import tiny_config_dict
 
 from s2s.config import config_from_dict
-from s2s.data.augment import NEW_NAMES, augment_pair, augment_pairs, new_names, new_numbers, strip_final_punct
+from s2s.data.augment import (TRAINING_NAMES, VERSION, augment_pair, augment_pairs, fragment, made_up_name, new_names,
+                              new_numbers, strip_final_punct)
 from s2s.data.corpus import _TrainingText
 from s2s.errors import S2SError
 
@@ -46,7 +47,7 @@ def test_pairs_whose_numbers_differ_keep_them() -> None:
 def test_names_are_replaced_with_their_possessives_where_both_sides_name_them_equally() -> None:
     src, tgt = new_names("Toms Hund mag Tom.", "Tom's dog likes Tom.", index=2)
     name = tgt.split("'")[0]
-    assert name in NEW_NAMES and src == f"{name}s Hund mag {name}." and tgt == f"{name}'s dog likes {name}."
+    assert name not in TRAINING_NAMES and src == f"{name}s Hund mag {name}." and tgt == f"{name}'s dog likes {name}."
     pair = ("Tom und Tom.", "Tom is here.")  # counts differ: which Tom is which is unknown
     assert new_names(*pair, index=2) == pair
     assert new_names("Tomaten für Tom.", "Tomatoes for Tom.", index=2)[0].startswith("Tomaten für ")
@@ -56,8 +57,67 @@ def test_names_and_numbers_come_in_many_letters_and_lengths() -> None:
     pairs = [augment_pair("Tom ist 42.", "Tom is 42.", index, {"names": 1.0, "numbers": 1.0}) for index in range(400)]
     names = {tgt.split()[0] for _, tgt in pairs}
     lengths = {len(re.search(r"\d+", tgt).group()) for _, tgt in pairs}
-    assert len(names) > 50 and any(not name.isascii() for name in names)
+    assert len(names) > 350 and any(not name.isascii() for name in names)  # made up afresh, so only copying helps
+    assert any(re.search("[а-я]", name) for name in names) and any(re.search("[α-ω]", name) for name in names)
+    assert not any(name.endswith(("s", "x", "z", "ß")) or not name[0].isupper() for name in names)
     assert lengths == set(range(1, 8))
+    assert made_up_name(7, "Tom") == made_up_name(7, "Tom") != made_up_name(8, "Tom")
+
+
+@pytest.mark.parametrize("src, tgt, time", [
+    ("Wir treffen uns um 9:30 Uhr.", "We meet at 9:30.", r"(\d{1,2}):(\d\d)"),
+    ("Der Zug fährt um 9.30 Uhr.", "The train leaves at 9:30 a.m.", r"(\d{1,2})[.:](\d\d)"),
+    ("Er kam um 9 Uhr.", "He came at 9 o'clock.", r"(\d{1,2})()"),
+    ("Um 7 Uhr.", "At 7pm.", r"(\d{1,2})()"),
+])
+def test_times_stay_times(src, tgt, time) -> None:
+    seen = set()
+    for index in range(200):
+        new_src, new_tgt = new_numbers(src, tgt, index)
+        (hour, minutes), = re.findall(time, new_src)
+        assert re.findall(time, new_tgt) == [(hour, minutes)]
+        assert 1 <= int(hour) <= 12 and (minutes == "" or 0 <= int(minutes) <= 59)
+        seen.add((hour, minutes))
+    assert len(seen) > 10
+
+
+def test_digits_after_a_separator_keep_their_length() -> None:
+    lengths = set()
+    for index in range(100):
+        src, tgt = new_numbers("Es kostet 3,50 Euro.", "It costs 3.50 euros.", index)
+        whole, cents = re.search(r"(\d+),(\d+)", src).groups()
+        assert tgt == f"It costs {whole}.{cents} euros." and len(cents) == 2
+        lengths.add(len(whole))
+    assert len(lengths) > 3
+
+
+@pytest.mark.parametrize("german, english, phrases", [
+    ("Ein kleines Mädchen spielt im Park.", "A little girl plays in the park.",
+     {("Ein kleines Mädchen", "A little girl"), ("kleines Mädchen", "little girl")}),
+    ("Zwei Hunde rennen durch den Schnee.", "Two dogs are running through the snow.",
+     {("Zwei Hunde", "Two dogs"), ("Hunde", "dogs")}),
+    ("Tom ist müde.", "Tom is tired.", {("Tom", "Tom")}),
+])
+def test_fragments_are_the_noun_phrase_a_pair_opens_with(german, english, phrases) -> None:
+    seen = {fragment(german, english, index, ("de", "en")) for index in range(200)}
+    assert phrases <= seen <= phrases | {(german, english)}  # names: a share only; else either form, unpunctuated
+    reverse = {fragment(english, german, index, ("en", "de")) for index in range(200)}
+    assert reverse == {(tgt, src) for src, tgt in seen}  # the same phrases for English to German
+
+
+@pytest.mark.parametrize("german, english", [
+    ("Ein Tennisspieler schlägt den Ball.", "A tennis player hits the ball."),  # a compound: words do not line up
+    ("Ein schwarz-weißer Hund rennt.", "A black and white dog runs."),
+    ("Ich sehe einen Hund.", "I see a dog."),  # opens with no noun phrase
+])
+def test_fragments_leave_pairs_whose_phrases_cannot_be_told(german, english) -> None:
+    assert {fragment(german, english, index, ("de", "en")) for index in range(100)} == {(german, english)}
+
+
+def test_fragments_only_for_german_and_english() -> None:
+    pair = ("Un petit chien court.", "A little dog runs.")
+    assert {fragment(*pair, index, ("fr", "en")) for index in range(50)} == {pair}
+    assert augment_pair("Ein Hund rennt.", "A dog runs.", 0, {"fragments": 1.0}) == ("Ein Hund rennt.", "A dog runs.")
 
 
 def test_lowercase_touches_the_source_only() -> None:
@@ -93,6 +153,7 @@ def test_the_training_text_carries_the_variants_and_its_identity_says_so(tmp_pat
     augmented = _TrainingText(augmented_config(tmp_path / "b", names=1.0, no_final_punct=1.0).data, None)
     assert "augment" not in plain.identity()  # unaugmented data keeps its cache keys
     assert augmented.identity()["augment"] == {"no_final_punct": 1.0, "names": 1.0}
+    assert augmented.identity()["augment_version"] == VERSION  # a change to the variants invalidates the cache
     src, tgt = augmented.lists()
     assert not any("Tom" in line or line.endswith((".", "?")) for line in src + tgt)
     assert list(augmented.target_lines()) == tgt and list(augmented.source_lines()) == src
@@ -100,6 +161,7 @@ def test_the_training_text_carries_the_variants_and_its_identity_says_so(tmp_pat
 
 @pytest.mark.parametrize("data, message", [
     ({"augment_names": 1.5}, "'data.augment_names' must be in [0, 1], got 1.5"),
+    ({"augment_fragments": 2.0}, "'data.augment_fragments' must be in [0, 1], got 2.0"),
     ({"augment_lowercase": -0.1}, "'data.augment_lowercase' must be in [0, 1], got -0.1"),
     ({"augment_numbers": 0.5}, "data.augment_numbers makes variants of parallel training pairs read from files, but "
                                "'data.dataset' is 'numbers'; set it to 0"),

@@ -22,7 +22,7 @@ import numpy as np
 
 from s2s.config import DataConfig, corpus_entries
 from s2s.data import numbers
-from s2s.data.augment import KINDS as AUGMENT_KINDS, augment_pairs
+from s2s.data.augment import KINDS as AUGMENT_KINDS, VERSION as AUGMENT_VERSION, augment_pairs
 from s2s.data.cache import FORMAT, DataCache, fingerprint, format_bytes, library_versions, resolve_cache_dir
 from s2s.data.encoding import EncodedPairs, TokenizedPairs, resolve_workers, tokenize_pairs
 from s2s.data.readers import file_identity, iter_lines, iter_pairs, read_lines, read_parallel
@@ -173,7 +173,7 @@ class _TrainingText:
         if self.monolingual:
             return ((line, line) for line in self.target_lines())
         pairs = self._limited(itertools.chain.from_iterable(iter_pairs(*pair) for pair in self.paths()))
-        return augment_pairs(pairs, self.augment) if self.augment else pairs
+        return augment_pairs(pairs, self.augment, (self.data.src, self.data.tgt)) if self.augment else pairs
 
     def source_lines(self) -> Iterator[str]:
         """The source side, read with the target side (so that a length mismatch shows on the first reading)."""
@@ -210,7 +210,7 @@ class _TrainingText:
         paths = [pair[1] for pair in pairs] if self.monolingual else [path for pair in pairs for path in pair]
         identity = {"files": [file_identity(path) for path in paths], "train_limit": self.data.train_limit}
         if self.augment:  # only then, so that the keys of unaugmented data stay as they were
-            identity["augment"] = self.augment
+            identity["augment"], identity["augment_version"] = self.augment, AUGMENT_VERSION
         return identity
 
 
