@@ -18,7 +18,7 @@ from s2s.cli import main
 from s2s.config import config_from_dict
 from s2s.data.corpus import read_splits
 from s2s.data.readers import read_lines
-from s2s.decoding.translator import Translator
+from s2s.decoding.translator import Translator, load_model
 from s2s.errors import S2SError
 from s2s.evaluation.metrics import corpus_scores
 from s2s.pretrained import PRETRAINED_ENV, list_pretrained, resolve
@@ -103,6 +103,18 @@ def test_weights_are_stored_as_float16_at_half_the_size_and_load_as_float32(pack
     assert load_checkpoint(packaged["folder"], upcast=False)["model"]["decoder.out.bias"].dtype == torch.float16
     averaged = average_checkpoints([packaged["folder"]])
     assert "weights_dtype" not in averaged and averaged["model"]["decoder.out.bias"].dtype == torch.float32
+
+
+def test_load_model_takes_the_float16_weights_into_a_float32_model_without_drawing_random_ones(packaged):
+    model, payload, _ = load_model(packaged["folder"])
+    raw = load_checkpoint(packaged["folder"], upcast=False)["model"]
+    assert payload["model"]["decoder.out.bias"].dtype == torch.float16  # the payload as stored
+    state = model.state_dict()
+    assert set(state) == set(raw) and all(torch.equal(state[key], value.float()) for key, value in raw.items())
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
+    assert model.decoder.out.weight is model.decoder.embed.weight  # still tied
+    padding = model.decoder.out.weight[model.decoder.vocab_size:]
+    assert padding.numel() == 0 or not padding.any()  # the padding rows are zero, not uninitialised memory
 
 
 def test_the_package_translates_as_the_fp32_checkpoint_with_the_shipped_decoding_by_default(packaged):

@@ -3,7 +3,7 @@ import torch
 
 from s2s.config import ModelConfig
 from s2s.data.batching import pad
-from s2s.models import build_model, count_parameters
+from s2s.models import INIT_FILLS, build_model, count_parameters, no_init
 from s2s.models.encoder import merge_directions
 from s2s.registry import MODELS
 from s2s.specials import BOS, EOS, PAD
@@ -206,3 +206,17 @@ def test_without_attention_the_source_reaches_the_decoder_only_through_the_conte
     changed = tuple(s + 0.5 for s in context) if name == "lstm" else context + 0.5
     other_context, _, _ = model.decoder(tgt_in, changed, enc_states, mask)
     assert not torch.allclose(logits, other_context)
+
+
+def test_no_init_leaves_tensors_as_they_are_and_restores_the_fills_even_after_an_error() -> None:
+    saved = {name: getattr(torch.nn.init, name) for name in INIT_FILLS}
+    with pytest.raises(ValueError), no_init():
+        zeros = torch.zeros(4, 4)
+        torch.nn.init.uniform_(zeros)
+        torch.nn.init.kaiming_uniform_(zeros)
+        assert not zeros.any()
+        linear = torch.nn.Linear(3, 3)  # its reset_parameters calls the fills through torch.nn.init
+        raise ValueError("stop")
+    assert linear.weight.shape == (3, 3)
+    assert {name: getattr(torch.nn.init, name) for name in INIT_FILLS} == saved
+    assert torch.nn.init.uniform_(torch.zeros(8)).any()

@@ -21,13 +21,15 @@ from s2s.decoding.translation import BatchTranslator, Translation  # noqa: F401 
 from s2s.decoding.translation import check_decode_options
 from s2s.device import autocast, resolve_device
 from s2s.errors import S2SError
-from s2s.models import build_model, count_parameters
+from s2s.models import build_model, count_parameters, no_init
 from s2s.registry import MODELS, import_user_modules
 
 
 def load_model(path) -> tuple:
-    """(model in eval mode, checkpoint payload, its Config) from a checkpoint file or run folder."""
-    payload = load_checkpoint(path)
+    """(model in eval mode, checkpoint payload, its Config) from a checkpoint file or run folder. The model is built
+    without its random initialisation and takes the weights as the file stores them (float16 ones become float32 in
+    load_state_dict's copy): half of the load time of a cold start; the payload's weights stay as stored."""
+    payload = load_checkpoint(path, upcast=False)
     check_payload(payload, path)
     config = config_from_dict(payload["config"], source=f"config inside checkpoint {path}")
     import_user_modules(config.imports)
@@ -39,7 +41,8 @@ def load_model(path) -> tuple:
                       str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__)
             raise S2SError(f"checkpoint '{path}': its {side.replace('_', ' ')} cannot be rebuilt ({reason}); the "
                            f"checkpoint was altered: use the run's best.pt or last.pt.") from None
-    model = build_model(config.model, len(payload["src_vocab"]), len(payload["tgt_vocab"]))
+    with no_init():  # load_state_dict (strict) sets every parameter
+        model = build_model(config.model, len(payload["src_vocab"]), len(payload["tgt_vocab"]))
     try:
         model.load_state_dict(payload["model"])
     except RuntimeError as error:  # its first line names the model class; the next ones the keys and shapes
