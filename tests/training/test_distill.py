@@ -244,3 +244,22 @@ def test_the_onnx_engine_distills_an_export_as_the_torch_engine_its_checkpoint(t
     manifest = json.loads((tmp_path / "onnx" / MANIFEST).read_text())
     assert manifest["engine"] == "onnx" and {Path(item["path"]).name for item in manifest["teachers"][0]} >= \
         {"encoder.onnx", "decoder.onnx", "manifest.json"}
+
+
+def test_a_shipped_model_by_name_teaches_with_the_onnx_engine(tmp_path):
+    pytest.importorskip("onnxruntime")
+    text = tmp_path / "text"
+    text.mkdir()
+    lines = {"de": ["Ein Hund rennt.", "Zwei Männer spielen Fußball.", "Eine Frau liest."],
+             "en": ["A dog runs.", "Two men play soccer.", "A woman reads."]}
+    for language, side in lines.items():
+        (text / f"train.{language}").write_text("\n".join(side) + "\n", encoding="utf-8")
+    data = {"dataset": "files", "src": "de", "tgt": "en", "train_src": str(text / "train.de"),
+            "train_tgt": str(text / "train.en"), "valid_src": str(text / "train.de"), "valid_tgt": str(text / "train.en")}
+    config = config_from_dict({"data": data})
+    summary, _ = quiet(config, ["multi30k-de-en"], tmp_path / "onnx", engine="onnx", beam=2)
+    quiet(config, ["multi30k-de-en"], tmp_path / "torch", beam=2)
+    assert summary["translated"] == 3
+    assert read_lines(tmp_path / "onnx" / "files.distilled.en") == read_lines(tmp_path / "torch" / "files.distilled.en")
+    manifest = json.loads((tmp_path / "onnx" / MANIFEST).read_text())
+    assert {Path(item["path"]).name for item in manifest["teachers"][0]} >= {"model.pt", "card.json"}

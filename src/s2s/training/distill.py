@@ -25,6 +25,7 @@ from s2s.data.readers import file_identity, iter_lines
 from s2s.decoding.translation import check_decode_options
 from s2s.errors import S2SError
 from s2s.outputs import replaced_atomically
+from s2s.pretrained import resolve
 from s2s.progress import progress
 from s2s.training.trainer import run_dir_for
 
@@ -158,9 +159,10 @@ def load_teacher(teachers: list, engine: str, device: str, precision: str):
 
 
 def teacher_identity(teacher, engine: str) -> list[dict]:
-    """file_identity of the files a teacher is read from: its checkpoint file, or every file of its export folder."""
+    """file_identity of the files a teacher is read from: its checkpoint file, or every file of its export folder (a
+    shipped model's folder, given by name too)."""
     if engine == "onnx":
-        return [file_identity(path) for path in sorted(Path(teacher).iterdir()) if path.is_file()]
+        return [file_identity(path) for path in sorted(resolve(teacher).iterdir()) if path.is_file()]
     return [file_identity(checkpoint_file(teacher))]
 
 
