@@ -357,6 +357,16 @@ def test_the_everyday_models_copy_plain_numbers_and_never_write_unknown_marks(na
 
 
 @pytest.mark.shipped
+def test_a_line_in_a_script_the_model_never_saw_is_warned_about(capsys):
+    translator = Translator.from_checkpoint(SHIPPED / "everyday-de-en", device="cpu")
+    lines = ["Wie geht es dir?", "Ich liebe 🍕!", "你好，世界", "مرحبا بالعالم"]
+    translations = translator.translate_detailed(lines)
+    assert [bool(t.warnings) for t in translations] == [False, False, True, True]
+    assert "characters never occurred in the model's training text and were fed as bytes" in translations[2].warnings[0]
+    assert "warning: 2 input lines (first: line 3) are mostly in characters the model never saw" in capsys.readouterr().err
+
+
+@pytest.mark.shipped
 @pytest.mark.xfail(strict=True, reason="the retrained everyday-en-de writes '9:30' as '9 Uhr' (docs/pretrained.md)")
 def test_the_known_misses_of_the_everyday_models():
     for name, cases in KNOWN_MISSES.items():

@@ -99,3 +99,16 @@ def test_attention_rows_end_with_eos_only_when_the_output_ended():
     ended = Translation("a b", out_tokens=["a", "b"], attention=torch.rand(3, 4))
     cut = Translation("a b", out_tokens=["a", "b"], attention=torch.rand(2, 4))
     assert ended.attention_rows() == ["a", "b", "</s>"] and cut.attention_rows() == ["a", "b"]
+
+
+@pytest.mark.parametrize("tokens, expected", [
+    (["▁Wie", "▁geht", "?"], (0, 8)),
+    (["▁", "<0xD0>", "<0x9F>", "<0xD1>", "<0x80>", "!"], (2, 3)),  # "Пр!": two 2-byte characters
+    (["▁Ich", "▁", "<0xF0>", "<0x9F>", "<0x8D>", "<0x95>"], (1, 4)),  # one 4-byte emoji
+    (["<0x41>", "▁<0x42>"], (1, 7)),  # a byte piece for "A"; a piece that only looks like one is 6 characters
+    ([], (0, 0)),
+])
+def test_byte_spelled_counts_the_characters_fed_as_bytes(tokens, expected):
+    from s2s.decoding.translation import byte_spelled
+
+    assert byte_spelled(tokens) == expected

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import numbers
 import random
+import re
 import sys
 from dataclasses import dataclass, field, replace
 from itertools import islice
@@ -23,6 +24,25 @@ from s2s.specials import BOS, EOS, PAD, UNK
 if TYPE_CHECKING:  # annotations only: this module runs without torch (and without numpy)
     import numpy as np
     import torch
+
+
+BYTE_PIECE = re.compile(r"<0x([0-9A-F]{2})>")  # SentencePiece's byte fallback: one piece per UTF-8 byte
+MOSTLY_BYTES = 0.5  # a line more than half of whose characters are spelled as bytes is warned about
+
+
+def byte_spelled(tokens: list[str]) -> tuple[int, int]:
+    """(characters spelled as byte pieces, characters in all) of a line's tokens, spaces not counted: a character
+    the tokenizer never learned (SentencePiece's byte fallback) comes as the pieces of its UTF-8 bytes, and a
+    character starts at every byte that is not a continuation byte (0x80-0xBF)."""
+    spelled = characters = 0
+    for token in tokens:
+        byte = BYTE_PIECE.fullmatch(token)
+        if byte:
+            starts = not 0x80 <= int(byte.group(1), 16) <= 0xBF
+            spelled, characters = spelled + starts, characters + starts
+        else:
+            characters += len(token.replace(WORD_START, "").replace(" ", ""))
+    return spelled, characters
 
 
 @dataclass
@@ -216,8 +236,9 @@ class BatchTranslator:
 
     def _source_tokens(self, lines: list[str], first_line: int) -> tuple[list[list[str]], list[list[str]]]:
         """(tokens, warnings) per line: the tokens cut at max_input_tokens, and what was cut or is unknown to the
-        source vocabulary. On stderr: each cut line, and one warning for the lines with no known token at all."""
-        src_tokens, notes, unknown_lines = [], [], []
+        source vocabulary or mostly spelled as bytes (byte_spelled). On stderr: each cut line, one warning for the
+        lines with no known token at all and one for the lines mostly spelled as bytes."""
+        src_tokens, notes, unknown_lines, byte_lines = [], [], [], []
         for number, line in enumerate(lines, start=first_line + 1):
             tokens, line_notes = self.src_tokenizer.tokenize(line), []
             if len(tokens) > self.max_input_tokens:
@@ -226,6 +247,12 @@ class BatchTranslator:
                 line_notes.append(f"the line has {len(tokens)} tokens; only the first {self.max_input_tokens} were "
                                   f"translated (split it into sentences).")
                 tokens = tokens[: self.max_input_tokens]
+            spelled, characters = byte_spelled(tokens)
+            if spelled and spelled > MOSTLY_BYTES * characters:
+                line_notes.append(f"{spelled} of its {characters} characters never occurred in the model's training "
+                                  f"text and were fed as bytes; the translation is unlikely to mean anything (is the "
+                                  f"line in the model's source language and script?).")
+                byte_lines.append(number)
             unknown = [token for token in tokens if self.src_vocab.index.get(token, UNK) == UNK]
             if unknown:
                 shown = ", ".join(map(repr, dict.fromkeys(unknown)))
@@ -241,6 +268,12 @@ class BatchTranslator:
             print(f"warning: {which} no token the model's source vocabulary knows, so the translation is made from "
                   f"<unk> alone and says nothing about the input; check that the input is in the model's source "
                   f"language and script.", file=sys.stderr)
+        if byte_lines:
+            which = (f"input line {byte_lines[0]} is" if len(byte_lines) == 1 else
+                     f"{len(byte_lines)} input lines (first: line {byte_lines[0]}) are")
+            print(f"warning: {which} mostly in characters the model never saw in training (fed as bytes), so the "
+                  f"translation is unlikely to mean anything; check that the input is in the model's source language "
+                  f"and script.", file=sys.stderr)
         return src_tokens, notes
 
     def translate_stream(self, lines: Iterable[str], chunk_size: int = 1024, prefix: list[str] | None = None,
