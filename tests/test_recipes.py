@@ -121,10 +121,13 @@ def _differences(first: dict, second: dict, prefix: str = "") -> set[str]:
 
 
 def test_the_everyday_recipes_differ_in_direction_only_and_the_ablation_in_its_corpora():
-    de_en, en_de, tatoeba_only = (load_config(REPO / "configs/everyday" / name).to_dict()
-                                  for name in ("de_en.yaml", "en_de.yaml", "ablations/tatoeba_only_de_en.yaml"))
+    de_en, en_de, tatoeba_only, tatoeba_only_en_de = (
+        load_config(REPO / "configs/everyday" / name).to_dict()
+        for name in ("de_en.yaml", "en_de.yaml", "ablations/tatoeba_only_de_en.yaml", "ablations/tatoeba_only_en_de.yaml"))
     assert _differences(de_en, en_de) == {"data.src", "data.tgt", "train.run_dir", "name"}
-    augment = {f"data.augment_{kind}" for kind in ("no_final_punct", "lowercase", "numbers", "names")}
+    assert _differences(en_de, tatoeba_only_en_de) == {"data.corpora", "train.run_dir", "name"}
+    assert tatoeba_only_en_de["data"]["corpora"] == ["tatoeba"]
+    augment = {f"data.augment_{kind}" for kind in ("no_final_punct", "lowercase", "numbers", "names", "fragments")}
     # the ablation was run before the recipes gained the training-pair variants, and stays as it was run
     assert _differences(de_en, tatoeba_only) == {"data.corpora", "train.run_dir", "name"} | augment
     assert not any(tatoeba_only["data"][key.split(".")[1]] for key in augment)
