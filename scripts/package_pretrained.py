@@ -41,7 +41,7 @@ from s2s import __version__  # noqa: E402
 from s2s.checkpoint import average_checkpoints, load_checkpoint, save_checkpoint  # noqa: E402
 from s2s.config import config_from_dict  # noqa: E402
 from s2s.config import corpus_entries  # noqa: E402
-from s2s.data.augment import KINDS as AUGMENT_KINDS  # noqa: E402
+from s2s.data.augment import KINDS as AUGMENT_KINDS, LABELS as AUGMENT_LABELS  # noqa: E402
 from s2s.data.corpus import read_split_parts, read_splits  # noqa: E402
 from s2s.data.tatoeba import ATTRIBUTION as TATOEBA_ATTRIBUTION, LICENSE_URL as TATOEBA_LICENSE  # noqa: E402
 from s2s.decoding.translator import Translator  # noqa: E402
@@ -266,8 +266,6 @@ def package(checkpoints: list[str | Path], name: str, output: str | Path, decode
 
 PACKAGED_FILES = {MODEL_FILE, CARD_FILE, "README.md", "config.yaml", "src.spm.model", "tgt.spm.model", "src_vocab.json",
                   "tgt_vocab.json"}  # what a pretrained folder holds (write_folder and the card)
-AUGMENT_LABELS = {"no_final_punct": "no final punctuation", "lowercase": "lower-cased source", "numbers": "other numbers",
-                  "names": "other names"}
 
 
 def render_card(card: dict) -> str:

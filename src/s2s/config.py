@@ -73,6 +73,9 @@ class DataConfig:
     #   up to 50,000 pairs are always tokenized in this process. The encoded ids do not depend on it.
 
 
+AUGMENT_KEYS = tuple(item.name for item in dataclasses.fields(DataConfig) if item.name.startswith("augment_"))  # data.augment_*
+
+
 @dataclass
 class ModelConfig:
     """The network: a registered model name, or cell + attention for the built-in zoo."""
@@ -340,17 +343,14 @@ def validate(config: Config, source: str | Origins = "config") -> None:
             raise S2SError(f"{where(key)}: '{key}' must be <= {maximum}, got {value}.")
     for section, key, closed in (("model", "dropout", False), ("model", "word_dropout", False),
                                  ("train", "label_smoothing", False), ("data", "subword_alpha", False),
-                                 ("data", "augment_no_final_punct", True), ("data", "augment_lowercase", True),
-                                 ("data", "augment_numbers", True), ("data", "augment_names", True),
-                                 ("data", "augment_fragments", True),
+                                 *(("data", key, True) for key in AUGMENT_KEYS),
                                  ("train", "ema_decay", False),
                                  ("train", "teacher_forcing", True)):
         value = getattr(getattr(config, section), key)
         if not (0.0 <= value <= 1.0 if closed else 0.0 <= value < 1.0):
             raise S2SError(f"{where(f'{section}.{key}')}: '{section}.{key}' must be in [0, 1{']' if closed else ')'}, "
                            f"got {value}.")
-    augments = [f"data.augment_{kind}" for kind in ("no_final_punct", "lowercase", "numbers", "names", "fragments")
-                if getattr(config.data, f"augment_{kind}")]
+    augments = [f"data.{key}" for key in AUGMENT_KEYS if getattr(config.data, key)]
     if augments and config.data.dataset in ("numbers", "text"):
         raise S2SError(f"{where(*augments, 'data.dataset')}: {', '.join(augments)} makes variants of parallel training "
                        f"pairs read from files, but 'data.dataset' is {config.data.dataset!r}; set it to 0, or train on "

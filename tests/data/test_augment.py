@@ -170,3 +170,11 @@ def test_bad_augment_settings_are_clear_errors(tmp_path, data, message) -> None:
     with pytest.raises(S2SError) as error:
         config_from_dict(tiny_config_dict(tmp_path, data=data), "c.yaml")
     assert message in str(error.value) and str(error.value).startswith("c.yaml")
+
+
+def test_every_kind_has_its_card_label_and_config_key() -> None:
+    from s2s.config import DataConfig
+    from s2s.data.augment import KINDS, LABELS
+
+    assert set(LABELS) == set(KINDS)
+    assert all(hasattr(DataConfig(), f"augment_{kind}") for kind in KINDS)

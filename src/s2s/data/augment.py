@@ -17,6 +17,8 @@ import re
 from typing import Iterable, Iterator
 
 KINDS = ("no_final_punct", "lowercase", "numbers", "names", "fragments")
+LABELS = {"no_final_punct": "no final punctuation", "lowercase": "lower-cased source", "numbers": "other numbers",
+          "names": "other names", "fragments": "short fragments"}  # what model cards call them
 VERSION = 2  # part of the data cache key: raise it whenever a variant of the same pair changes
 FINAL_PUNCT = ".!?…。！？"
 DIGITS = re.compile(r"\d+")
