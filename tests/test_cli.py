@@ -385,3 +385,23 @@ def test_embeddings_train_neighbors_and_plot(tmp_path):
     used = s2s("train", "--config", str(tmp_path / "c.yaml"), "--set", "train.max_steps=1",
                f"model.src_embeddings={tmp_path / 'vec' / 'src.vec'}")
     assert used.returncode == 2 and "holds 8-dimensional vectors, but 'model.emb_size' is 16" in used.stderr
+
+
+def test_the_program_exits_quickly_with_its_output_whole_and_its_exit_handlers_run(tmp_path, capsys):
+    """console_main skips Python's teardown of torch's modules (os._exit) only after flushing and running atexit."""
+    from s2s.cli import main
+
+    mark = tmp_path / "atexit-ran"
+    code = ("import atexit, os, sys\n"
+            "atexit.register(lambda: open(os.environ['MARK'], 'w').write('ran'))\n"
+            "sys.argv = ['s2s', 'pretrained']\n"
+            "from s2s.cli import console_main\n"
+            "console_main()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120,
+                          env={**os.environ, "MARK": str(mark)})
+    assert done.returncode == 0, done.stderr
+    assert main(["pretrained"]) == 0
+    assert done.stdout == capsys.readouterr().out and done.stdout.count("\n") > 4
+    assert mark.read_text() == "ran"
+    refused = s2s("translate", "--checkpoint", str(tmp_path / "missing.pt"), stdin="Hallo\n")
+    assert refused.returncode == 2 and "error:" in refused.stderr

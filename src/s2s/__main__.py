@@ -1,3 +1,3 @@
-from s2s.cli import main
+from s2s.cli import console_main
 
-raise SystemExit(main())
+console_main()

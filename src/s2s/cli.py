@@ -4,7 +4,10 @@ run), and the dispatch to that run, with s2s's errors on one line; no logic of i
 from __future__ import annotations
 
 import argparse
+import atexit
+import os
 import sys
+import threading
 
 from s2s.commands import (analyze, average, compare, data, distill, embeddings, evaluate, export, generate, pretrained,
                           report, score, serve, significance, train, translate, zoo)
@@ -115,3 +118,22 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+def console_main() -> None:
+    """The `s2s` program (and python -m s2s): main(), then a quick exit. Python's own shutdown tears down every module
+    torch loaded, about half a second on a 2-core machine after the answer is out; once the output is flushed, the
+    exit handlers have run (atexit: file loggers, temporary folders, worker pools) and no other thread is working,
+    none of that teardown is needed, and os._exit skips it. A command that leaves a non-daemon thread running, or that
+    raises, exits the usual way. main() itself never exits (tests call it in-process)."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # the reader went away (s2s translate | head -1): nothing more can be written
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if any(not thread.daemon for thread in threading.enumerate() if thread is not threading.main_thread()):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    os._exit(code)
+

@@ -178,13 +178,16 @@ def read_pretrained(folder: Path, precision: str, threads: int | None) -> Member
         except (S2SError, KeyError, ValueError, TypeError, AttributeError, RuntimeError) as error:
             raise S2SError(f"checkpoint '{path}': its {side} tokenizer or vocabulary cannot be rebuilt ({error}); copy "
                            f"the model's folder again.") from None
+    parameters = sum(value.size for value in {id(value): value for value in weights.values()}.values())  # tied: once
+    graphs = encoder_graph(spec, weights), decoder_graph(spec, weights)
+    source = {"checkpoint": str(path), "step": payload.get("step"), "epoch": payload.get("epoch"), "run": config.name}
+    del weights, payload  # the graphs hold the weights now: a copy less at the peak, while onnxruntime loads them
     model = OnnxModel(folder / f"{MODEL_FILE} [encoder]", folder / f"{MODEL_FILE} [decoder]", state_names(spec),
-                      threads, precision, graphs=(encoder_graph(spec, weights), decoder_graph(spec, weights)))
+                      threads, precision, graphs=graphs)
+    del graphs
     manifest = {"model": {"name": config.model.resolved_name, **asdict(spec),
                           "src_vocab_size": len(sides["src"][1]), "tgt_vocab_size": len(sides["tgt"][1])},
                 "states": state_names(spec), "decode": asdict(config.decode),
-                "source": {"checkpoint": str(path), "step": payload.get("step"), "epoch": payload.get("epoch"),
-                           "run": config.name},
+                "source": source,
                 "data": {"dataset": config.data.dataset, "src": config.data.src, "tgt": config.data.tgt}}
-    parameters = sum(value.size for value in {id(value): value for value in weights.values()}.values())  # tied: once
     return Member(sides, model, manifest, path, parameters)
