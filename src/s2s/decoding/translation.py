@@ -262,18 +262,16 @@ class BatchTranslator:
                     unknown_lines.append(number)
             src_tokens.append(tokens)
             notes.append(line_notes)
-        if unknown_lines:
-            which = (f"input line {unknown_lines[0]} has" if len(unknown_lines) == 1 else
-                     f"{len(unknown_lines)} input lines (first: line {unknown_lines[0]}) have")
-            print(f"warning: {which} no token the model's source vocabulary knows, so the translation is made from "
-                  f"<unk> alone and says nothing about the input; check that the input is in the model's source "
-                  f"language and script.", file=sys.stderr)
-        if byte_lines:
-            which = (f"input line {byte_lines[0]} is" if len(byte_lines) == 1 else
-                     f"{len(byte_lines)} input lines (first: line {byte_lines[0]}) are")
-            print(f"warning: {which} mostly in characters the model never saw in training (fed as bytes), so the "
-                  f"translation is unlikely to mean anything; check that the input is in the model's source language "
-                  f"and script.", file=sys.stderr)
+        for lines_found, verbs, what in (
+                (unknown_lines, ("has", "have"), "no token the model's source vocabulary knows, so the translation is "
+                                                 "made from <unk> alone and says nothing about the input"),
+                (byte_lines, ("is", "are"), "mostly in characters the model never saw in training (fed as bytes), so "
+                                            "the translation is unlikely to mean anything")):
+            if lines_found:
+                which = (f"input line {lines_found[0]} {verbs[0]}" if len(lines_found) == 1 else
+                         f"{len(lines_found)} input lines (first: line {lines_found[0]}) {verbs[1]}")
+                print(f"warning: {which} {what}; check that the input is in the model's source language and script.",
+                      file=sys.stderr)
         return src_tokens, notes
 
     def translate_stream(self, lines: Iterable[str], chunk_size: int = 1024, prefix: list[str] | None = None,
