@@ -1,5 +1,5 @@
 """How models fare on text as people type it: the Tatoeba dev or test split as written, without final punctuation,
-with a lower-cased source, both, with other names and with other numbers, and the short noun phrases its pairs open
+with a lower-cased source, both, with other names (rare and common), other cities and other numbers, and the short noun phrases its pairs open
 with; BLEU, chrF, how often names and numbers come through, and how often the output loops (a word three times in a
 row).
 
@@ -38,6 +38,16 @@ EVAL_NAMES = ("Þórdís", "Nguyễn", "Małgosia", "Øystein", "Chukwuemeka", "
               "Fionnuala", "Grzegorz", "Wiebke", "Kwabena", "Anneliese", "Tadeusz", "Orsolya", "Pradeep", "Vesna",
               "Ilse", "Eero", "Dagny", "Mirela", "Leopold", "Jolanta", "Nnamdi", "Aurélie", "Bartek", "Sigrún", "Ruairí",
               "Xochitl")
+# Common first names and cities written alike in German and English, none in data.augment_names' lists
+# (data/augment.py): a name the model has not been taught to copy, but whose pieces are everyday ones.
+EVAL_COMMON_NAMES = ("Peter", "Lisa", "Michael", "Julia", "Laura", "David", "Sarah", "Daniel", "Sophie", "Paul",
+                     "Emma", "Marie", "Jan", "Katharina", "Stefan", "Claudia", "Sabine", "Martin", "Monika", "Petra",
+                     "Emily", "Jessica", "Robert", "Olivia", "William", "Karl", "Helga", "Frank", "Susanne", "Kevin")
+EVAL_PLACES = ("Berlin", "Hamburg", "Frankfurt", "Stuttgart", "Dresden", "Leipzig", "Bremen", "Düsseldorf",
+               "Salzburg", "Graz", "Bern", "London", "Madrid", "Amsterdam", "Dublin", "Toronto", "Sydney", "Edinburgh",
+               "Budapest", "Potsdam", "Heidelberg", "Oslo", "Stockholm", "Bristol", "Dortmund")
+PLACE_PATTERN = re.compile(r"\bBoston\b")  # the training text's city (Tatoeba's Tom lives there)
+PLACE_COPIES = 5  # each pair naming it is asked this many times, with another city each time
 LOOP = re.compile(r"\b(\w+)\b(?:\W+\1\b){2,}", re.IGNORECASE)
 NUMBER_COPIES = 5  # each test pair with numbers is asked this many times, with other numbers each time
 
@@ -58,14 +68,20 @@ def short_phrases(src: list[str], ref: list[str], german_source: bool) -> list[t
 def variants(src: list[str], ref: list[str], german_source: bool, seed: int = 1) -> dict[str, tuple[list[str], list[str]]]:
     """{name: (sources, references)} of the split's variants."""
     rng = random.Random(seed)
+    rng_places = random.Random(seed + 1)  # its own draws: the other variants' lines stay those recorded before
     bare = [strip_final_punct(s, r) for s, r in zip(src, ref)]
     bare = [pair for pair, original in zip(bare, zip(src, ref)) if pair != original]
-    named, numbered = [], []
+    named, common, placed, numbered = [], [], [], []
     for s, r in zip(src, ref):
         pattern = NAME_PATTERNS["Tom"]
         if len(pattern.findall(s)) and len(pattern.findall(s)) == len(pattern.findall(r)):
             name = rng.choice(EVAL_NAMES)
             named.append((pattern.sub(name, s), pattern.sub(name, r)))
+            name = rng_places.choice(EVAL_COMMON_NAMES)
+            common.append((pattern.sub(name, s), pattern.sub(name, r)))
+        if len(PLACE_PATTERN.findall(s)) and len(PLACE_PATTERN.findall(s)) == len(PLACE_PATTERN.findall(r)):
+            for place in rng_places.sample(EVAL_PLACES, PLACE_COPIES):
+                placed.append((PLACE_PATTERN.sub(place, s), PLACE_PATTERN.sub(place, r)))
         numbers = DIGITS.findall(s)
         if numbers and sorted(numbers) == sorted(DIGITS.findall(r)):
             for _ in range(NUMBER_COPIES):
@@ -77,14 +93,23 @@ def variants(src: list[str], ref: list[str], german_source: bool, seed: int = 1)
             "lower-cased source": ([s.lower() for s in src], ref),
             "both (typed casually)": ([s.lower() for s, _ in bare], [r for _, r in bare]),
             "other names": ([s for s, _ in named], [r for _, r in named]),
+            "common names": ([s for s, _ in common], [r for _, r in common]),
+            "places": ([s for s, _ in placed], [r for _, r in placed]),
             "other numbers": ([s for s, _ in numbered], [r for _, r in numbered]),
             "short phrases": tuple(map(list, zip(*short_phrases(src, ref, german_source)))) or ([], [])}
 
 
+VARIANT_NAMES = ("as written", "no final punctuation", "lower-cased source", "both (typed casually)", "other names",
+                 "common names", "places", "other numbers", "short phrases")
+
+
 def kept(kind: str, sources: list[str], outputs: list[str]) -> float | None:
-    """Percent of the lines whose names (other names) or numbers (other numbers) all come through."""
-    if kind == "other names":
-        hits = [all(name in out for name in EVAL_NAMES if name in src) for src, out in zip(sources, outputs)]
+    """Percent of the lines whose names (other names, common names, places) or numbers (other numbers) all come
+    through."""
+    names = {"other names": EVAL_NAMES, "common names": EVAL_COMMON_NAMES, "places": EVAL_PLACES}.get(kind)
+    if names:
+        hits = [all(name in out for name in names if re.search(rf"\b{name}(?=s?\b)", src))
+                for src, out in zip(sources, outputs)]
     elif kind == "other numbers":
         hits = [sorted(DIGITS.findall(src)) == sorted(DIGITS.findall(out)) for src, out in zip(sources, outputs)]
     else:
@@ -121,10 +146,15 @@ def main() -> int:
     parser.add_argument("--split", choices=["dev", "test"], default="dev", help="the Tatoeba split (default dev)")
     parser.add_argument("--data-dir", default=str(REPO / "data" / "tatoeba"), help="the prepared Tatoeba folder "
                         "(s2s data download tatoeba)")
+    parser.add_argument("--variants", nargs="+", metavar="VARIANT", help="only these variants (default all): "
+                        + ", ".join(f"'{kind}'" for kind in VARIANT_NAMES))
     parser.add_argument("--limit", type=int, default=0, help="only the split's first N pairs (a quick look)")
     parser.add_argument("--output", help="write OUTPUT.json and OUTPUT.md")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     args = parser.parse_args()
+    unknown = sorted(set(args.variants or ()) - set(VARIANT_NAMES))
+    if unknown:
+        parser.error(f"unknown variant(s) {unknown}: choose from {list(VARIANT_NAMES)}")
     torch.set_num_threads(args.threads)
     info = machine_info()
     print(describe_machine(info), file=sys.stderr)
@@ -136,7 +166,8 @@ def main() -> int:
         src, ref = read_parallel(folder / f"{args.split}.{src_lang}", folder / f"{args.split}.{tgt_lang}")
         src, ref = (src[: args.limit], ref[: args.limit]) if args.limit else (src, ref)
         print(f"{checkpoint} ({src_lang}->{tgt_lang}), Tatoeba {args.split}:", file=sys.stderr)
-        results[checkpoint] = score(translator, variants(src, ref, german_source=src_lang == "de"))
+        cases = variants(src, ref, german_source=src_lang == "de")
+        results[checkpoint] = score(translator, {kind: cases[kind] for kind in args.variants or cases})
         for kind, figures in results[checkpoint].items():
             rows.append([checkpoint, kind, figures["lines"], figures["bleu"], figures["chrf"], figures["loops_percent"],
                          "" if figures["kept_percent"] is None else figures["kept_percent"]])

@@ -63,7 +63,10 @@ class DataConfig:
     augment_numbers: float = 0.0  # share of the training pairs with the same numbers on both sides that get other
     #   numbers (1-7 digits), the same on both sides: numbers are copied, not remembered
     augment_names: float = 0.0  # share of the training pairs naming Tom, Mary or John on both sides that get another
-    #   name, made up for the pair (many scripts and letters), on both sides: names are copied, not remembered
+    #   name on both sides, half of the time a real one, else one made up for the pair (many scripts and letters): names
+    #   are copied, not remembered
+    augment_places: float = 0.0  # the same for the cities Boston and Chicago: a real city written alike in German and
+    #   English, or one made up for the pair ("Kelobach"), so that "Salzburg" is copied, not translated ("salt castle")
     augment_fragments: float = 0.0  # share of the German-English training pairs (with a noun phrase or a name at the
     #   start of both sides) replaced by that phrase alone, unpunctuated ("Ein kleines Mädchen" - "A little girl",
     #   "Hund" - "dog"): short inputs get short translations instead of "dog dog dog"

@@ -9,8 +9,8 @@ import pytest
 from helpers import tiny_config_dict
 
 from s2s.config import config_from_dict
-from s2s.data.augment import (TRAINING_NAMES, VERSION, augment_pair, augment_pairs, fragment, made_up_name, new_names,
-                              new_numbers, strip_final_punct)
+from s2s.data.augment import (REAL_NAMES, REAL_PLACES, TRAINING_NAMES, TRAINING_PLACES, VERSION, augment_pair,
+                              augment_pairs, fragment, made_up_name, new_names, new_numbers, new_places, strip_final_punct)
 from s2s.data.corpus import _TrainingText
 from s2s.errors import S2SError
 
@@ -53,11 +53,37 @@ def test_names_are_replaced_with_their_possessives_where_both_sides_name_them_eq
     assert new_names("Tomaten für Tom.", "Tomatoes for Tom.", index=2)[0].startswith("Tomaten für ")
 
 
+def test_places_are_real_cities_or_made_up_ones_with_a_places_ending() -> None:
+    places = [new_places("Tom wohnt in Boston.", "Tom lives in Boston.", index) for index in range(400)]
+    assert all(src.startswith("Tom wohnt in ") and tgt == f"Tom lives in {src.split()[-1]}" for src, tgt in places)
+    cities = [tgt.split()[-1].rstrip(".") for _, tgt in places]
+    assert 150 < sum(city in REAL_PLACES for city in cities) < 250 and "Boston" not in cities
+    assert any(city.endswith(("burg", "dorf", "field")) and city not in REAL_PLACES for city in cities)
+    assert new_places("In Chicagos Straßen.", "In Chicago's streets.", 3)[1].endswith("'s streets.")
+    pair = ("Boston ist nicht Boston.", "Boston is big.")  # counts differ: left as it is
+    assert new_places(*pair, index=1) == pair
+    assert augment_pair("Er war in Boston.", "He was in Boston.", 5, {"names": 1.0}) == ("Er war in Boston.",
+                                                                                          "He was in Boston.")
+
+
+def test_the_real_names_and_places_are_not_those_robustness_measures_with() -> None:
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("robustness", Path(__file__).parents[2] / "scripts/robustness.py")
+    robustness = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(robustness)
+    measured = set(robustness.EVAL_NAMES) | set(robustness.EVAL_COMMON_NAMES) | set(robustness.EVAL_PLACES)
+    assert measured and not measured & (set(REAL_NAMES) | set(REAL_PLACES) | set(TRAINING_NAMES) | set(TRAINING_PLACES))
+    assert not any(name.endswith(("s", "x", "z", "ß")) for name in REAL_NAMES + REAL_PLACES)
+
+
 def test_names_and_numbers_come_in_many_letters_and_lengths() -> None:
     pairs = [augment_pair("Tom ist 42.", "Tom is 42.", index, {"names": 1.0, "numbers": 1.0}) for index in range(400)]
-    names = {tgt.split()[0] for _, tgt in pairs}
+    names = [tgt.split()[0] for _, tgt in pairs]
     lengths = {len(re.search(r"\d+", tgt).group()) for _, tgt in pairs}
-    assert len(names) > 350 and any(not name.isascii() for name in names)  # made up afresh, so only copying helps
+    real = [name for name in names if name in REAL_NAMES]
+    assert 150 < len(real) < 250 and len(set(real)) > 80  # half of them real, many different ones
+    made_up = set(names) - set(REAL_NAMES)
+    assert len(made_up) > 150 and any(not name.isascii() for name in made_up)  # made up afresh: only copying helps
     assert any(re.search("[а-я]", name) for name in names) and any(re.search("[α-ω]", name) for name in names)
     assert not any(name.endswith(("s", "x", "z", "ß")) or not name[0].isupper() for name in names)
     assert lengths == set(range(1, 8))

@@ -1,5 +1,5 @@
 """Training-pair variants for text as people type it: no final punctuation, a lower-cased source, other numbers, other
-names, short fragments.
+names, other places, short fragments.
 
 Models trained on edited sentences learn that every input ends in "." and starts with a capital, and loop on a
 fragment typed without them ("Ein Hund" -> "A dog dog dog"); numbers and names are copied only as far as the training
@@ -16,10 +16,10 @@ import random
 import re
 from typing import Iterable, Iterator
 
-KINDS = ("no_final_punct", "lowercase", "numbers", "names", "fragments")
+KINDS = ("no_final_punct", "lowercase", "numbers", "names", "places", "fragments")
 LABELS = {"no_final_punct": "no final punctuation", "lowercase": "lower-cased source", "numbers": "other numbers",
-          "names": "other names", "fragments": "short fragments"}  # what model cards call them
-VERSION = 2  # part of the data cache key: raise it whenever a variant of the same pair changes
+          "names": "other names", "places": "other places", "fragments": "short fragments"}  # what model cards call them
+VERSION = 3  # part of the data cache key: raise it whenever a variant of the same pair changes
 FINAL_PUNCT = ".!?…。！？"
 DIGITS = re.compile(r"\d+")
 # A time, whose numbers stay a time's: "9:30", "9.30 Uhr", "9 Uhr", "9 o'clock", "9 a.m.", "9pm".
@@ -31,6 +31,45 @@ AFTER_SEPARATOR = re.compile(r"(?<=\d[.,])\d+")
 # The persons of the training text that a variant renames: Tatoeba's English and German sentences name them alike.
 TRAINING_NAMES = ("Tom", "Mary", "John")
 NAME_PATTERNS = {name: re.compile(rf"\b{name}(?=s?\b)") for name in TRAINING_NAMES}  # "Tom", "Tom's", "Toms"
+# The cities of the training text that a variant renames (Tatoeba's Tom lives in Boston), written alike in both languages.
+TRAINING_PLACES = ("Boston", "Chicago")
+PLACE_PATTERNS = {place: re.compile(rf"\b{place}(?=s?\b)") for place in TRAINING_PLACES}
+REAL_SHARE = 0.5  # the share of new names and places that are real ones (copied whole); the rest are made up
+# Real first names of many languages and cities written alike in German and English, none ending in s, x, z or ß
+# (German genitives). Kept apart from the names and cities that scripts/robustness.py measures with, so that its
+# figures measure copying, not remembering (a test checks).
+REAL_NAMES = (
+    "Anna", "Lena", "Leonie", "Mia", "Lea", "Lina", "Emilia", "Clara", "Ella", "Luisa", "Frieda", "Ida", "Greta",
+    "Paula", "Johanna", "Franziska", "Katrin", "Simone", "Nadine", "Heike", "Ute", "Renate", "Gisela", "Birgit",
+    "Ursula", "Jürgen", "Uwe", "Dieter", "Wolfgang", "Gerhard", "Bernd", "Florian", "Sebastian", "Leon", "Ben", "Finn",
+    "Noah", "Levi", "Anton", "Theo", "Jakob", "Emil", "Oskar", "Henry", "Alexander", "Christian", "Tim", "Jonathan",
+    "Philipp", "Simon", "Julian", "Kai", "Sven", "Holger", "Volker", "Ralf", "Torsten", "Dirk", "Alice", "Bob",
+    "Oliver", "George", "Harry", "Jack", "Charlie", "Amelia", "Grace", "Sophia", "Isabella", "Ethan", "Andrew",
+    "Richard", "Joseph", "Christopher", "Matthew", "Anthony", "Mark", "Steven", "Linda", "Barbara", "Elizabeth", "Susan",
+    "Karen", "Nancy", "Betty", "Helen", "Sandra", "Donna", "Carol", "Ruth", "Sharon", "Michelle", "Rebecca", "Rachel",
+    "Hannah", "Megan", "Amy", "Kate", "Lucy", "Jane", "Ryan", "Justin", "Brandon", "Tyler", "Nathan", "Adam", "Luke",
+    "Ahmed", "Mohammed", "Fatima", "Ali", "Omar", "Aisha", "Yuki", "Hiroshi", "Kenji", "Sakura", "Wei", "Li", "Mei",
+    "Priya", "Rahul", "Arjun", "Anjali", "Olga", "Ivan", "Dmitri", "Pierre", "Camille", "Chloé", "Giulia", "Marco",
+    "Sofia", "Lucia", "Pablo", "Carmen", "José", "Juan", "Ana", "Ingrid", "Arne", "Erik", "Astrid", "Björn", "Søren",
+    "Mehmet", "Ayşe", "Zeynep", "Emre", "Kofi", "Amara", "Chidi", "Ngozi", "Thabo", "Wanjiru", "Jamal", "Yusuf",
+    "Leila", "Noor", "Farah", "Miguel", "Pedro", "Valentina", "Matteo", "Lorenzo", "Wojciech", "Magda", "Katarzyna",
+    "Piotr", "Jiří", "Petr", "Eva", "Zoltán", "Ilona", "Mihai", "Elena", "Nikolai", "Svetlana", "Andrei", "Hamid",
+    "Reza", "Shirin")
+REAL_PLACES = (
+    "Seattle", "Denver", "Houston", "Atlanta", "Miami", "Detroit", "Vancouver", "Melbourne", "Auckland", "Manchester",
+    "Glasgow", "Oxford", "Cambridge", "Barcelona", "Helsinki", "Rotterdam", "Bochum", "Bonn", "Kiel", "Ulm", "Freiburg",
+    "Augsburg", "Regensburg", "Innsbruck", "Bielefeld", "Karlsruhe", "Mannheim", "Wiesbaden", "Rostock", "Lübeck",
+    "Erfurt", "Magdeburg", "Würzburg", "Bamberg", "Marburg", "Göttingen", "Tübingen", "Oldenburg", "Wolfsburg",
+    "Duisburg", "Paderborn", "Osnabrück", "Saarbrücken", "Ingolstadt", "Darmstadt", "Heilbronn", "Gelsenkirchen",
+    "Flensburg", "Schwerin", "Jena", "Weimar", "Klagenfurt", "Lugano", "Norwich", "Sheffield", "Portland", "Orlando",
+    "Nashville", "Calgary", "Ottawa", "Perth", "Adelaide", "Brisbane", "Wellington", "Lima", "Bogotá", "Santiago",
+    "Casablanca", "Accra", "Kampala", "Dakar", "Nairobi", "Mumbai", "Delhi", "Shanghai", "Seoul", "Bangkok", "Manila",
+    "Jakarta", "Hanoi", "Dubai", "Osaka", "Bergen", "Malmö", "Tampere", "Tallinn", "Riga", "Porto", "Valencia",
+    "Bilbao", "Bologna", "Verona", "Kraków", "Gdańsk", "Brno", "Győr", "Cluj", "Plovdiv", "Izmir", "Antalya", "Haifa")
+# Endings of made-up places, some of them words of their own ("burg", "berg", "field"), so that the model learns to
+# copy a place's pieces instead of translating them ("Salzburg" -> "salt castle").
+PLACE_ENDINGS = ("", "", "", "burg", "berg", "dorf", "stadt", "hausen", "feld", "heim", "bach", "ingen", "ville",
+                 "ton", "ford", "field", "port", "bridge", "wood", "mouth")
 
 
 def draw(index: int, kind: str) -> float:
@@ -127,14 +166,36 @@ def made_up_name(index: int, key: str) -> str:
     return name if name not in TRAINING_NAMES and len(name) > 1 else f"{name}{rng.choice(vowels)}a"
 
 
-def new_names(src: str, tgt: str, index: int) -> tuple[str, str]:
-    """Each of TRAINING_NAMES that both sides name equally often, replaced by a made-up name on both sides."""
-    for name, pattern in NAME_PATTERNS.items():
+def made_up_place(index: int, key: str) -> str:
+    """A place made up for the pair at `index`: a made-up name, often with a place's ending ("Kelobach", "Ravton")."""
+    ending = PLACE_ENDINGS[int(draw(index, f"place_ending:{key}") * len(PLACE_ENDINGS))]
+    return made_up_name(index, f"place:{key}").split("-")[0] + ending
+
+
+def _rename(src: str, tgt: str, index: int, patterns: dict[str, re.Pattern], real: tuple[str, ...], made_up) -> tuple[str, str]:
+    """Each key of `patterns` that both sides name equally often, replaced on both sides by a real one of `real` (for
+    REAL_SHARE of the pairs) or by made_up(index, key)."""
+    for old, pattern in patterns.items():
         count = len(pattern.findall(src))
         if count and count == len(pattern.findall(tgt)):
-            new = made_up_name(index, name)
+            if draw(index, f"real:{old}") < REAL_SHARE:
+                new = real[int(draw(index, f"which:{old}") * len(real))]
+            else:
+                new = made_up(index, old)
             src, tgt = pattern.sub(new, src), pattern.sub(new, tgt)
     return src, tgt
+
+
+def new_names(src: str, tgt: str, index: int) -> tuple[str, str]:
+    """Each of TRAINING_NAMES that both sides name equally often, replaced on both sides by a real name (REAL_NAMES)
+    or one made up for the pair."""
+    return _rename(src, tgt, index, NAME_PATTERNS, REAL_NAMES, made_up_name)
+
+
+def new_places(src: str, tgt: str, index: int) -> tuple[str, str]:
+    """Each of TRAINING_PLACES that both sides name equally often, replaced on both sides by a real city
+    (REAL_PLACES) or one made up for the pair."""
+    return _rename(src, tgt, index, PLACE_PATTERNS, REAL_PLACES, made_up_place)
 
 
 # Short fragments: the noun phrase a German-English pair opens with ("Ein kleines Mädchen" - "A little girl"), found by
@@ -196,6 +257,8 @@ def augment_pair(src: str, tgt: str, index: int, rates: dict[str, float],
     (source, target codes) tells fragments which side is German."""
     if rates.get("names") and draw(index, "names") < rates["names"]:
         src, tgt = new_names(src, tgt, index)
+    if rates.get("places") and draw(index, "places") < rates["places"]:
+        src, tgt = new_places(src, tgt, index)
     if rates.get("numbers") and draw(index, "numbers") < rates["numbers"]:
         src, tgt = new_numbers(src, tgt, index)
     if rates.get("fragments") and draw(index, "fragments") < rates["fragments"]:
