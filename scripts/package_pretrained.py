@@ -217,6 +217,7 @@ def package(checkpoints: list[str | Path], name: str, output: str | Path, decode
                      "vocab_size": {"src": len(fp16["src_vocab"]), "tgt": len(fp16["tgt_vocab"])},
                      **({"corpora": [{"name": entry.name, "dataset": entry.dataset, "weight": entry.weight}
                                      for entry in corpus_entries(config.data)]} if config.data.corpora else {}),
+                     **({"joint_vocab": True} if config.data.joint_vocab else {}),
                      **({"byte_fallback": True} if config.data.sp_byte_fallback else {}),
                      **({"split_digits": True} if config.data.sp_split_digits else {}),
                      **({"augment": augment} if (augment := {kind: getattr(config.data, f"augment_{kind}") for kind in AUGMENT_KINDS
@@ -280,8 +281,9 @@ def render_card(card: dict) -> str:
         f"A {arch['model']} model ({arch['cell']} cells, {arch['attention']} attention, emb {arch['emb_size']}, hidden "
         f"{arch['hidden_size']}, {arch['layers']} layer(s), {'bi' if arch['bidirectional'] else 'uni'}directional encoder"
         f"{', tied target embeddings' if arch['tie_embeddings'] else ''}; {arch['parameters']:,} parameters), "
-        f"{card['data']['tokenizer']} vocabularies of {card['data']['vocab_size']['src']:,} / "
-        f"{card['data']['vocab_size']['tgt']:,} tokens.",
+        + (f"one {card['data']['tokenizer']} vocabulary of {card['data']['vocab_size']['src']:,} tokens for both languages."
+         if card["data"].get("joint_vocab") else f"{card['data']['tokenizer']} vocabularies of "
+         f"{card['data']['vocab_size']['src']:,} / {card['data']['vocab_size']['tgt']:,} tokens."),
         "",
         "```bash",
         f"s2s translate --checkpoint {card['name']} --input text.{card['src']}",

@@ -334,14 +334,17 @@ def test_a_shipped_model_is_float16_and_its_test_bleu_in_the_recorded_range(name
 EVERYDAY_CASES = {  # (source, what the translation must contain): plain numbers are copied digit for digit
     "everyday-de-en": [("Wir brauchen 250 Gramm Mehl und 3 Eier.", ["250", "3"]),
                        ("1942 wurde Frankreich von den Deutschen besetzt.", ["1942"]),
-                       ("Tom hat 17 Katzen.", ["17"]), ("Wo ist der Bahnhof?", ["station"])],
+                       ("Tom hat 17 Katzen.", ["17"]), ("Wo ist der Bahnhof?", ["station"]),
+                       ("Ich wohne in Berlin.", ["Berlin"]), ("Anna ist hier.", ["Anna"])],  # v3: "Bliner", dropped
     "everyday-en-de": [("Tom has 17 cats.", ["17"]), ("The meeting starts at 9:30 tomorrow morning.", ["9:30"]),
                        ("We need 250 grams of flour.", ["250"]), ("Where is the train station?", ["Bahnhof"]),
                        ("Þórdís is tired.", ["Þórdís"])],  # a name no training pair has, copied
 }
-# What the shipped models get wrong and their cards' pages say: a strict xfail, so a model that gets it right shows.
-KNOWN_MISSES = {"everyday-de-en": [("Ich heiße Nguyễn.", ["Nguyễn"]),  # "My name is Nguy to make a good time."
-                                   ("Ich wohne in Berlin.", ["Berlin"])]}  # "I live in Bliner." (v2 kept it)
+# What the shipped models get wrong and their cards' pages say: a strict xfail each, so a model that gets one right
+# shows.
+KNOWN_MISSES = [("everyday-de-en", "Ich heiße Nguyễn.", ["Nguyễn"]),  # "I'm hot with Nguy."
+                ("everyday-de-en", "Ich heiße Tom.", ["name"]),  # "I'm hot Tom." ("heiß": hot)
+                ("everyday-de-en", "Ich komme aus München.", ["Munich"])]  # "I'm from coins."
 # Words and short phrases typed alone, which the models before the fragments (data.augment_fragments) looped on
 # ("Hund" -> "dog dog dog dog dog dog dog dog dog dog dog dog").
 SHORT_INPUTS = {"everyday-de-en": ["Hund", "Ein Hund", "der Bahnhof", "Danke", "Tom", "Haus", "ein kleines Kind"],
@@ -383,12 +386,11 @@ def test_a_line_in_a_script_the_model_never_saw_is_warned_about(capsys):
 
 
 @pytest.mark.shipped
-@pytest.mark.xfail(strict=True, reason="everyday-de-en misspells names: 'Nguyễn', and 'Berlin' as 'Bliner' (docs/pretrained.md)")
-def test_the_known_misses_of_the_everyday_models():
-    for name, cases in KNOWN_MISSES.items():
-        translator = Translator.from_checkpoint(SHIPPED / name, device="cpu")
-        for (source, wanted), output in zip(cases, translator.translate([source for source, _ in cases])):
-            assert all(word in output for word in wanted), (source, output)
+@pytest.mark.xfail(strict=True, reason="what the everyday models get wrong (docs/pretrained.md)")
+@pytest.mark.parametrize("name, source, wanted", KNOWN_MISSES, ids=[source for _, source, _ in KNOWN_MISSES])
+def test_the_known_misses_of_the_everyday_models(name, source, wanted):
+    output = Translator.from_checkpoint(SHIPPED / name, device="cpu").translate([source])[0]
+    assert all(word in output for word in wanted), (source, output)
 
 
 # ---- without torch: the onnx engine builds a pretrained model's graphs from its model.pt (docs/deploy.md) -----------
