@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -52,9 +53,10 @@ class OnnxModel:
     """One export's sessions: encode(src, src_lengths) and decode_step(prev_tokens, states, enc_states, src_mask)."""
 
     def __init__(self, encoder_path: Path, decoder_path: Path, state_names: list[str], threads: int | None = None,
-                 precision: str = "fp32", graphs: tuple[bytes, bytes] | None = None):
-        """The graphs are the files at encoder_path and decoder_path, or `graphs` (serialized, built in memory by
-        s2s.runtime.graphs), which the paths then only name in errors."""
+                 precision: str = "fp32", graphs: Iterable[bytes] | None = None):
+        """The graphs are the files at encoder_path and decoder_path, or `graphs` (the encoder's and the decoder's,
+        serialized, built in memory by s2s.runtime.graphs; a generator may build each when its session loads), which
+        the paths then only name in errors."""
         ort = import_onnxruntime()
         if precision not in PRECISIONS:
             raise S2SError(f"the onnx engine runs precision fp32 or int8, not {precision!r}.")

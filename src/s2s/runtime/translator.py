@@ -160,6 +160,16 @@ def read_member(folder: Path, precision: str, threads: int | None) -> Member:
                   lambda: check_files(folder, manifest))
 
 
+def one_at_a_time(spec, weights: dict):
+    """The encoder's serialized graph, then the decoder's, each built when its session is about to load: the
+    encoder's bytes are gone before the decoder's session loads, and the weights once both graphs hold them (the
+    peak memory of a cold start, docs/deploy.md)."""
+    yield encoder_graph(spec, weights)
+    decoder = decoder_graph(spec, weights)
+    weights.clear()
+    yield decoder
+
+
 def read_pretrained(folder: Path, precision: str, threads: int | None) -> Member:
     """A pretrained model's folder as an export: its model.pt read without torch, the graphs built in memory."""
     path = folder / MODEL_FILE
@@ -179,12 +189,11 @@ def read_pretrained(folder: Path, precision: str, threads: int | None) -> Member
             raise S2SError(f"checkpoint '{path}': its {side} tokenizer or vocabulary cannot be rebuilt ({error}); copy "
                            f"the model's folder again.") from None
     parameters = sum(value.size for value in {id(value): value for value in weights.values()}.values())  # tied: once
-    graphs = encoder_graph(spec, weights), decoder_graph(spec, weights)
     source = {"checkpoint": str(path), "step": payload.get("step"), "epoch": payload.get("epoch"), "run": config.name}
-    del weights, payload  # the graphs hold the weights now: a copy less at the peak, while onnxruntime loads them
+    graphs = one_at_a_time(spec, weights)
+    del weights, payload  # the generator holds the weights now, and lets go of them once both graphs are built
     model = OnnxModel(folder / f"{MODEL_FILE} [encoder]", folder / f"{MODEL_FILE} [decoder]", state_names(spec),
                       threads, precision, graphs=graphs)
-    del graphs
     manifest = {"model": {"name": config.model.resolved_name, **asdict(spec),
                           "src_vocab_size": len(sides["src"][1]), "tgt_vocab_size": len(sides["tgt"][1])},
                 "states": state_names(spec), "decode": asdict(config.decode),
