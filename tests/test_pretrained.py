@@ -465,3 +465,16 @@ def test_the_readme_table_gives_each_shipped_model_its_card_figures():
         row = next(line for line in readme.splitlines() if line.startswith(f"| `{folder.name}` |"))
         cells = [cell.strip() for cell in row.strip("|").split("|")]
         assert cells[3:5] == [f"{scores['tatoeba test']['bleu']:.2f}", f"{scores['test2016']['bleu']:.2f}"], row
+
+
+# `echo "SOURCE" | s2s translate --checkpoint NAME   # OUTPUT` in the README and the docs: what a new user runs first
+DOCUMENTED = re.compile(r'^echo "([^"]+)" \| s2s translate --checkpoint ([\w-]+) +# (.+)$', re.MULTILINE)
+
+
+@pytest.mark.shipped
+def test_the_documented_translations_of_the_shipped_models_are_what_they_write():
+    examples = [match.groups() for page in (REPO / "README.md", REPO / "docs" / "pretrained.md")
+                for match in DOCUMENTED.finditer(page.read_text(encoding="utf-8"))]
+    assert len(examples) >= 4
+    for source, name, documented in examples:
+        assert Translator.from_checkpoint(name, device="cpu").translate([source])[0] == documented, (source, name)
