@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import REPO, describe_machine, machine_info, markdown_table, run_script  # noqa: E402
 
 from s2s.checkpoint import load_checkpoint  # noqa: E402
-from s2s.data.augment import DIGITS, GERMAN_PHRASE, NAME_PATTERNS, _phrase_pair, strip_final_punct  # noqa: E402
+from s2s.data.augment import (DIGITS, GERMAN_PHRASE, NAME_PATTERNS, PLACE_PATTERNS, _phrase_pair,  # noqa: E402
+                             strip_final_punct)
 from s2s.data.readers import read_parallel  # noqa: E402
 from s2s.decoding.translator import Translator  # noqa: E402
 from s2s.pretrained import resolve  # noqa: E402
@@ -46,7 +47,7 @@ EVAL_COMMON_NAMES = ("Peter", "Lisa", "Michael", "Julia", "Laura", "David", "Sar
 EVAL_PLACES = ("Berlin", "Hamburg", "Frankfurt", "Stuttgart", "Dresden", "Leipzig", "Bremen", "Düsseldorf",
                "Salzburg", "Graz", "Bern", "London", "Madrid", "Amsterdam", "Dublin", "Toronto", "Sydney", "Edinburgh",
                "Budapest", "Potsdam", "Heidelberg", "Oslo", "Stockholm", "Bristol", "Dortmund")
-PLACE_PATTERN = re.compile(r"\bBoston\b")  # the training text's city (Tatoeba's Tom lives there)
+PLACE_PATTERN = PLACE_PATTERNS["Boston"]  # the training text's city (Tatoeba's Tom lives there)
 PLACE_COPIES = 5  # each pair naming it is asked this many times, with another city each time
 LOOP = re.compile(r"\b(\w+)\b(?:\W+\1\b){2,}", re.IGNORECASE)
 NUMBER_COPIES = 5  # each test pair with numbers is asked this many times, with other numbers each time

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 KINDS = ("no_final_punct", "lowercase", "numbers", "names", "places", "fragments")
 LABELS = {"no_final_punct": "no final punctuation", "lowercase": "lower-cased source", "numbers": "other numbers",
@@ -172,7 +172,8 @@ def made_up_place(index: int, key: str) -> str:
     return made_up_name(index, f"place:{key}").split("-")[0] + ending
 
 
-def _rename(src: str, tgt: str, index: int, patterns: dict[str, re.Pattern], real: tuple[str, ...], made_up) -> tuple[str, str]:
+def _rename(src: str, tgt: str, index: int, patterns: dict[str, re.Pattern], real: tuple[str, ...],
+            made_up: Callable[[int, str], str]) -> tuple[str, str]:
     """Each key of `patterns` that both sides name equally often, replaced on both sides by a real one of `real` (for
     REAL_SHARE of the pairs) or by made_up(index, key)."""
     for old, pattern in patterns.items():
