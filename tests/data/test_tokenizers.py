@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from s2s.data.tokenizers import build_tokenizer, tokenizer_from_state
+from s2s.data.tokenizers import SentencePieceTokenizer, build_tokenizer, same_tokenization, tokenizer_from_state
 from s2s.registry import TOKENIZERS
 
 LINES = ["Ein Hund läuft über die Wiese.", "Zwei Männer spielen Fußball im Park.", "Eine Frau liest ein Buch."] * 30
@@ -66,3 +66,40 @@ def test_a_sentencepiece_vocabulary_too_small_for_the_text_names_the_key_and_the
                                 "and special pieces that alone need 18 entries; set data.vocab_size to at least 18 "
                                 "(thousands are usual, e.g. --set data.vocab_size=8000).")
     build_tokenizer("sentencepiece", vocab_size=18, model_type=model_type).train(lines)  # the minimum it named works
+
+
+def train_directly(lines, **options) -> SentencePieceTokenizer:
+    """A model trained with s2s's trainer settings, plus options, without s2s."""
+    import io
+
+    import sentencepiece
+
+    model = io.BytesIO()
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter(lines), model_writer=model, vocab_size=60, model_type="bpe", character_coverage=1.0,
+        hard_vocab_limit=False, input_sentence_size=2_000_000, shuffle_input_sentence=True, num_threads=2,
+        minloglevel=2, **options)
+    return SentencePieceTokenizer(vocab_size=60, model_proto=model.getvalue())
+
+
+def test_a_model_without_byte_fallback_is_the_one_s2s_trained_before_it_and_cuts_alike_to_the_aa79a38_ones():
+    tokenizer = build_tokenizer("sentencepiece", vocab_size=60)
+    tokenizer.train(LINES)
+    assert tokenizer.model_proto == train_directly(LINES).model_proto  # as before byte_fallback existed
+    older = train_directly(LINES, byte_fallback=False, split_digits=False)  # as s2s from aa79a38 to 2026-12-07
+    assert older.model_proto != tokenizer.model_proto  # the explicit 'off' record alone
+    assert older.piece_table() == tokenizer.piece_table()
+    assert same_tokenization(tokenizer, older) and same_tokenization(older, tokenizer)
+
+
+def test_tokenizers_that_cut_otherwise_are_not_the_same():
+    tokenizer = build_tokenizer("sentencepiece", vocab_size=60)
+    tokenizer.train(LINES)
+    other_text = build_tokenizer("sentencepiece", vocab_size=60)
+    other_text.train(["Der Zug fährt heute nicht nach Hamburg."] * 30 + LINES[:3])
+    digits = build_tokenizer("sentencepiece", vocab_size=60, split_digits=True)
+    digits.train(LINES)
+    lowercase = build_tokenizer("sentencepiece", vocab_size=60, lowercase=True)
+    lowercase.train(LINES)
+    for other in (other_text, digits, lowercase, build_tokenizer("whitespace")):
+        assert not same_tokenization(tokenizer, other)

@@ -116,6 +116,37 @@ def test_an_ensemble_of_two_exports_decodes_as_the_torch_ensemble(exported):
     assert onnx.checkpoint["path"] == [str(first_folder), str(second_folder)]
 
 
+def test_a_checkpoint_whose_sentencepiece_model_records_the_options_off_ensembles_with_one_that_does_not(exported,
+                                                                                                          tmp_path):
+    # s2s from aa79a38 to 2026-12-07 wrote byte_fallback and split_digits into every SentencePiece model, off too:
+    # those cut text as the models before and after do, so their checkpoints ensemble with them (both engines)
+    import io
+
+    import sentencepiece
+    import torch
+
+    from s2s.export.onnx import export_onnx
+
+    first, first_folder = exported("gru_attn", tokenizer="sentencepiece")
+    second, _ = exported("gru_attn", tokenizer="sentencepiece", seed=1)
+    model = io.BytesIO()
+    sentencepiece.SentencePieceTrainer.train(  # make_checkpoint's tokenizer, as those versions trained it
+        sentence_iterator=iter(SOURCES * 3), model_writer=model, vocab_size=40, model_type="bpe",
+        character_coverage=1.0, hard_vocab_limit=False, input_sentence_size=2_000_000, shuffle_input_sentence=True,
+        num_threads=2, minloglevel=2, byte_fallback=False, split_digits=False)
+    payload = torch.load(second, map_location="cpu", weights_only=False)
+    assert model.getvalue() != payload["src_tokenizer"]["model_proto"]
+    for side in ("src", "tgt"):
+        payload[f"{side}_tokenizer"]["model_proto"] = model.getvalue()
+    older = tmp_path / "older.pt"
+    torch.save(payload, older)
+    expected = Translator.from_checkpoint([first, second], device="cpu").translate_detailed(LINES, beam=4)
+    assert_same_translations(Translator.from_checkpoint([first, older], device="cpu").translate_detailed(LINES, beam=4),
+                             expected)
+    onnx = OnnxTranslator.from_export([first_folder, export_onnx(older, tmp_path / "export")], threads=1)
+    assert_same_translations(onnx.translate_detailed(LINES, beam=4), expected)
+
+
 def test_an_ensemble_refuses_different_vocabularies(exported):
     _, words = exported("gru_attn")
     _, pieces = exported("gru_attn", tokenizer="sentencepiece")

@@ -64,6 +64,7 @@ def tokenizer_from_state(state: dict) -> Tokenizer:
     return TOKENIZERS.get(state["name"]).from_state(state)
 
 
+
 @TOKENIZERS.register("whitespace", "split on spaces; for pre-tokenized text and the built-in numbers task")
 class WhitespaceTokenizer(Tokenizer):
     name = "whitespace"
@@ -197,8 +198,9 @@ class SentencePieceTokenizer(Tokenizer):
                 shuffle_input_sentence=True,
                 num_threads=2,
                 minloglevel=2,
-                byte_fallback=self.byte_fallback,  # unseen characters become <0xNN> byte pieces, not <unk>
-                split_digits=self.split_digits,
+                # byte_fallback: unseen characters become <0xNN> byte pieces, not <unk>. Passed only when on, so
+                # that a model without them is the one s2s trained before they existed, byte for byte
+                **{key: True for key in ("byte_fallback", "split_digits") if getattr(self, key)},
             )
         except RuntimeError as error:
             if failed:
@@ -250,6 +252,12 @@ class SentencePieceTokenizer(Tokenizer):
         return [processor.id_to_piece(i) for i in range(processor.get_piece_size())
                 if not (processor.is_control(i) or processor.is_unknown(i))]
 
+    def piece_table(self) -> list[tuple]:
+        """Every piece with its score and kind, in id order: what the model cuts text into, and how."""
+        processor = self._processor
+        return [(processor.id_to_piece(i), processor.get_score(i), processor.is_control(i), processor.is_unknown(i),
+                 processor.is_unused(i), processor.is_byte(i)) for i in range(processor.get_piece_size())]
+
     def sample(self, lines: list[str], alpha: float, seed: int) -> list[list[str]]:
         """A sampled segmentation of each line: BPE-dropout with probability alpha for a bpe model (Provilkov et al.
         2020), or a draw from the unigram lattice smoothed by alpha (Kudo 2018). The same seed gives the same pieces."""
@@ -270,3 +278,16 @@ class SentencePieceTokenizer(Tokenizer):
     def from_state(cls, state: dict) -> "SentencePieceTokenizer":
         return cls(state["lowercase"], state["vocab_size"], state["model_type"], state["model_proto"],
                    state.get("byte_fallback", False), state.get("split_digits", False))
+
+
+def same_tokenization(first: Tokenizer, second: Tokenizer) -> bool:
+    """Whether two tokenizers cut every text alike (so that their models can be ensembled): equal states, or two
+    SentencePiece models with the same settings and the same pieces, scores and kinds. s2s trains every SentencePiece
+    model with one fixed normalization, so the serialized models of two such can differ only in the trainer's record:
+    s2s from aa79a38 to 2026-12-07 wrote byte_fallback and split_digits there when they were off, too."""
+    if first.state() == second.state():
+        return True
+    if not (isinstance(first, SentencePieceTokenizer) and isinstance(second, SentencePieceTokenizer)):
+        return False
+    settings = [{key: value for key, value in t.state().items() if key != "model_proto"} for t in (first, second)]
+    return settings[0] == settings[1] and first.piece_table() == second.piece_table()

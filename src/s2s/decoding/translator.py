@@ -8,7 +8,7 @@ from s2s.checkpoint import check_payload, load_checkpoint
 from s2s.config import DecodeConfig, config_from_dict
 from s2s.data.batching import pad
 from s2s.data.readers import check_lines, check_path
-from s2s.data.tokenizers import tokenizer_from_state
+from s2s.data.tokenizers import same_tokenization, tokenizer_from_state
 from s2s.data.vocab import Vocab
 from s2s.decoding.beam import beam_search
 from s2s.decoding.common import prefix_tokens
@@ -84,7 +84,9 @@ class Translator(BatchTranslator):
                            f"translate; sample from it with s2s generate, score a text with s2s evaluate --text FILE.")
         for other_path, (_, other, _) in zip(paths[1:], loaded[1:]):
             for key in ("src_vocab", "tgt_vocab", "src_tokenizer", "tgt_tokenizer"):
-                if other[key] != payload[key]:
+                same = other[key] == payload[key] if key.endswith("vocab") else \
+                    same_tokenization(tokenizer_from_state(other[key]), tokenizer_from_state(payload[key]))
+                if not same:
                     raise S2SError(f"checkpoints '{paths[0]}' and '{other_path}' have different {key.replace('_', ' ')}s, "
                                    f"so they cannot be ensembled; ensemble checkpoints of one run, or of runs that "
                                    f"share the same data and tokenizer settings.")

@@ -15,7 +15,7 @@ import numpy as np
 
 from s2s.config import DECODE_MAXIMUM, DecodeConfig, config_from_dict
 from s2s.data.readers import check_path
-from s2s.data.tokenizers import tokenizer_from_state
+from s2s.data.tokenizers import same_tokenization, tokenizer_from_state
 from s2s.data.vocab import Vocab
 from s2s.decoding.translation import BatchTranslator, check_decode_options
 from s2s.errors import S2SError
@@ -74,7 +74,7 @@ class OnnxTranslator(BatchTranslator):
         for folder, member in zip(folders[1:], members[1:]):
             for side in ("src", "tgt"):
                 (tokenizer, vocab), (other_tokenizer, other_vocab) = first.sides[side], member.sides[side]
-                if other_vocab.tokens != vocab.tokens or other_tokenizer.state() != tokenizer.state():
+                if other_vocab.tokens != vocab.tokens or not same_tokenization(other_tokenizer, tokenizer):
                     raise S2SError(f"exports '{folders[0]}' and '{folder}' have different {side} vocabularies or "
                                    f"tokenizers, so they cannot be ensembled; ensemble exports of one run, or of runs "
                                    f"that share the same data and tokenizer settings.")
