@@ -229,6 +229,19 @@ def test_data_cache_lists_and_clears_its_entries(tmp_path):
         f"data cache: {tmp_path / 'cache'} (0 entries, 0 B)")
 
 
+def test_a_cache_folder_that_is_a_file_names_where_the_folder_came_from(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    raw = tiny_config_dict(tmp_path / "run", data={"cache_dir": str(tmp_path / "file")})
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(raw))
+    env = {**os.environ, "S2S_CACHE": str(tmp_path / "file")}
+    for args, origin in ((["--dir", str(tmp_path / "file")], "--dir"),
+                         (["--config", str(tmp_path / "c.yaml")], f"data.cache_dir of {tmp_path / 'c.yaml'}"),
+                         ([], "$S2S_CACHE")):
+        result = s2s("data", "cache", *args, env=env)
+        assert result.returncode == 2
+        assert result.stderr == f"s2s data: error: the cache folder '{tmp_path / 'file'}' ({origin}) is a file; give a folder.\n"
+
+
 def test_translate_a_latin1_file_warns_and_keeps_every_line(run, tmp_path):
     source = tmp_path / "latin1.txt"
     source.write_bytes("forty two\nm\xfcnf caf\xe9\nseven\n".encode("latin-1"))

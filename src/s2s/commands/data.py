@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from s2s.commands.paths import same_file
@@ -61,10 +62,12 @@ def run(args) -> int:
 
 def run_cache(args) -> int:
     from s2s.config import load_config
-    from s2s.data.cache import clear, describe, format_bytes, resolve_cache_dir
+    from s2s.data.cache import CACHE_ENV, clear, describe, format_bytes, resolve_cache_dir
 
-    root = resolve_cache_dir(load_config(args.config).data.cache_dir if args.config else args.dir or "")
-    where = "--dir" if args.dir else "data.cache_dir"
+    setting = load_config(args.config).data.cache_dir if args.config else args.dir or ""
+    root = resolve_cache_dir(setting)
+    where = "--dir" if args.dir else f"data.cache_dir of {args.config}" if setting else \
+        f"${CACHE_ENV}" if os.environ.get(CACHE_ENV) else "the default"
     if str(root) == STDOUT:
         raise S2SError(f"the cache folder '-' ({where}) cannot be stdout; give a folder.")
     if root.exists() and not root.is_dir():
