@@ -64,7 +64,6 @@ def tokenizer_from_state(state: dict) -> Tokenizer:
     return TOKENIZERS.get(state["name"]).from_state(state)
 
 
-
 @TOKENIZERS.register("whitespace", "split on spaces; for pre-tokenized text and the built-in numbers task")
 class WhitespaceTokenizer(Tokenizer):
     name = "whitespace"
@@ -198,9 +197,7 @@ class SentencePieceTokenizer(Tokenizer):
                 shuffle_input_sentence=True,
                 num_threads=2,
                 minloglevel=2,
-                # byte_fallback: unseen characters become <0xNN> byte pieces, not <unk>. Passed only when on, so
-                # that a model without them is the one s2s trained before they existed, byte for byte
-                **{key: True for key in ("byte_fallback", "split_digits") if getattr(self, key)},
+                **self._options_on(),  # byte_fallback: unseen characters become <0xNN> byte pieces, not <unk>
             )
         except RuntimeError as error:
             if failed:
@@ -268,11 +265,14 @@ class SentencePieceTokenizer(Tokenizer):
         return self._processor.encode([self._prepare(line) for line in lines], out_type=str, enable_sampling=True,
                                       alpha=alpha, nbest_size=-1, num_threads=1)
 
+    def _options_on(self) -> dict:
+        """byte_fallback and split_digits, only those that are on: a tokenizer without them has the state (and cache
+        key) and trains the model, byte for byte, that s2s gave it before they existed."""
+        return {key: True for key in ("byte_fallback", "split_digits") if getattr(self, key)}
+
     def state(self) -> dict:
-        options = {key: True for key in ("byte_fallback", "split_digits") if getattr(self, key)}  # only when on: the
-        #   states (and cache keys) of tokenizers without them stay as they were
         return {**super().state(), "vocab_size": self.vocab_size, "model_type": self.model_type,
-                "model_proto": self.model_proto, **options}
+                "model_proto": self.model_proto, **self._options_on()}
 
     @classmethod
     def from_state(cls, state: dict) -> "SentencePieceTokenizer":
