@@ -3,6 +3,7 @@
     python scripts/package_pretrained.py --checkpoint runs/best_de_en/best.pt --name multi30k-de-en \\
         --output pretrained/multi30k-de-en --beam 5 --length-penalty 1.0 --no-repeat-ngram 3 \\
         [--max-len-ratio 2.0] [--mirror ../shared/data/multi30k] [--trained-commit HASH --trained-machine TEXT]
+        [--distilled runs/distill_en_de --recipe configs/multi30k/best_en_de.yaml]   (a student of s2s distill)
 
 Several --checkpoint files are averaged (s2s.checkpoint.average_checkpoints). The folder gets:
   model.pt        an ordinary s2s checkpoint (config, tokenizers, vocabularies; loaded with weights_only=True) whose
@@ -39,8 +40,7 @@ from _machine import REPO, describe_machine, machine_info, progress_log, run_scr
 
 from s2s import __version__  # noqa: E402
 from s2s.checkpoint import average_checkpoints, load_checkpoint, save_checkpoint  # noqa: E402
-from s2s.config import config_from_dict  # noqa: E402
-from s2s.config import corpus_entries  # noqa: E402
+from s2s.config import config_from_dict, corpus_entries, load_config  # noqa: E402
 from s2s.data.augment import KINDS as AUGMENT_KINDS, LABELS as AUGMENT_LABELS  # noqa: E402
 from s2s.data.corpus import read_split_parts, read_splits  # noqa: E402
 from s2s.data.tatoeba import ATTRIBUTION as TATOEBA_ATTRIBUTION, LICENSE_URL as TATOEBA_LICENSE  # noqa: E402
@@ -50,6 +50,7 @@ from s2s.evaluation.metrics import PAPERS_CONVENTION, corpus_scores, moses_avail
 from s2s.models import build_model, count_parameters  # noqa: E402
 from s2s.pretrained import CARD_FILE, MODEL_FILE, list_pretrained  # noqa: E402
 from s2s.registry import import_user_modules  # noqa: E402
+from s2s.training.distill import read_manifest, student_targets  # noqa: E402
 
 FIRST_LINES = 100  # the test sentences whose BLEU the card records for a quick reproduction (tests/test_pretrained.py)
 KEPT_KEYS = ("src_vocab", "tgt_vocab", "src_tokenizer", "tgt_tokenizer", "step", "epoch", "averaged_from")
@@ -73,13 +74,14 @@ def half_weights(state: dict) -> dict:
     return result
 
 
-def build_payloads(checkpoints: list[Path], name: str, decode: dict) -> tuple[dict, dict]:
+def build_payloads(checkpoints: list[Path], name: str, decode: dict, data: dict | None = None) -> tuple[dict, dict]:
     """(float32 payload, float16 payload) of the averaged checkpoints, with the shipped config: the decode: section
-    set, name = the model's name (what s2s serve calls it), no machine-specific data mirror, no trainer state.
-    The weights pass through the model once, so that tied matrices are one tensor again (averaging separates them)."""
+    set, name = the model's name (what s2s serve calls it), no machine-specific data mirror, no trainer state; data:
+    another data: section for it (a distilled student's recipe's). The weights pass through the model once, so that
+    tied matrices are one tensor again (averaging separates them)."""
     averaged = average_checkpoints(checkpoints)
     raw = averaged["config"]
-    raw = {**raw, "name": name, "decode": {**raw["decode"], **decode}, "data": {**raw["data"], "mirror": ""}}
+    raw = {**raw, "name": name, "decode": {**raw["decode"], **decode}, "data": {**(data or raw["data"]), "mirror": ""}}
     config = config_from_dict(raw, source=f"config of {checkpoints[-1]}")
     import_user_modules(config.imports)
     model = build_model(config.model, len(averaged["src_vocab"]), len(averaged["tgt_vocab"]))
@@ -106,6 +108,44 @@ def write_folder(folder: Path, payload: dict) -> None:
 
 
 SPLIT_LABELS = {"multi30k": {"valid": "val", "test": "test2016"}, "tatoeba": {"valid": "tatoeba dev", "test": "tatoeba test"}}
+
+
+# where the training text comes from, not how it is tokenized: what a distilled student's data may differ in from its recipe's
+SOURCE_FIELDS = {"dataset", "corpora", "data_dir", "mirror", "cache", "cache_dir", "workers",
+                 *(f"{split}_{side}" for split in ("train", "valid", "test") for side in ("src", "tgt", "text"))}
+
+
+def distilled_student(checkpoint: Path, folder: str | Path, recipe: str, output: Path) -> tuple[dict, dict]:
+    """(the shipped config's data: section, the card's distillation section) of a student trained with a config
+    s2s distill wrote into `folder`. The student's own data names this machine's distilled files, so the shipped
+    config takes its recipe's data (after checking that the two tokenize alike), and the card its test sets. A
+    teacher that is the model at `output` (the student replaces its teacher) is named as such, with its size."""
+    if not recipe:
+        raise S2SError("--distilled needs --recipe: the config the distillation's student config was written from "
+                       "(e.g. configs/multi30k/best_en_de.yaml); its data: section is the one the model ships with.")
+    manifest = read_manifest(Path(folder), "--distilled", "give the folder s2s distill wrote the student's training "
+                             "targets into (it holds s2s-distill.json)")
+    path = Path(recipe) if Path(recipe).is_file() else REPO / recipe
+    own, student = load_config(path).data, config_from_dict(load_checkpoint(checkpoint)["config"]).data
+    differ = [item.name for item in dataclasses.fields(own)
+              if item.name not in SOURCE_FIELDS and getattr(own, item.name) != getattr(student, item.name)]
+    if differ:
+        what = ", ".join(f"data.{key} ({getattr(own, key)!r} there, {getattr(student, key)!r} in the student)"
+                         for key in differ)
+        raise S2SError(f"--recipe {recipe}: its data differs from the student's in {what}; give the recipe the "
+                       f"student's distillation was written from.")
+    targets = student_targets(Path(folder), student.corpora)
+    if not any(targets):
+        raise S2SError(f"--distilled '{folder}': {checkpoint} was not trained on that folder's targets (none of its "
+                       f"data.corpora train_tgt files is there); give the folder its student config came from.")
+    replaced = (output / MODEL_FILE).resolve()
+    teachers = [f"{given} (the model this one replaced: {files[0]['bytes']:,} bytes)"
+                if files and Path(files[0]["path"]).resolve() == replaced else given
+                for given, files in zip(manifest.get("given_teachers", []), manifest.get("teachers", []))]
+    section = {"teachers": teachers, "engine": manifest.get("engine", ""),
+               "decode": manifest.get("decode", {}),
+               "targets": "the teacher's outputs alone" if all(targets) else "the teacher's outputs beside the references"}
+    return dataclasses.asdict(own), section
 
 
 def split_labels(dataset: str) -> dict[str, str]:
@@ -156,12 +196,14 @@ def package(checkpoints: list[str | Path], name: str, output: str | Path, decode
             force: bool = False, recipe: str = "", trained_commit: str = "", trained_machine: str = "",
             info: dict | None = None, mirrors: dict[str, str] | None = None, also: tuple[str, ...] = (),
             primary: str = "", aliases: tuple[str, ...] = (), training_minutes: float = 0.0,
-            training: dict | None = None) -> dict:
+            training: dict | None = None, distilled: str | Path = "", distillation: dict | None = None) -> dict:
     """Write the pretrained folder `output` and return its card. decode: beam, length_penalty, no_repeat_ngram
     (and max_len_ratio) for the config's decode: section; mirror: where Multi30k is read from for the scores (mirrors:
     the same for each dataset); also: other datasets to score the model on; primary: the dataset whose test and
     validation sets are the card's "test" and "valid" (default: the data's first); aliases: other short names;
-    training: the card's training section as it was (rescoring a shipped folder), instead of the checkpoints'."""
+    training: the card's training section as it was (rescoring a shipped folder), instead of the checkpoints';
+    distilled: the s2s distill folder a student was trained from (the shipped data: and test sets are then the
+    recipe's; distilled_student); distillation: the card's distillation section as it was (rescoring)."""
     output = Path(output)
     if output.exists() and not force:
         raise S2SError(f"'{output}' already exists; pass --force to replace it, or choose another --output.")
@@ -175,7 +217,10 @@ def package(checkpoints: list[str | Path], name: str, output: str | Path, decode
         raise S2SError(f"folder '{output.parent}' does not exist; create it or choose another --output.")
     info = info or machine_info()
     checkpoints = [Path(path) for path in checkpoints]
-    fp32, fp16 = build_payloads(checkpoints, name, decode)
+    data = None
+    if distilled:
+        data, distillation = distilled_student(checkpoints[-1], distilled, recipe, output)
+    fp32, fp16 = build_payloads(checkpoints, name, decode, data)
     config = config_from_dict(fp16["config"])
     mirrors = {"multi30k": mirror or "", **(mirrors or {})}
     sets = evaluation_sets(config.data, mirrors, also)
@@ -234,6 +279,7 @@ def package(checkpoints: list[str | Path], name: str, output: str | Path, decode
                          "machine": trained_machine or "not recorded", "step": fp16.get("step"), "epoch": fp16.get("epoch"),
                          "checkpoints": [str(path) for path in checkpoints],
                          **({"minutes": training_minutes} if training_minutes else {})},
+            **({"distillation": distillation} if distillation else {}),
             "decoding": {key: getattr(config.decode, key)
                          for key in ("beam", "length_penalty", "no_repeat_ngram", "max_len_ratio")},
             "test": test,
@@ -317,6 +363,11 @@ def render_card(card: dict) -> str:
         f"{'average of ' + str(len(card['training']['checkpoints'])) + ' checkpoints' if len(card['training']['checkpoints']) > 1 else 'one checkpoint'}",
         f"- training commit: {card['training']['commit']}; training machine: {card['training']['machine']}"
         + (f"; training time: {card['training']['minutes']} minutes" if card["training"].get("minutes") else ""),
+        *([f"- distilled (sequence-level knowledge distillation, docs/recipes.md): trained on {distilled['targets']}; "
+           f"the teacher, {' + '.join(f'`{teacher}`' for teacher in distilled['teachers'])}"
+           f"{' (one ensemble)' if len(distilled['teachers']) > 1 else ''}, translated the training sources with "
+           f"beam {distilled['decode'].get('beam')}, length penalty {distilled['decode'].get('length_penalty')}"]
+          if (distilled := card.get("distillation")) else []),
         f"- weights stored as float16 ({card['size_bytes']:,} bytes; {card['fp32_size_bytes']:,} as float32), "
         f"upcast to float32 when loaded; float16 and float32 weights translate the first "
         f"{card['fp16_check']['sentences']} {test['set']} sentences identically"
@@ -393,6 +444,9 @@ def main() -> int:
     parser.add_argument("--alias", nargs="*", default=[], metavar="NAME",
                         help="other short names the model answers to (e.g. de-en)")
     parser.add_argument("--training-minutes", type=float, default=0.0, help="the recipe's training time, for the card")
+    parser.add_argument("--distilled", default="", metavar="DIR",
+                        help="the s2s distill folder a student was trained from: the shipped config takes --recipe's "
+                             "data (the student's names this machine's distilled files) and the card says how it was made")
     parser.add_argument("--rescore", action="store_true",
                         help="measure a shipped folder again in place (after a decoding change): --checkpoint "
                              "pretrained/NAME/model.pt --output pretrained/NAME; its card's recipe, training, aliases "
@@ -424,11 +478,16 @@ def main() -> int:
         default = Path("configs/multi30k") / f"{run}.yaml"
         recipe = str(default) if run and (REPO / default).is_file() else ""
     training = old.get("training") if args.rescore else None
+    if args.rescore and old.get("distillation") and not args.distilled:  # a shipped folder's config has the recipe's data
+        distillation = old["distillation"]
+    else:
+        distillation = None
     card = package(args.checkpoint, args.name, args.output, decode, mirror=args.mirror, force=args.force, recipe=recipe,
                    training=training,
                    trained_commit=args.trained_commit, trained_machine=args.trained_machine, info=info,
                    mirrors={"tatoeba": args.tatoeba_mirror}, also=tuple(args.also_score), primary=args.primary,
-                   aliases=tuple(args.alias), training_minutes=args.training_minutes)
+                   aliases=tuple(args.alias), training_minutes=args.training_minutes, distilled=args.distilled,
+                   distillation=distillation)
     print(render_card(card))
     print(f"wrote {args.output}")
     return 0

@@ -232,6 +232,72 @@ def test_packaging_refuses_an_existing_folder_without_force_and_rewrites_the_ind
     assert [p.name for p in tmp_path.iterdir()] == [NAME]  # no staging left
 
 
+def distilled_setup(packaged, tmp_path, recipe_data=None, targets_here=True):
+    """(student checkpoint, recipe, distillation folder): the packaged run's weights saved with a student config as
+    s2s distill writes it (data.corpora of files, training targets in the folder), and its recipe (the run's config)."""
+    checkpoint = load_checkpoint(packaged["run"] / "best.pt")
+    folder = tmp_path / "distill"
+    folder.mkdir()
+    (folder / "s2s-distill.json").write_text(json.dumps({
+        "format": "s2s-distill", "format_version": 1, "engine": "torch",
+        "decode": {"beam": 5, "length_penalty": 1.2, "max_len_ratio": 2.0, "no_repeat_ngram": 0},
+        "teachers": [[{"path": str(tmp_path / "root" / NAME / "model.pt"), "bytes": 1234}],
+                     [{"path": str(tmp_path / "seed2.pt"), "bytes": 5678}]],
+        "given_teachers": ["tiny-en-de", "runs/tiny_seed2"]}))
+    for name in ("train.en", "train.de", "valid.en", "valid.de"):
+        (tmp_path / name).write_text("one\n")
+    (folder / "files.distilled.de").write_text("eins\n")
+    target = folder / "files.distilled.de" if targets_here else tmp_path / "train.de"
+    data = {**checkpoint["config"]["data"], "dataset": "corpora", "corpora": [
+        {"dataset": "files", "name": "files", "weight": 1, "train_src": str(tmp_path / "train.en"),
+         "train_tgt": str(target), "valid_src": str(tmp_path / "valid.en"), "valid_tgt": str(tmp_path / "valid.de")}]}
+    student = tmp_path / "student.pt"
+    torch.save({**checkpoint, "config": {**checkpoint["config"], "data": data}}, student)
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(yaml.safe_dump({**checkpoint["config"], "data": {**checkpoint["config"]["data"], **(recipe_data or {})}}))
+    return student, recipe, folder
+
+
+def test_a_distilled_student_ships_with_its_recipes_data_and_a_card_that_says_how_it_was_made(packaged, tmp_path):
+    script = packaged["script"]
+    student, recipe, folder = distilled_setup(packaged, tmp_path)
+    (tmp_path / "root").mkdir()
+    card = script.package([student], NAME, tmp_path / "root" / NAME, DECODE, recipe=str(recipe), distilled=folder)
+    shipped = yaml.safe_load((tmp_path / "root" / NAME / "config.yaml").read_text())
+    recipe_data = yaml.safe_load(recipe.read_text())["data"]
+    assert shipped["data"] == {**recipe_data, "mirror": ""}  # no path of this machine's distilled files
+    # the student replaces its teacher tiny-en-de: the card says which file that was
+    assert card["distillation"] == {"teachers": ["tiny-en-de (the model this one replaced: 1,234 bytes)",
+                                                 "runs/tiny_seed2"], "engine": "torch",
+                                    "decode": {"beam": 5, "length_penalty": 1.2, "max_len_ratio": 2.0,
+                                               "no_repeat_ngram": 0},
+                                    "targets": "the teacher's outputs alone"}
+    # scored on the recipe's test set, as the same weights packaged from the recipe's run
+    assert (card["test"]["set"], card["test"]["bleu"]) == (packaged["card"]["test"]["set"], packaged["card"]["test"]["bleu"])
+    assert ("- distilled (sequence-level knowledge distillation, docs/recipes.md): trained on the teacher's outputs "
+            "alone; the teacher, `tiny-en-de (the model this one replaced: 1,234 bytes)` + `runs/tiny_seed2` (one ensemble), translated the training sources with "
+            "beam 5, length penalty 1.2") in (tmp_path / "root" / NAME / "README.md").read_text()
+
+
+@pytest.mark.parametrize("case, message", [
+    ("no recipe", r"--distilled needs --recipe: the config the distillation's student config was written from"),
+    ("other vocabulary", r"its data differs from the student's in data.vocab_size \(41 there, 40 in the student\); "
+                         r"give the recipe the student's distillation was written from"),
+    ("no manifest", r"--distilled '.*distill' has no s2s-distill.json: it is not a folder s2s distill wrote; give the "
+                    r"folder s2s distill wrote the student's training targets into"),
+    ("references only", r"student.pt was not trained on that folder's targets \(none of its data.corpora train_tgt"),
+])
+def test_a_student_that_does_not_match_its_recipe_or_distillation_is_refused(packaged, tmp_path, case, message):
+    student, recipe, folder = distilled_setup(packaged, tmp_path, recipe_data={"vocab_size": 41} if case == "other vocabulary" else None,
+                                              targets_here=case != "references only")
+    if case == "no manifest":
+        (folder / "s2s-distill.json").unlink()
+    with pytest.raises(S2SError, match=message):
+        packaged["script"].package([student], NAME, tmp_path / NAME, DECODE, recipe="" if case == "no recipe" else str(recipe),
+                                   distilled=folder)
+    assert not (tmp_path / NAME).exists()
+
+
 # ---- the shipped models (fail until pretrained/multi30k-de-en and pretrained/multi30k-en-de are packaged) -----------
 
 SHIPPED = REPO / "pretrained"

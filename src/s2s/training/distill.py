@@ -195,13 +195,8 @@ def start_or_resume(output: Path, manifest: dict) -> None:
     distillation's folder, or for a file distill would write that is already there and not distill's."""
     path = output / MANIFEST
     if path.exists():
-        try:
-            earlier = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            raise S2SError(f"--output '{output}': {MANIFEST} there cannot be read ({error}); delete the folder to start "
-                           f"over, or choose another --output.") from None
-        if not isinstance(earlier, dict) or earlier.get("format") != FORMAT:
-            raise S2SError(f"--output '{output}': {MANIFEST} there is not distill's; choose another --output.")
+        earlier = read_manifest(output, "--output", "delete the folder to start over, or choose another --output",
+                                foreign="choose another --output")
         for key in IDENTITY_KEYS:
             if earlier.get(key) != manifest[key]:
                 raise S2SError(f"--output '{output}' holds a distillation with other "
@@ -217,6 +212,29 @@ def start_or_resume(output: Path, manifest: dict) -> None:
     (output / CHUNKS).mkdir(parents=True, exist_ok=True)
     with replaced_atomically(path, durable=True) as handle:
         handle.write(json.dumps(manifest, indent=1) + "\n")
+
+
+def read_manifest(folder: Path, what: str, fix: str, foreign: str = "") -> dict:
+    """The s2s-distill.json of a distillation folder; S2SError (naming `what` the folder is, e.g. --output, and how to
+    `fix` it, or a `foreign` folder) when it is missing, cannot be read or is not distill's."""
+    path = Path(folder) / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise S2SError(f"{what} '{folder}' has no {MANIFEST}: it is not a folder s2s distill wrote; {fix}.") from None
+    except (OSError, ValueError) as error:
+        raise S2SError(f"{what} '{folder}': {MANIFEST} there cannot be read ({error}); {fix}.") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise S2SError(f"{what} '{folder}': {MANIFEST} there is not distill's; {foreign or fix}.")
+    return manifest
+
+
+def student_targets(folder: Path, corpora: list) -> list[bool]:
+    """For each entry of a student config's data.corpora: whether its training targets are a file of the
+    distillation folder (the teacher's outputs) rather than references."""
+    folder = Path(folder).resolve()
+    return [isinstance(entry, dict) and bool(entry.get("train_tgt"))
+            and Path(entry["train_tgt"]).resolve().parent == folder for entry in corpora]
 
 
 def describe(key: str, earlier, now) -> str:
