@@ -119,7 +119,7 @@ def distilled_student(checkpoint: Path, folder: str | Path, recipe: str, output:
     """(the shipped config's data: section, the card's distillation section) of a student trained with a config
     s2s distill wrote into `folder`. The student's own data names this machine's distilled files, so the shipped
     config takes its recipe's data (after checking that the two tokenize alike), and the card its test sets. A
-    teacher that is the model at `output` (the student replaces its teacher) is named as such, with its size."""
+    teacher that was the model at `output` (the student replaces its teacher) is named so, with its size then."""
     if not recipe:
         raise S2SError("--distilled needs --recipe: the config the distillation's student config was written from "
                        "(e.g. configs/multi30k/best_en_de.yaml); its data: section is the one the model ships with.")
@@ -139,7 +139,7 @@ def distilled_student(checkpoint: Path, folder: str | Path, recipe: str, output:
         raise S2SError(f"--distilled '{folder}': {checkpoint} was not trained on that folder's targets (none of its "
                        f"data.corpora train_tgt files is there); give the folder its student config came from.")
     replaced = (output / MODEL_FILE).resolve()
-    teachers = [f"{given} (the model this one replaced: {files[0]['bytes']:,} bytes)"
+    teachers = [f"{given} (as shipped when it taught: {files[0]['bytes']:,} bytes, replaced since)"
                 if files and Path(files[0]["path"]).resolve() == replaced else given
                 for given, files in zip(manifest.get("given_teachers", []), manifest.get("teachers", []))]
     section = {"teachers": teachers, "engine": manifest.get("engine", ""),

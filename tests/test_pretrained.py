@@ -267,7 +267,7 @@ def test_a_distilled_student_ships_with_its_recipes_data_and_a_card_that_says_ho
     recipe_data = yaml.safe_load(recipe.read_text())["data"]
     assert shipped["data"] == {**recipe_data, "mirror": ""}  # no path of this machine's distilled files
     # the student replaces its teacher tiny-en-de: the card says which file that was
-    assert card["distillation"] == {"teachers": ["tiny-en-de (the model this one replaced: 1,234 bytes)",
+    assert card["distillation"] == {"teachers": ["tiny-en-de (as shipped when it taught: 1,234 bytes, replaced since)",
                                                  "runs/tiny_seed2"], "engine": "torch",
                                     "decode": {"beam": 5, "length_penalty": 1.2, "max_len_ratio": 2.0,
                                                "no_repeat_ngram": 0},
@@ -275,7 +275,7 @@ def test_a_distilled_student_ships_with_its_recipes_data_and_a_card_that_says_ho
     # scored on the recipe's test set, as the same weights packaged from the recipe's run
     assert (card["test"]["set"], card["test"]["bleu"]) == (packaged["card"]["test"]["set"], packaged["card"]["test"]["bleu"])
     assert ("- distilled (sequence-level knowledge distillation, docs/recipes.md): trained on the teacher's outputs "
-            "alone; the teacher, `tiny-en-de (the model this one replaced: 1,234 bytes)` + `runs/tiny_seed2` (one ensemble), translated the training sources with "
+            "alone; the teacher, `tiny-en-de (as shipped when it taught: 1,234 bytes, replaced since)` + `runs/tiny_seed2` (one ensemble), translated the training sources with "
             "beam 5, length penalty 1.2") in (tmp_path / "root" / NAME / "README.md").read_text()
 
 
