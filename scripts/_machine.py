@@ -32,7 +32,7 @@ import torch
 
 from s2s.data.batching import Batch, gather_batch
 from s2s.device import autocast
-from s2s.errors import S2SError
+from s2s.errors import S2SError, Terminated, raise_on_sigterm
 from s2s.specials import PAD
 
 REPO = Path(__file__).resolve().parents[1]
@@ -150,11 +150,16 @@ def current_rss_mib() -> float:
 def run_script(main) -> None:
     """Run a script's main() and exit with its status; bad input (an S2SError: a missing file, a checkpoint that does
     not load, a bad override) prints as one `error:` line and exits 2, as the s2s commands do, not as a traceback."""
+    raise_on_sigterm()  # a killed script cleans up as after Ctrl-C (package_pretrained's staging folder)
     try:
         status = main()
     except S2SError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+    except KeyboardInterrupt as stop:
+        terminated = isinstance(stop, Terminated)
+        print("terminated" if terminated else "interrupted", file=sys.stderr)
+        raise SystemExit(143 if terminated else 130) from None
     raise SystemExit(status or 0)
 
 

@@ -10,6 +10,9 @@ import pytest
 import yaml
 from helpers import REPO, tiny_config_dict
 
+from s2s.cli import COMMANDS, main
+from s2s.errors import Terminated
+
 
 def s2s(*args, stdin=None, cwd=None, env=None):
     return subprocess.run([sys.executable, "-m", "s2s", *args], input=stdin, capture_output=True, text=True,
@@ -118,6 +121,16 @@ def test_errors_are_one_line_without_traceback(args, message):
     result = s2s(*args)
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("stop, code, said", [(KeyboardInterrupt, 130, "interrupted"), (Terminated, 143, "terminated")])
+def test_ctrl_c_and_sigterm_end_a_command_with_one_line_and_the_shells_status(monkeypatch, capsys, stop, code, said):
+    def run(args):
+        raise stop
+
+    monkeypatch.setattr(COMMANDS["pretrained"], "run", run)
+    assert main(["pretrained"]) == code
+    assert capsys.readouterr().err == said + "\n"
 
 
 def test_debug_shows_the_traceback():

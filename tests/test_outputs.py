@@ -99,3 +99,19 @@ def test_dev_stdout_writes_where_the_shell_sent_stdout_and_appends_as_it_asked(t
         subprocess.run([sys.executable, "-c", WRITE_TO_STDOUT], stdout=stdout, check=True)
     assert log.read_text() == "previous\nnew\n" and not log.is_symlink()
     assert os.path.islink("/dev/stdout")  # not replaced by a file
+
+
+def test_a_sigterm_mid_write_leaves_no_temporary_file_and_exits_as_terminated(tmp_path):
+    """raise_on_sigterm (the s2s program and the scripts call it): SIGTERM cleans up as Ctrl-C does; the default
+    SIGTERM would leave the half-written temporary file beside the target."""
+    code = (f"import os, signal\n"
+            f"from s2s.errors import raise_on_sigterm\n"
+            f"from s2s.outputs import replaced_atomically\n"
+            f"raise_on_sigterm()\n"
+            f"with replaced_atomically({str(tmp_path / 'out.txt')!r}) as handle:\n"
+            f"    handle.write('half')\n"
+            f"    os.kill(os.getpid(), signal.SIGTERM)\n"
+            f"    handle.write('never')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "Terminated" in done.stderr
+    assert list(tmp_path.iterdir()) == []

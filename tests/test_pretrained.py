@@ -544,3 +544,10 @@ def test_the_documented_translations_of_the_shipped_models_are_what_they_write()
     assert len(examples) >= 4
     for source, name, documented in examples:
         assert Translator.from_checkpoint(name, device="cpu").translate([source])[0] == documented, (source, name)
+
+
+def test_a_hidden_folder_is_not_a_model_even_with_a_model_file(packaged, tmp_path):
+    """A packaging stopped mid-way (or an editor) can leave .NAME folders beside the models: they are not listed."""
+    shutil.copytree(packaged["folder"], tmp_path / NAME)
+    shutil.copytree(packaged["folder"], tmp_path / f".{NAME}.x1y2")
+    assert [model["name"] for model in list_pretrained(tmp_path)] == [NAME]

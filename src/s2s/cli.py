@@ -11,7 +11,7 @@ import threading
 
 from s2s.commands import (analyze, average, compare, data, distill, embeddings, evaluate, export, generate, pretrained,
                           report, score, serve, significance, train, translate, zoo)
-from s2s.errors import S2SError
+from s2s.errors import S2SError, Terminated, raise_on_sigterm
 from s2s.version import __version__
 
 EPILOG = """examples:
@@ -113,9 +113,10 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"s2s {args.command}: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:
+        terminated = isinstance(stop, Terminated)
+        print("terminated" if terminated else "interrupted", file=sys.stderr)
+        return 143 if terminated else 130
     except BrokenPipeError:
         return 0
 
@@ -126,6 +127,7 @@ def console_main() -> None:
     exit handlers have run (atexit: file loggers, temporary folders, worker pools) and no other thread is working,
     none of that teardown is needed, and os._exit skips it. A command that leaves a non-daemon thread running, or that
     raises, exits the usual way. main() itself never exits (tests call it in-process)."""
+    raise_on_sigterm()
     code = main()
     try:
         sys.stdout.flush()

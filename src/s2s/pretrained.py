@@ -67,13 +67,14 @@ def read_card(folder: str | Path) -> dict:
 
 def list_pretrained(root: str | Path | None = None) -> list[dict]:
     """[{"name", "folder", "card", "problem"}] of the pretrained folders (those holding model.pt) in `root`
-    (default: pretrained_root()), by name. A card read_card refuses is {} and "problem" says why (else None)."""
+    (default: pretrained_root()), by name. A card read_card refuses is {} and "problem" says why (else None).
+    Hidden folders (.NAME: a packaging's staging folder, an editor's) are not models."""
     root = pretrained_root() if root is None else Path(root)
     if root is None or not root.is_dir():
         return []
     models = []
     for folder in sorted(root.iterdir()):
-        if is_pretrained_folder(folder):
+        if not folder.name.startswith(".") and is_pretrained_folder(folder):
             try:
                 card, problem = read_card(folder), None
             except S2SError as error:

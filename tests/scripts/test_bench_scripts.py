@@ -99,3 +99,22 @@ def test_bench_length_penalty_refuses_a_penalty_out_of_range():
     done = subprocess.run([sys.executable, str(REPO / "scripts" / "bench_length_penalty.py"), "--runs", "x",
                            "--penalties", "-1"], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert done.returncode == 2 and "--penalties must lie in [0, 10]" in done.stderr
+
+
+def test_a_script_stopped_by_sigterm_cleans_up_and_says_so(tmp_path):
+    """scripts/_machine.run_script: SIGTERM runs the script's finally: blocks (package_pretrained removes its staging
+    folder there) and ends with 'terminated', status 143, no traceback."""
+    staging = tmp_path / ".staging"
+    code = (f"import os, shutil, signal, sys\n"
+            f"sys.path.insert(0, {str(REPO / 'scripts')!r})\n"
+            f"from _machine import run_script\n"
+            f"def main():\n"
+            f"    os.mkdir({str(staging)!r})\n"
+            f"    try:\n"
+            f"        os.kill(os.getpid(), signal.SIGTERM)\n"
+            f"    finally:\n"
+            f"        shutil.rmtree({str(staging)!r})\n"
+            f"run_script(main)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stderr) == (143, "terminated\n")
+    assert not staging.exists()
