@@ -32,7 +32,7 @@ import torch
 
 from s2s.data.batching import Batch, gather_batch
 from s2s.device import autocast
-from s2s.errors import S2SError, Terminated, raise_on_sigterm
+from s2s.errors import S2SError, raise_on_sigterm, stopped
 from s2s.specials import PAD
 
 REPO = Path(__file__).resolve().parents[1]
@@ -157,9 +157,7 @@ def run_script(main) -> None:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     except KeyboardInterrupt as stop:
-        terminated = isinstance(stop, Terminated)
-        print("terminated" if terminated else "interrupted", file=sys.stderr)
-        raise SystemExit(143 if terminated else 130) from None
+        raise SystemExit(stopped(stop)) from None
     raise SystemExit(status or 0)
 
 

@@ -11,7 +11,7 @@ import threading
 
 from s2s.commands import (analyze, average, compare, data, distill, embeddings, evaluate, export, generate, pretrained,
                           report, score, serve, significance, train, translate, zoo)
-from s2s.errors import S2SError, Terminated, raise_on_sigterm
+from s2s.errors import S2SError, raise_on_sigterm, stopped
 from s2s.version import __version__
 
 EPILOG = """examples:
@@ -114,9 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"s2s {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as stop:
-        terminated = isinstance(stop, Terminated)
-        print("terminated" if terminated else "interrupted", file=sys.stderr)
-        return 143 if terminated else 130
+        return stopped(stop)
     except BrokenPipeError:
         return 0
 

@@ -22,3 +22,13 @@ def raise_on_sigterm() -> None:
 
     if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, terminated)
+
+
+def stopped(stop: KeyboardInterrupt) -> int:
+    """The exit status of a program stopped by Ctrl-C (130) or SIGTERM (143, Terminated), after the one line it ends
+    with on stderr ('interrupted' or 'terminated')."""
+    import sys
+
+    terminated = isinstance(stop, Terminated)
+    print("terminated" if terminated else "interrupted", file=sys.stderr)
+    return 143 if terminated else 130
