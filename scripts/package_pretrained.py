@@ -366,7 +366,8 @@ def render_card(card: dict) -> str:
         *([f"- distilled (sequence-level knowledge distillation, docs/recipes.md): trained on {distilled['targets']}; "
            f"the teacher, {' + '.join(f'`{teacher}`' for teacher in distilled['teachers'])}"
            f"{' (one ensemble)' if len(distilled['teachers']) > 1 else ''}, translated the training sources with "
-           f"beam {distilled['decode'].get('beam')}, length penalty {distilled['decode'].get('length_penalty')}"]
+           f"beam {distilled['decode'].get('beam')}, length penalty {distilled['decode'].get('length_penalty')}"
+           + (f", no-repeat n-gram {guard}" if (guard := distilled["decode"].get("no_repeat_ngram")) else "")]
           if (distilled := card.get("distillation")) else []),
         f"- weights stored as float16 ({card['size_bytes']:,} bytes; {card['fp32_size_bytes']:,} as float32), "
         f"upcast to float32 when loaded; float16 and float32 weights translate the first "

@@ -276,7 +276,15 @@ def test_a_distilled_student_ships_with_its_recipes_data_and_a_card_that_says_ho
     assert (card["test"]["set"], card["test"]["bleu"]) == (packaged["card"]["test"]["set"], packaged["card"]["test"]["bleu"])
     assert ("- distilled (sequence-level knowledge distillation, docs/recipes.md): trained on the teacher's outputs "
             "alone; the teacher, `tiny-en-de (as shipped when it taught: 1,234 bytes, replaced since)` + `runs/tiny_seed2` (one ensemble), translated the training sources with "
-            "beam 5, length penalty 1.2") in (tmp_path / "root" / NAME / "README.md").read_text()
+            "beam 5, length penalty 1.2\n") in (tmp_path / "root" / NAME / "README.md").read_text()
+    # a teacher's n-gram guard is named too
+    manifest = json.loads((folder / "s2s-distill.json").read_text())
+    manifest["decode"]["no_repeat_ngram"] = 4
+    (folder / "s2s-distill.json").write_text(json.dumps(manifest))
+    (tmp_path / "guard").mkdir()
+    script.package([student], NAME, tmp_path / "guard" / NAME, DECODE, recipe=str(recipe), distilled=folder)
+    assert "translated the training sources with beam 5, length penalty 1.2, no-repeat n-gram 4\n" in \
+        (tmp_path / "guard" / NAME / "README.md").read_text()
 
 
 @pytest.mark.parametrize("case, message", [
