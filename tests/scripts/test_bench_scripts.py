@@ -118,3 +118,25 @@ def test_a_script_stopped_by_sigterm_cleans_up_and_says_so(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert (done.returncode, done.stderr) == (143, "terminated\n")
     assert not staging.exists()
+
+
+def test_bench_distill_decode_times_each_model_and_writes_its_translations(tmp_path, two_runs):
+    import os
+
+    src = tmp_path / "src.txt"
+    src.write_text("one two\nthree\n")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "OMP_NUM_THREADS": "1"}
+    script = str(REPO / "scripts" / "bench_distill_decode.sh")
+    done = subprocess.run([script, str(src), str(tmp_path / "out"), f"single={two_runs[0]}",
+                           f"teacher={two_runs[0]},{two_runs[1]}"], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith(("| single ", "| teacher "))]
+    assert [row.split(" | ")[1] for row in rows] == [two_runs[0], f"{two_runs[0]} {two_runs[1]}"]
+    assert all(float(row.split(" | ")[2]) > 0 and int(row.split(" | ")[3].rstrip(" |")) > 0 for row in rows)
+    assert "- command: `scripts/bench_distill_decode.sh" in done.stdout and "2 source lines" in done.stdout
+    for name in ("single", "teacher"):
+        assert len((tmp_path / "out" / f"{name}.txt").read_text().splitlines()) == 2
+    bad = subprocess.run([script, str(src), str(tmp_path / "out"), "just-a-path"], capture_output=True, text=True,
+                         env=env, timeout=60)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: 'just-a-path' is not NAME=CKPT")
