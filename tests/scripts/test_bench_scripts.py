@@ -140,3 +140,28 @@ def test_bench_distill_decode_times_each_model_and_writes_its_translations(tmp_p
     bad = subprocess.run([script, str(src), str(tmp_path / "out"), "just-a-path"], capture_output=True, text=True,
                          env=env, timeout=60)
     assert bad.returncode == 2 and bad.stderr.startswith("error: 'just-a-path' is not NAME=CKPT")
+
+
+def test_bench_sample_diversity_compares_samples_with_the_beam_output(tmp_path, two_runs):
+    import json
+
+    src = tmp_path / "src.txt"
+    src.write_text("one two\n\nthree four five\n")
+    out = tmp_path / "diversity.json"
+    command = [sys.executable, str(REPO / "scripts" / "bench_sample_diversity.py"), "--checkpoint", *two_runs,
+               "--src", str(src), "--samples", "4", "--threads", "1"]
+    done = subprocess.run([*command, "--json", str(out)], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(out.read_text())
+    assert result["lines"] == 2  # the blank line is left out
+    for figures in result["results"].values():
+        assert 0 <= figures["same_as_beam"] <= 1 and 1 <= figures["distinct_per_line"] <= 4
+        assert figures["logprob_per_token"] < 0
+    assert "| model | samples = beam output | distinct per line (of 4) |" in done.stdout
+    # temperature 0 samples are greedy decoding: every sample the same, one distinct per line
+    greedy = subprocess.run([*command, "--temperature", "0", "--json", str(out)], capture_output=True, text=True,
+                            cwd=REPO, timeout=300)
+    assert greedy.returncode == 0, greedy.stderr
+    assert all(f["distinct_per_line"] == 1 for f in json.loads(out.read_text())["results"].values())
+    bad = subprocess.run([*command[:-4], "--samples", "1"], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: --lines must be at least 1 and --samples at least 2")
