@@ -153,3 +153,32 @@ def test_interactive_translation_samples_and_refuses_a_prefix(numbers_checkpoint
     monkeypatch.setattr(sys, "stdin", Terminal("nine\n"))
     assert main(["translate", "--checkpoint", str(numbers_checkpoint), "--prefix", str(tmp_path / "prefix.txt")]) == 2
     assert "--prefix goes line by line with the input; give --input FILE or pipe the input in" in capsys.readouterr().err
+
+
+def test_no_translation_outputs_a_token_that_writes_a_control_character():
+    """A byte-fallback vocabulary holds <0x0A> (a newline: one output line would become two) and <0x00> (NUL); label
+    smoothing leaves them a little probability, so sampling drew them (found with everyday-de-en: 4 of 1,000 samples
+    held NUL or another control character). Search and sampling never output them; scoring is unchanged."""
+    from s2s.config import DecodeConfig
+    from s2s.data.tokenizers import build_tokenizer
+    from s2s.data.vocab import Vocab
+    from s2s.specials import NeverOutputs, control_tokens
+
+    words = list("abcdefghijklmnop")
+    words[3], words[5], words[7] = "<0x0A>", "<0x00>", "x\x07"  # ids 7, 9, 11
+    assert control_tokens(["<pad>", "<0x09>", "<0x20>", "<0x7F>", "<0xC3>", "a\tb", "ab", "<0x0a"]) == [1, 3, 5]
+    vocab = Vocab(["<pad>", "<unk>", "<bos>", "<eos>"] + words)
+    model = tiny_model("gru_attn")
+    translator = Translator(model, build_tokenizer("whitespace"), build_tokenizer("whitespace"), vocab, vocab,
+                            DecodeConfig(batch_size=4))
+    assert translator.never_output == [7, 9, 11] and isinstance(translator.search_model(), NeverOutputs)
+    sources = [" ".join(words[i % 16] for i in range(k, k + 5)) for k in range(12)]
+    options = {"sample": 20, "temperature": 3.0, "seed": 1}
+    drawn = {token for t in translator.translate_detailed(sources, **options) for text, _ in t.nbest
+             for token in text.split(" ")}
+    assert drawn and not drawn & {"<0x0A>", "<0x00>", "x\x07"}
+    translator.never_output = []  # the same model and samples without the rule: it draws them (the test can fail)
+    drawn = {token for t in translator.translate_detailed(sources, **options) for text, _ in t.nbest
+             for token in text.split(" ")}
+    assert drawn & {"<0x0A>", "<0x00>", "x\x07"}
+    assert translator.score(["a b"], ["<0x0A> b"])[0]["log_prob"] > float("-inf")  # given text is scored as it is

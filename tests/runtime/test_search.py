@@ -189,3 +189,30 @@ def test_a_two_layer_unidirectional_lstm_matches_torch():
     assert [[h.tokens for h in hyps] for hyps in got] == [[h.tokens for h in hyps] for hyps in expected]
     np.testing.assert_allclose([h.score for hyps in got for h in hyps], [h.score for hyps in expected for h in hyps],
                                rtol=0, atol=1e-5)
+
+
+def test_the_runtime_never_outputs_a_token_that_writes_a_control_character():
+    """The onnx engine's translator decodes through the same rule as the torch one (BatchTranslator.search_model):
+    here a step model that makes <0x0A> (id 7, a newline) the likeliest token at every step."""
+    from s2s.config import DecodeConfig
+    from s2s.data.tokenizers import build_tokenizer
+    from s2s.data.vocab import Vocab
+    from s2s.runtime.translator import OnnxTranslator
+
+    class Newlines(TorchSteps):
+        def decode_step(self, *args):
+            log_probs, state, weights = super().decode_step(*args)
+            log_probs[:, 7] += 50.0
+            return log_probs, state, weights
+
+    words = list("abcdefghijklmnop")
+    words[3] = "<0x0A>"
+    vocab = Vocab(["<pad>", "<unk>", "<bos>", "<eos>"] + words)
+    translator = OnnxTranslator(Newlines(tiny_model("gru_attn")), build_tokenizer("whitespace"),
+                                build_tokenizer("whitespace"), vocab, vocab, DecodeConfig(beam=1, batch_size=4))
+    sources = ["a b c", "e f", "g h i j"]
+    assert translator.never_output == [7]
+    for beam in (1, 3):
+        assert not any("<0x0A>" in text for text in translator.translate(sources, beam=beam))
+    translator.never_output = []
+    assert all("<0x0A>" in text for text in translator.translate(sources))  # the step model as it is: newlines

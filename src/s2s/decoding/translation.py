@@ -11,6 +11,7 @@ import random
 import re
 import sys
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from itertools import islice
 from typing import TYPE_CHECKING, Iterable, Iterator
 
@@ -19,7 +20,7 @@ from s2s.data.readers import check_count, check_lines
 from s2s.decoding.alignment import SUBWORD_TOKENIZERS, WORD_START, word_alignment, word_ids
 from s2s.decoding.limits import GREEDY_TEMPERATURE, decode_batches
 from s2s.errors import S2SError
-from s2s.specials import BOS, EOS, PAD, UNK
+from s2s.specials import BOS, EOS, PAD, UNK, control_tokens, never_outputs
 
 if TYPE_CHECKING:  # annotations only: this module runs without torch (and without numpy)
     import numpy as np
@@ -150,6 +151,16 @@ class BatchTranslator:
 
     decode: DecodeConfig
     max_input_tokens: int
+
+    @cached_property
+    def never_output(self) -> list[int]:
+        """Target ids no translation outputs: the tokens that write a control character (s2s.specials.control_tokens)."""
+        return control_tokens(self.tgt_vocab.tokens)
+
+    def search_model(self):
+        """self.model as search and sampling decode with it: never outputting never_output (scoring given text uses
+        self.model)."""
+        return never_outputs(self.model, self.never_output)
 
     def _search(self, ids: list[list[int]], beam: int, nbest: int, length_penalty: float, max_len_ratio: float,
                 return_attention: bool, no_repeat_ngram: int, prefixes: list[list[int]] | None = None,

@@ -118,15 +118,16 @@ class Translator(BatchTranslator):
         src = pad(ids).to(self.device)
         src_lengths = torch.tensor([len(x) for x in ids])
         prefix = None if prefixes is None else prefix_tokens(prefixes, self.device)
+        model = self.search_model()
         with autocast(self.device, self.amp):
             if sampling is not None:
                 return [[(tokens, score, score, attn) for tokens, score, attn in samples] for samples in
-                        sample_search(self.model, src, src_lengths, sampling, max_len_ratio, return_attention,
+                        sample_search(model, src, src_lengths, sampling, max_len_ratio, return_attention,
                                       no_repeat_ngram, prefix)]
             if beam == 1:
                 return [[(tokens, score, score, attn)] for tokens, score, attn in
-                        greedy_search(self.model, src, src_lengths, max_len_ratio, return_attention, no_repeat_ngram,
+                        greedy_search(model, src, src_lengths, max_len_ratio, return_attention, no_repeat_ngram,
                                       prefix)]
             return [[(h.tokens, h.score, h.log_prob, h.attention) for h in hyps] for hyps in
-                    beam_search(self.model, src, src_lengths, beam, nbest, length_penalty, max_len_ratio,
+                    beam_search(model, src, src_lengths, beam, nbest, length_penalty, max_len_ratio,
                                 return_attention, no_repeat_ngram, prefix)]

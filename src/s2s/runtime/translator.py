@@ -110,11 +110,12 @@ class OnnxTranslator(BatchTranslator):
             raise S2SError(f"{flag} ({flag[2:]}= in the Python API): the onnx engine does not {what}; use --engine "
                            f"torch (s2s.Translator) for {flag}.")
         src, src_lengths = pad(ids)
+        model = self.search_model()
         if beam == 1:
             return [[(tokens, score, score, attn)] for tokens, score, attn in
-                    greedy_search(self.model, src, src_lengths, max_len_ratio, return_attention, no_repeat_ngram)]
+                    greedy_search(model, src, src_lengths, max_len_ratio, return_attention, no_repeat_ngram)]
         return [[(h.tokens, h.score, h.log_prob, h.attention) for h in hyps] for hyps in
-                beam_search(self.model, src, src_lengths, beam, nbest, length_penalty, max_len_ratio, return_attention,
+                beam_search(model, src, src_lengths, beam, nbest, length_penalty, max_len_ratio, return_attention,
                             no_repeat_ngram)]
 
 
