@@ -70,3 +70,11 @@ def test_prompt_words_outside_the_vocabulary_are_named_and_a_temperature_must_be
     for temperature in (float("nan"), float("inf")):
         with pytest.raises(S2SError, match=f"a finite temperature >= 0.*got temperature={temperature}"):
             generator.generate("w1", temperature=temperature)
+
+
+def test_tokens_named_never_are_never_drawn():
+    logits = torch.tensor([[0.0, 0.0, 0.0, 1.0, 9.0, 1.0]] * 200)  # token 4 is the likeliest by far
+    drawn = next_tokens(logits, 1.0, 0, torch.Generator().manual_seed(1), never=[4])
+    assert {3, 5} <= set(drawn.tolist()) <= {1, 3, 5}  # never <pad> 0, <bos> 2, nor 4
+    assert next_tokens(logits, 0.0, 0, None, never=[4]).tolist() == [3] * 200  # greedy: the best left
+    assert set(next_tokens(logits, 1.0, 0, torch.Generator().manual_seed(1)).tolist()) >= {4}

@@ -21,13 +21,14 @@ from s2s.decoding.translator import load_model
 from s2s.device import resolve_device
 from s2s.errors import S2SError
 from s2s.registry import MODELS
-from s2s.specials import BOS, EOS, PAD
+from s2s.specials import BOS, EOS, PAD, control_tokens
 
 
-def next_tokens(logits: torch.Tensor, temperature: float, top_k: int, generator: torch.Generator | None) -> torch.Tensor:
-    """(rows,) tokens drawn from logits (rows, vocab); <pad> and <bos> are never drawn."""
+def next_tokens(logits: torch.Tensor, temperature: float, top_k: int, generator: torch.Generator | None,
+                never: list[int] = ()) -> torch.Tensor:
+    """(rows,) tokens drawn from logits (rows, vocab); <pad>, <bos> and the ids `never` are never drawn."""
     logits = logits.float().clone()
-    logits[:, PAD] = logits[:, BOS] = float("-inf")
+    logits[:, [PAD, BOS, *never]] = float("-inf")
     if temperature < GREEDY_TEMPERATURE:  # 0, or so small that only the most likely token is left (s2s.decoding.limits)
         return logits.argmax(-1)
     logits = logits / temperature
@@ -39,8 +40,10 @@ def next_tokens(logits: torch.Tensor, temperature: float, top_k: int, generator:
 
 @torch.no_grad()
 def sample(model, prompt: list[int], n: int, max_tokens: int, temperature: float = 1.0, top_k: int = 0,
-           generator: torch.Generator | None = None, device: torch.device | str = "cpu") -> list[list[int]]:
-    """n continuations of <bos> + prompt, each up to its <eos> (not included) or max_tokens tokens."""
+           generator: torch.Generator | None = None, device: torch.device | str = "cpu",
+           never: list[int] = ()) -> list[list[int]]:
+    """n continuations of <bos> + prompt, each up to its <eos> (not included) or max_tokens tokens; the ids `never`
+    (e.g. s2s.specials.control_tokens) are never drawn."""
     model.eval()
     tokens = torch.tensor([[BOS] + prompt] * n, dtype=torch.long, device=device)  # (n, 1 + prompt)
     logits, state = model(tokens)
@@ -48,7 +51,7 @@ def sample(model, prompt: list[int], n: int, max_tokens: int, temperature: float
     out = torch.full((n, max_tokens), PAD, dtype=torch.long, device=device)
     finished = torch.zeros(n, dtype=torch.bool, device=device)
     for step in range(max_tokens):
-        chosen = next_tokens(logits, temperature, top_k, generator)
+        chosen = next_tokens(logits, temperature, top_k, generator, never)
         out[:, step] = chosen.masked_fill(finished, PAD)
         finished |= chosen == EOS
         if finished.all():
@@ -116,6 +119,7 @@ class TextGenerator:
                   f"the model's vocabulary and become{'s' if len(unknown) == 1 else ''} <unk>.", file=sys.stderr)
         prompt_ids = self.vocab.encode(tokens)
         self._check_memory(n, max_tokens, len(prompt_ids))
-        continuations = sample(self.model, prompt_ids, n, max_tokens, temperature, top_k, generator, self.device)
+        continuations = sample(self.model, prompt_ids, n, max_tokens, temperature, top_k, generator, self.device,
+                               control_tokens(self.vocab.tokens))  # no NUL, newline, ... in generated text
         texts = [self.tokenizer.detokenize(self.vocab.decode(prompt_ids + ids)) for ids in continuations]
         return [" ".join(text.split()) for text in texts]
