@@ -17,24 +17,3 @@ def control_tokens(tokens: list[str]) -> list[int]:
             ids.append(i)
     return ids
 
-
-class NeverOutputs:
-    """A model (torch or the ONNX runtime's, one or an ensemble) whose decode_step gives the tokens `ids` a log-prob of
-    -inf, so that no search or sampling outputs them; every other token's log-prob is unchanged (scoring a given
-    text uses the model itself). Anything else is the model's."""
-
-    def __init__(self, model, ids: list[int]):
-        self.model, self.ids = model, list(ids)
-
-    def decode_step(self, *args, **kwargs):
-        log_probs, state, weights = self.model.decode_step(*args, **kwargs)
-        log_probs[:, self.ids] = float("-inf")
-        return log_probs, state, weights
-
-    def __getattr__(self, name):
-        return getattr(self.model, name)
-
-
-def never_outputs(model, ids: list[int]):
-    """`model`, or NeverOutputs(model, ids) when there are ids."""
-    return NeverOutputs(model, ids) if ids else model

@@ -162,7 +162,8 @@ def test_no_translation_outputs_a_token_that_writes_a_control_character():
     from s2s.config import DecodeConfig
     from s2s.data.tokenizers import build_tokenizer
     from s2s.data.vocab import Vocab
-    from s2s.specials import NeverOutputs, control_tokens
+    from s2s.decoding.translation import NeverOutputs
+    from s2s.specials import control_tokens
 
     words = list("abcdefghijklmnop")
     words[3], words[5], words[7] = "<0x0A>", "<0x00>", "x\x07"  # ids 7, 9, 11

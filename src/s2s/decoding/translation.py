@@ -20,7 +20,7 @@ from s2s.data.readers import check_count, check_lines
 from s2s.decoding.alignment import SUBWORD_TOKENIZERS, WORD_START, word_alignment, word_ids
 from s2s.decoding.limits import GREEDY_TEMPERATURE, decode_batches
 from s2s.errors import S2SError
-from s2s.specials import BOS, EOS, PAD, UNK, control_tokens, never_outputs
+from s2s.specials import BOS, EOS, PAD, UNK, control_tokens
 
 if TYPE_CHECKING:  # annotations only: this module runs without torch (and without numpy)
     import numpy as np
@@ -143,6 +143,28 @@ def check_sampling_options(sample, temperature, top_k, top_p, seed, beam, nbest)
         if value not in (None, 1):
             raise S2SError(f"sampling draws its translations one token at a time, so it takes no {name} ({name} "
                            f"{value}); drop {name} (--{name}), or drop sample (--sample) to search with a beam.")
+
+
+class NeverOutputs:
+    """A model (torch or the ONNX runtime's, one or an ensemble) whose decode_step gives the tokens `ids` a log-prob of
+    -inf, so that no search or sampling outputs them; every other token's log-prob is unchanged (scoring a given
+    text uses the model itself). Anything else is the model's."""
+
+    def __init__(self, model, ids: list[int]):
+        self.model, self.ids = model, list(ids)
+
+    def decode_step(self, *args, **kwargs):
+        log_probs, state, weights = self.model.decode_step(*args, **kwargs)
+        log_probs[:, self.ids] = float("-inf")
+        return log_probs, state, weights
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+
+def never_outputs(model, ids: list[int]):
+    """`model`, or NeverOutputs(model, ids) when there are ids."""
+    return NeverOutputs(model, ids) if ids else model
 
 
 class BatchTranslator:
