@@ -263,3 +263,23 @@ def test_a_shipped_model_by_name_teaches_with_the_onnx_engine(tmp_path):
     assert read_lines(tmp_path / "onnx" / "files.distilled.en") == read_lines(tmp_path / "torch" / "files.distilled.en")
     manifest = json.loads((tmp_path / "onnx" / MANIFEST).read_text())
     assert {Path(item["path"]).name for item in manifest["teachers"][0]} >= {"model.pt", "card.json"}
+
+
+@pytest.mark.parametrize("engine", ["torch", "onnx"])
+def test_a_teacher_of_the_other_direction_is_refused(tmp_path, corpus, engine):
+    """An en->de teacher for a de->en config translated all of Multi30k's German sources into German 'targets' (a
+    25-minute job found by hand); the language pairs are compared before anything is translated."""
+    config, teachers = corpus
+    teacher = teachers[0]
+    if engine == "onnx":
+        pytest.importorskip("onnxruntime")
+        pytest.importorskip("onnx")
+        from s2s.export.onnx import export_onnx
+
+        teacher = export_onnx(teachers[0] / "best.pt", tmp_path / "export", verify=False)
+    raw = config.to_dict()
+    raw["data"]["src"], raw["data"]["tgt"] = config.data.tgt, config.data.src
+    with pytest.raises(S2SError, match=f"--teacher .* translates {config.data.src}→{config.data.tgt}, but "
+                                       f"--config's data is {config.data.tgt}→{config.data.src}; give teachers"):
+        quiet(config_from_dict(raw), [teacher], tmp_path / "out", engine=engine)
+    assert not (tmp_path / "out").exists()

@@ -61,6 +61,7 @@ def distill(config: Config | str | Path, teachers: list, output: str | Path, eng
     output, chunk_lines = Path(output), chunk_lines or CHUNK_LINES
     sources = training_sources(config)
     translator = load_teacher(teachers, engine, device, precision)
+    check_direction(translator, config, teachers)
     settings = {key: getattr(translator.decode, key) if value is None else value
                 for key, value in zip(DECODE_KEYS, (beam, length_penalty, max_len_ratio, no_repeat_ngram))}
     batch_size = translator.decode.batch_size if batch_size is None else batch_size
@@ -156,6 +157,20 @@ def load_teacher(teachers: list, engine: str, device: str, precision: str):
     from s2s.decoding.translator import Translator
 
     return Translator.from_checkpoint(list(teachers), device=device, precision=precision)
+
+
+def check_direction(translator, config: Config, teachers: list) -> None:
+    """S2SError when the teachers translate another language pair than the config's data (an en->de teacher would
+    write German 'distilled' targets for a de->en student)."""
+    teacher = translator.checkpoint.get("config")  # torch: the checkpoint's Config; onnx: the export's manifest
+    data = getattr(teacher, "data", None) or translator.checkpoint.get("manifest", {}).get("data")
+    pair = (data.get("src"), data.get("tgt")) if isinstance(data, dict) else (getattr(data, "src", None),
+                                                                              getattr(data, "tgt", None))
+    if None in pair or pair == (config.data.src, config.data.tgt):
+        return
+    raise S2SError(f"--teacher {teachers[0]} translates {pair[0]}→{pair[1]}, but --config's data is "
+                   f"{config.data.src}→{config.data.tgt}; give teachers trained in the config's direction (or the "
+                   f"config of the teachers' direction).")
 
 
 def teacher_identity(teacher, engine: str) -> list[dict]:
