@@ -162,11 +162,6 @@ class NeverOutputs:
         return getattr(self.model, name)
 
 
-def never_outputs(model, ids: list[int]):
-    """`model`, or NeverOutputs(model, ids) when there are ids."""
-    return NeverOutputs(model, ids) if ids else model
-
-
 class BatchTranslator:
     """translate / translate_detailed / translate_stream for a subclass that sets the tokenizers, vocabularies,
     `decode` defaults and max_input_tokens, and implements _search over one batch of source id lists."""
@@ -182,7 +177,7 @@ class BatchTranslator:
     def search_model(self):
         """self.model as search and sampling decode with it: never outputting never_output (scoring given text uses
         self.model)."""
-        return never_outputs(self.model, self.never_output)
+        return NeverOutputs(self.model, self.never_output) if self.never_output else self.model
 
     def _search(self, ids: list[list[int]], beam: int, nbest: int, length_penalty: float, max_len_ratio: float,
                 return_attention: bool, no_repeat_ngram: int, prefixes: list[list[int]] | None = None,
